@@ -1,0 +1,3 @@
+from cilium_tune.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command-line interface: parse, call the core, render. Nothing else lives here."""

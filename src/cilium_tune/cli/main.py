@@ -1,0 +1,98 @@
+"""Entry point. Subcommands are imported only when invoked, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from cilium_tune import __version__
+from cilium_tune.errors import CiliumTuneError
+
+# name -> (module, attribute, one-line help). The help text is here so `cilium-tune --help` needs no import.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "profile": ("cilium_tune.cli.profile_cmd", "profile", "List, show, initialise and export profiles."),
+    "render": ("cilium_tune.cli.render_cmd", "render", "Write the Helm overlays derived from a profile."),
+    "values": ("cilium_tune.cli.values_cmd", "values", "Merge and diff Helm values exactly as Helm does."),
+    "plan": ("cilium_tune.cli.plan_cmd", "plan", "Show what an apply would change, and the helm commands."),
+    "facts": ("cilium_tune.cli.facts_cmd", "facts", "Collect a snapshot of the cluster (or show a saved one)."),
+    "lint": ("cilium_tune.cli.lint_cmd", "lint", "Run the preflight rules against values and facts."),
+    "rules": ("cilium_tune.cli.rules_cmd", "rules", "List the preflight rules or explain one."),
+    "lab": ("cilium_tune.cli.lab_cmd", "lab", "Run a local lab cluster in network namespaces."),
+    "docs": ("cilium_tune.cli.docs_cmd", "docs", "Generate the reference docs (rules, profile schema)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands live in modules imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(name for name, (mod, _, _) in COMMANDS.items() if _module_exists(mod))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None or not _module_exists(entry[0]):
+            return None
+        if ctx.resilient_parsing or _only_listing(ctx):
+            return click.Command(cmd_name, help=entry[2], short_help=entry[2])
+        module = importlib.import_module(entry[0])
+        command: click.Command = getattr(module, entry[1])
+        return command
+
+
+def _module_exists(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
+def _only_listing(ctx: click.Context) -> bool:
+    """True while click is formatting the top-level help (it asks every command for its short help)."""
+    return bool(ctx.meta.get("cilium_tune.listing"))
+
+
+class _Root(LazyGroup):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.meta["cilium_tune.listing"] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.meta.pop("cilium_tune.listing", None)
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="cilium-tune")
+def cli() -> None:
+    """Make Cilium datapath tuning on k3s safe, verifiable and measurable.
+
+    \b
+    Typical flow:
+      cilium-tune profile show skyforge-dev     # the cluster and the tuning you want
+      cilium-tune render --out deploy/          # the Helm overlays, with a reason per key
+      cilium-tune plan --baseline before.yaml   # merged values, provenance, diff, helm commands
+      cilium-tune lint --facts cluster.json     # refuse what the cluster cannot carry
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; map the error hierarchy onto exit codes without tracebacks."""
+    try:
+        return cli.main(args=argv, prog_name="cilium-tune", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except CiliumTuneError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

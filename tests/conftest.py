@@ -1,0 +1,61 @@
+"""Shared fixtures: the pinned helm binaries and root detection.
+
+Tests that need root or helm skip with a reason when run elsewhere; CI (`make test`) installs
+everything and runs as root, so there they all run. Set CILIUM_TUNE_REQUIRE_ALL=1 to turn such
+skips into failures (CI does, so a missing dependency cannot hide behind a skip).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS_BIN = ROOT / "tools" / "bin"
+
+
+def _need(reason: str) -> None:
+    if os.environ.get("CILIUM_TUNE_REQUIRE_ALL") == "1":
+        pytest.fail(f"required in this run: {reason}")
+    pytest.skip(reason)
+
+
+def _helm(name: str) -> Path:
+    path = TOOLS_BIN / name
+    if not path.exists():
+        _need(f"{path} missing: run scripts/fetch-tools.sh")
+    return path
+
+
+@pytest.fixture(scope="session")
+def helm4() -> Path:
+    """The pinned helm 4.1.4 binary."""
+    return _helm("helm4")
+
+
+@pytest.fixture(scope="session")
+def helm3() -> Path:
+    """The pinned helm 3.18.0 binary."""
+    return _helm("helm3")
+
+
+@pytest.fixture(scope="session", params=["helm4", "helm3"])
+def helm_bin(request: pytest.FixtureRequest) -> Path:
+    """Each pinned helm major version in turn."""
+    return _helm(request.param)
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin() -> Path:
+    """The pinned kubectl 1.35 binary."""
+    return _helm("kubectl")
+
+
+@pytest.fixture(scope="session")
+def root() -> None:
+    """Skip unless running as root with network namespace support."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        _need("needs root and iproute2 (network namespaces)")
