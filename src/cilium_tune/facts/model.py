@@ -323,9 +323,9 @@ class Gateway(Frozen):
 class PodIPSummary(Frozen):
     """How the pods on one node are addressed, so a stray CNI (flannel's 10.42/16) shows.
 
-    `by_cidr` maps a CIDR to the number of pod IPs in it. The CIDRs are the known pools (node podCIDRs,
-    Cilium cluster-pool, k3s cluster-cidr incl. its default) when an address falls in one, else the
-    address's /16 (IPv4) or /64 (IPv6). An address in several pools counts in the most specific.
+    `by_cidr` maps a CIDR to the number of pod IPs in it. The CIDR is the most specific cluster pool that
+    holds the address (Cilium cluster-pool CIDRs, k3s cluster-cidr, and k3s's default 10.42.0.0/16 so a
+    stale flannel shows by name), else the node's own podCIDR, else the address's /16 (IPv4) or /64 (IPv6).
     """
 
     node: str
