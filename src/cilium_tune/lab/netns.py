@@ -54,7 +54,7 @@ def entered(name: str) -> Iterator[None]:
     Sockets created in the body stay in `name` for their whole life, which is how the kubelet's
     probes and API forwarders talk inside a node or pod without starting a process.
     """
-    home = os.open(f"/proc/thread-self/ns/net", os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
         target = os.open(NETNS_DIR / name, os.O_RDONLY)
         try:

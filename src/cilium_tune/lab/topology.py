@@ -33,6 +33,12 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 GATEWAY_V4 = IPv4Address("169.254.1.1")
 GATEWAY_V6 = IPv6Address("fe80::1")
 BRIDGE = "br0"
+_FABRIC_V4 = IPv4Network("198.18.0.0/24")
+_FABRIC_V6 = IPv6Network("fd00:18::/64")
+_PODS_V4 = IPv4Network("198.19.0.0/16")
+_PODS_V6 = IPv6Network("fd00:19::/104")
+_SERVICES_V4 = IPv4Network("198.18.64.0/18")
+_SERVICES_V6 = IPv6Network("fd00:64::/112")
 NODE_UPLINK = "eth0"
 POD_IFNAME = "eth0"
 # Namespaces get their links after these are set, so no address ever waits for DAD.
@@ -65,15 +71,15 @@ def validate_name(name: str) -> str:
 class AddressPlan:
     """The lab's address ranges; `lab` profile numbers by default."""
 
-    fabric_v4: IPv4Network = IPv4Network("198.18.0.0/24")
-    fabric_v6: IPv6Network = IPv6Network("fd00:18::/64")
+    fabric_v4: IPv4Network = _FABRIC_V4
+    fabric_v6: IPv6Network = _FABRIC_V6
     node_offset: int = 10
-    pods_v4: IPv4Network = IPv4Network("198.19.0.0/16")
-    pods_v6: IPv6Network = IPv6Network("fd00:19::/104")
+    pods_v4: IPv4Network = _PODS_V4
+    pods_v6: IPv6Network = _PODS_V6
     pod_mask_v4: int = 24
     pod_mask_v6: int = 120
-    services_v4: IPv4Network = IPv4Network("198.18.64.0/18")
-    services_v6: IPv6Network = IPv6Network("fd00:64::/112")
+    services_v4: IPv4Network = _SERVICES_V4
+    services_v6: IPv6Network = _SERVICES_V6
 
     def node_block_v4(self, index: int) -> IPv4Network:
         size = 1 << (self.pod_mask_v4 - self.pods_v4.prefixlen)
