@@ -1,0 +1,1 @@
+"""Plan: compare what the profile wants with the baseline and lay out typed steps. Never executes."""

@@ -1,0 +1,81 @@
+"""Typed plan steps. A step describes one action; it knows how to show itself as the command a person would
+type, and nothing else. Only the rollout executor (a later stage) acts on steps.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+CILIUM_AGENT_SELECTOR = "k8s-app=cilium"
+
+
+@dataclass(frozen=True)
+class HelmUpgrade:
+    """`helm upgrade --install` of the release with -f files in order, pinned to a chart version."""
+
+    purpose: str
+    namespace: str
+    release: str
+    chart: str
+    version: str
+    values_files: tuple[str, ...]
+    timeout: str
+    reset_values: bool = True
+    kind: str = field(default="helm-upgrade", init=False)
+
+    def argv(self, helm: str = "helm") -> list[str]:
+        args = [helm, "-n", self.namespace, "upgrade", "--install", self.release, self.chart]
+        args += ["--version", self.version]
+        for path in self.values_files:
+            args += ["-f", path]
+        args.append("--reset-values" if self.reset_values else "--reuse-values")
+        args += ["--wait", "--timeout", self.timeout]
+        return args
+
+
+@dataclass(frozen=True)
+class NodeStep:
+    """A per-node action of the netkit switch: cordon, drain, restart the agent, wait, uncordon."""
+
+    purpose: str
+    action: str  # cordon | drain | restart-agent | wait-agent | uncordon
+    node: str
+    namespace: str = "kube-system"
+    kind: str = field(default="node", init=False)
+
+    def argv(self, helm: str = "helm") -> list[str]:
+        del helm
+        if self.action == "cordon":
+            return ["kubectl", "cordon", self.node]
+        if self.action == "drain":
+            return ["kubectl", "drain", self.node, "--ignore-daemonsets", "--delete-emptydir-data"]
+        if self.action == "restart-agent":
+            return [
+                "kubectl", "-n", self.namespace, "delete", "pod", "-l", CILIUM_AGENT_SELECTOR,
+                "--field-selector", f"spec.nodeName={self.node}",
+            ]
+        if self.action == "wait-agent":
+            return [
+                "kubectl", "-n", self.namespace, "wait", "pod", "-l", CILIUM_AGENT_SELECTOR,
+                "--field-selector", f"spec.nodeName={self.node}", "--for=condition=Ready", "--timeout=5m",
+            ]
+        if self.action == "uncordon":
+            return ["kubectl", "uncordon", self.node]
+        raise ValueError(f"unknown node action {self.action!r}")
+
+
+Step = HelmUpgrade | NodeStep
+
+
+def command_line(step: Step, helm: str = "helm") -> str:
+    """The step as one shell-quoted line."""
+    return shlex.join(step.argv(helm))
+
+
+def step_to_json(step: Step, helm: str = "helm") -> dict[str, Any]:
+    data: dict[str, Any] = {"kind": step.kind, "purpose": step.purpose, "argv": step.argv(helm)}
+    if isinstance(step, NodeStep):
+        data |= {"action": step.action, "node": step.node}
+    return data

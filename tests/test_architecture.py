@@ -1,0 +1,43 @@
+"""Dependencies point one way: the pure core never imports an adapter, a client library or subprocess.
+
+This keeps `plan`, `lint` and `values` usable offline and testable without a cluster (STYLE habit 1).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import cilium_tune
+
+PACKAGE = Path(cilium_tune.__file__).parent
+PURE = ["values", "rules", "plan", "profile"]
+FORBIDDEN = ("cilium_tune.adapters", "cilium_tune.lab", "cilium_tune.cli", "lightkube", "aiohttp",
+             "pyroute2", "subprocess", "httpx")
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("area", PURE)
+def test_pure_core_imports_no_adapter(area: str) -> None:
+    offenders = {
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in (PACKAGE / area).rglob("*.py")
+        for name in imports_of(path)
+        if name.startswith(FORBIDDEN)
+    }
+    assert not offenders, f"the pure core imports adapters: {sorted(offenders)}"
+
+
+def test_public_surface_is_pinned() -> None:
+    assert cilium_tune.__all__ == ["__version__"]
