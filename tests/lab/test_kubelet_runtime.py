@@ -45,7 +45,10 @@ def run_pod(topo: topology.Topology, tmp_path: Path) -> Iterator[Callable[..., P
         runner.stop(grace=0.5)
 
 
-def wait_for(runner: PodRunner, cond: Callable[[dict[str, Any]], bool], timeout: float = 8.0) -> dict[str, Any]:
+Status = dict[str, Any]
+
+
+def wait_for(runner: PodRunner, cond: Callable[[Status], bool], timeout: float = 8.0) -> Status:
     deadline = time.monotonic() + timeout
     while True:
         runner.tick()
@@ -102,10 +105,15 @@ def test_a_missing_command_leaves_the_pod_waiting_with_a_clear_reason(
 
 @pytest.mark.parametrize(
     ("policy", "script", "expected_phase", "exit_code"),
-    [("Never", "exit 3", "Failed", 3), ("OnFailure", "exit 0", "Succeeded", 0), ("Never", "true", "Succeeded", 0)],
+    [
+        ("Never", "exit 3", "Failed", 3),
+        ("OnFailure", "exit 0", "Succeeded", 0),
+        ("Never", "true", "Succeeded", 0),
+    ],
 )
 def test_terminal_phases_follow_the_restart_policy(
-        run_pod: Callable[..., PodRunner], policy: str, script: str, expected_phase: str, exit_code: int) -> None:
+    run_pod: Callable[..., PodRunner], policy: str, script: str, expected_phase: str, exit_code: int,
+) -> None:
     runner = run_pod(make_pod("once", sh("main", script), restartPolicy=policy))
     status = wait_for(runner, phase(expected_phase))
 
@@ -156,7 +164,8 @@ def test_tcp_probe_and_pod_to_pod_traffic_across_nodes_in_both_families(
         run_pod: Callable[..., PodRunner]) -> None:
     probe = {"tcpSocket": {"port": "http"}, "periodSeconds": 1}
     server = run_pod(make_pod("server", {
-        "name": "http", "image": "python:3", "command": ["python3", "-m", "http.server", "--bind", "::", "8080"],
+        "name": "http", "image": "python:3",
+        "command": ["python3", "-m", "http.server", "--bind", "::", "8080"],
         "ports": [{"name": "http", "containerPort": 8080}], "readinessProbe": probe,
     }), node=1)
     status = wait_for(server, lambda s: s["conditions"][3]["status"] == "True")
