@@ -25,7 +25,7 @@ def kpr_enabled(ctx: RuleContext) -> bool:
 
 
 def routing_mode(ctx: RuleContext) -> str:
-    """"native" or "tunnel" (an empty routingMode means tunnel)."""
+    """ "native" or "tunnel" (an empty routingMode means tunnel)."""
     return str(ctx.value("routingMode") or "tunnel")
 
 
@@ -36,6 +36,11 @@ def datapath_mode(ctx: RuleContext) -> str:
 
 def netkit_requested(ctx: RuleContext) -> bool:
     return datapath_mode(ctx) in NETKIT_MODES
+
+
+def big_tcp_flags(ctx: RuleContext) -> list[str]:
+    """The BIG TCP values that are on (enableIPv4BIGTCP / enableIPv6BIGTCP)."""
+    return [key for key in ("enableIPv4BIGTCP", "enableIPv6BIGTCP") if ctx.flag(key)]
 
 
 def family_enabled(ctx: RuleContext, family: str) -> bool:
