@@ -1,0 +1,488 @@
+"""Read a values file exactly the way Helm reads it, and remember where every key came from.
+
+Helm parses values with sigs.k8s.io/yaml: go-yaml v2 decodes the YAML (YAML 1.1 scalars: `yes`/`on`/`y`
+are booleans, `012` is octal, `0x1F` hex, `1_000` a number, timestamps stay text), the result is turned
+into JSON (map keys become strings, a null key or a list key is an error, `.inf`/`.nan` are errors) and
+decoded again, so every number ends up as a float64. PyYAML's own resolver follows different YAML 1.1
+rules, so we only let libyaml *compose* the document (that keeps line/column marks) and resolve every
+scalar ourselves with go-yaml v2's rules. The rules were established against helm 4.1.4 and 3.18.0 and
+are pinned by tests/values/test_helm_differential.py.
+
+Numbers: Helm holds them as float64. We give integral values within +-2**53 as `int` (what users write
+and compare against) and everything else as `float`; both denote the same float64 Helm holds.
+
+Helm 4 reads every `---` document of a values file and deep-merges them in order; Helm 3 reads only the
+first document and never looks at the rest. `helm=` selects which of the two behaviours to model.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from cilium_tune.errors import InputError
+from cilium_tune.values.paths import KeyPath, format_path
+
+__all__ = [
+    "DEFAULT_HELM_MAJOR",
+    "Document",
+    "LoadedValues",
+    "Origin",
+    "load_values",
+    "load_values_text",
+    "resolve_plain_scalar",
+]
+
+DEFAULT_HELM_MAJOR = 4
+"""The Helm major version modelled when a caller does not say (the multi-document rule differs)."""
+
+_MAX_EXACT_INT = 2**53
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Where a key was written: a source label (normally the file path) and 1-based line and column."""
+
+    source: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a values file: its values (as Helm holds them) and the origin of every key.
+
+    `origins` maps each key path (maps, lists and scalars alike) to the position of the key's text.
+    """
+
+    values: dict[str, Any]
+    origins: dict[KeyPath, Origin]
+
+
+@dataclass(frozen=True)
+class LoadedValues:
+    """A values file as Helm reads it.
+
+    `documents` are the documents Helm uses, in order (always one with `helm=3`; with `helm=4` every
+    non-empty document). `values` and `origins` are those documents deep-merged as Helm 4 does.
+    `warnings` hold things Helm accepts silently but that are almost certainly mistakes (duplicate keys).
+    """
+
+    source: str
+    documents: tuple[Document, ...]
+    warnings: tuple[str, ...] = ()
+    helm: int = DEFAULT_HELM_MAJOR
+
+    @cached_property
+    def _merged(self) -> Document:
+        if len(self.documents) == 1:
+            return self.documents[0]
+        from cilium_tune.values.merge import merge_documents
+
+        return merge_documents(self.documents)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The values Helm sees from this file alone (do not mutate: shared with the documents)."""
+        return self._merged.values
+
+    @property
+    def origins(self) -> dict[KeyPath, Origin]:
+        """The origin of every key path in `values`."""
+        return self._merged.origins
+
+
+def load_values(
+    path: str | Path, *, helm: int = DEFAULT_HELM_MAJOR, label: str | None = None
+) -> LoadedValues:
+    """Read a values file as `helm -f PATH` would; raise InputError naming the file, line and fix."""
+    file = Path(path)
+    source = label if label is not None else str(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"{source}: values file not found",
+            hint="check the path given to -f (helm would fail the same way)",
+        ) from None
+    except IsADirectoryError:
+        raise InputError(
+            f"{source}: is a directory, not a values file", hint="pass a YAML file to -f"
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"{source}: cannot read values file: {exc.strerror}", hint="check permissions"
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{source}:{line}: not valid UTF-8 (byte {exc.start})", hint="save the file as UTF-8"
+        ) from None
+    return load_values_text(text, source, helm=helm)
+
+
+def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) -> LoadedValues:
+    """Parse values from a string; `source` labels origins and error messages (normally a file path)."""
+    if helm not in (3, 4):
+        raise InputError(f"unsupported helm major version {helm}", hint="use 3 or 4")
+    reader = _DocumentReader(source, text.splitlines())
+    documents: list[Document] = []
+    for root in _compose_documents(text, source, first_only=helm == 3):
+        doc = reader.document(root)
+        if doc is not None:
+            documents.append(doc)
+    if not documents:
+        documents.append(Document({}, {}))
+    return LoadedValues(source=source, documents=tuple(documents), warnings=tuple(reader.warnings), helm=helm)
+
+
+# --- composing: libyaml builds the node graph, we keep its marks --------------------------------------
+
+_PLAIN = "!cilium-tune/plain"
+_NONPLAIN = "!cilium-tune/nonplain"
+_SEQ = "!cilium-tune/seq"
+_MAP = "!cilium-tune/map"
+
+
+class _ComposeOnly(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A loader that composes nodes and records only whether a scalar was plain (implicit) or not.
+
+    Tag resolution is left to `_DocumentReader`, which follows go-yaml v2 rather than PyYAML.
+    """
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _NONPLAIN
+        return _SEQ if kind is SequenceNode else _MAP
+
+
+def _compose_documents(text: str, source: str, *, first_only: bool) -> Iterator[Node]:
+    loader = _ComposeOnly(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+            if first_only:
+                return
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, source) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: invalid YAML: {exc}", hint="fix the YAML syntax") from None
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, source: str) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = exc.problem or "invalid YAML"
+    if "'\\t'" in problem or "\\t" in problem:
+        return InputError(
+            f"{where}: a tab character where YAML expects indentation or a value",
+            hint="YAML indentation must use spaces: replace the tab with spaces (helm rejects it too)",
+        )
+    context = f" ({exc.context})" if exc.context else ""
+    return InputError(
+        f"{where}: invalid YAML: {problem}{context}",
+        hint="fix the YAML at that line and column (helm rejects this file too)",
+    )
+
+
+# --- go-yaml v2 scalar resolution ------------------------------------------------------------------
+
+_BOOLS = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+}
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_SPECIAL_FLOATS = {
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), float("-inf")),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), float("nan")),
+}
+# Go's strconv.ParseInt/ParseUint with base 0 (underscores already removed by go-yaml).
+_GO_UINT = re.compile(r"(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
+_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_DOT_FLOAT = re.compile(r"\.[0-9]+(_[0-9]+)*([eE][-+]?[0-9]+(_[0-9]+)*)?\Z")
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64_MAX = 2**64 - 1
+
+
+class _Go:
+    """Kinds of values go-yaml v2 produces before the JSON step (they matter for map keys)."""
+
+    STR, INT, UINT, FLOAT, BOOL, NULL = "str", "int", "uint", "float", "bool", "null"
+
+
+def resolve_plain_scalar(text: str) -> tuple[str, Any]:
+    """Resolve an unquoted scalar the way go-yaml v2 does: returns (go kind, Python value).
+
+    Timestamps are not special here: go-yaml hands them to Helm as the original text.
+    """
+    if text in _NULLS:
+        return _Go.NULL, None
+    first = text[0]
+    if first in "yYnNtTfFoO":
+        if text in _BOOLS:
+            return _Go.BOOL, _BOOLS[text]
+        return _Go.STR, text
+    if first == ".":
+        if text in _SPECIAL_FLOATS:
+            return _Go.FLOAT, _SPECIAL_FLOATS[text]
+        if _DOT_FLOAT.match(text):
+            value = float(text.replace("_", ""))
+            if value not in (float("inf"), float("-inf")):
+                return _Go.FLOAT, value
+        return _Go.STR, text
+    if first in "+-" or (first.isascii() and first.isdigit()):
+        if text in _SPECIAL_FLOATS:
+            return _Go.FLOAT, _SPECIAL_FLOATS[text]
+        return _resolve_number(text)
+    return _Go.STR, text
+
+
+def _resolve_number(text: str) -> tuple[str, Any]:
+    plain = text.replace("_", "")
+    sign, digits = (plain[0], plain[1:]) if plain[:1] in ("+", "-") else ("", plain)
+    if _GO_UINT.match(digits):
+        magnitude = _go_uint(digits)
+        value = -magnitude if sign == "-" else magnitude
+        if _INT64[0] <= value <= _INT64[1]:
+            return _Go.INT, value
+        if not sign and value <= _UINT64_MAX:
+            return _Go.UINT, value
+    if _YAML_FLOAT.match(plain):
+        number = float(plain)
+        if number not in (float("inf"), float("-inf")):
+            return _Go.FLOAT, number
+    return _Go.STR, text
+
+
+def _go_uint(digits: str) -> int:
+    if len(digits) > 1 and digits[0] == "0":
+        prefix = digits[1].lower()
+        if prefix in "xob":
+            return int(digits[2:], {"x": 16, "o": 8, "b": 2}[prefix])
+        return int(digits[1:], 8)
+    return int(digits)
+
+
+def json_number(value: int | float) -> int | float:
+    """A number after Helm's JSON round trip: a float64, given as int when integral and exact."""
+    number = float(value)
+    if number.is_integer() and abs(number) <= _MAX_EXACT_INT:
+        return int(number)
+    return number
+
+
+def _float32_key(value: float) -> str:
+    """Format a float map key as Go's strconv.FormatFloat(v, 'g', -1, 32) does (how Helm names it)."""
+    if value != value:
+        return ".nan"
+    try:
+        single = struct.unpack(">f", struct.pack(">f", value))[0]
+    except OverflowError:
+        single = float("inf") if value > 0 else float("-inf")
+    if single in (float("inf"), float("-inf")):
+        return ".inf" if single > 0 else "-.inf"
+    if single == 0:
+        return "-0" if str(single).startswith("-") else "0"
+    for precision in range(1, 10):
+        text = f"{single:.{precision - 1}e}"
+        if struct.unpack(">f", struct.pack(">f", float(text)))[0] == single:
+            break
+    mantissa, exp_text = text.split("e")
+    exponent = int(exp_text)
+    negative = mantissa.startswith("-")
+    digits = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+    sign = "-" if negative else ""
+    if exponent < -4 or exponent >= 6:
+        frac = f".{digits[1:]}" if len(digits) > 1 else ""
+        return f"{sign}{digits[0]}{frac}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    if exponent >= 0:
+        whole = digits[: exponent + 1].ljust(exponent + 1, "0")
+        frac = digits[exponent + 1 :]
+    else:
+        whole, frac = "0", "0" * (-exponent - 1) + digits
+    return f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}"
+
+
+# --- building Helm's view of a document -------------------------------------------------------------
+
+_STD = "tag:yaml.org,2002:"
+# Explicitly tagged scalars (`!!int "12"`): the go kinds each standard tag accepts.
+_TAGGED_KINDS = {
+    _STD + "int": (_Go.INT, _Go.UINT),
+    _STD + "float": (_Go.FLOAT, _Go.INT, _Go.UINT),
+    _STD + "bool": (_Go.BOOL,),
+    _STD + "null": (_Go.NULL,),
+}
+
+
+@dataclass
+class _DocumentReader:
+    """Turns composed nodes into Helm's values, origins and warnings for one file."""
+
+    source: str
+    lines: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self, root: Node) -> Document | None:
+        origins: dict[KeyPath, Origin] = {}
+        if isinstance(root, ScalarNode):
+            kind, value = self._scalar(root)
+            if kind == _Go.NULL:
+                return None
+            raise self._error(root, f"the document is a {kind} ({value!r}), not a map of values", "top")
+        if isinstance(root, SequenceNode):
+            raise self._error(root, "the document is a list, but Helm values must be a map", "top")
+        values = self._mapping(root, (), origins)
+        return Document(values, origins)
+
+    def _error(self, node: Node, problem: str, what: str) -> InputError:
+        mark = node.start_mark
+        hint = {
+            "top": "a values file must be a YAML map (key: value lines) or empty",
+            "key": "use a plain string as the key (quote it to be sure)",
+            "tag": "remove the tag or quote the value",
+            "number": "Helm stores values as JSON, which has no infinity or NaN: quote the value",
+            "merge": "`<<` must be given a map or a list of maps",
+        }[what]
+        return InputError(f"{self.source}:{mark.line + 1}:{mark.column + 1}: {problem}", hint=hint)
+
+    def _origin(self, node: Node) -> Origin:
+        return Origin(self.source, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _value(self, node: Node, path: KeyPath, origins: dict[KeyPath, Origin]) -> Any:
+        if isinstance(node, ScalarNode):
+            kind, value = self._scalar(node)
+            if kind == _Go.FLOAT and (value != value or value in (float("inf"), float("-inf"))):
+                raise self._error(node, f"{node.value!r} is not a number JSON can hold", "number")
+            if kind in (_Go.INT, _Go.UINT, _Go.FLOAT):
+                return json_number(value)
+            return value
+        if isinstance(node, SequenceNode):
+            return [self._value(item, path, {}) for item in node.value]
+        return self._mapping(node, path, origins)
+
+    def _scalar(self, node: ScalarNode) -> tuple[str, Any]:
+        tag = node.tag
+        if tag == _NONPLAIN or tag == _STD + "str" or (tag.startswith("!") and tag != _PLAIN):
+            return _Go.STR, node.value
+        if tag == _PLAIN:
+            if self._has_bang_tag(node):
+                return _Go.STR, node.value
+            return resolve_plain_scalar(node.value)
+        if tag == _STD + "binary":
+            try:
+                decoded = base64.b64decode("".join(node.value.split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise self._error(node, f"!!binary value {node.value!r} is not base64", "tag") from None
+            return _Go.STR, decoded.decode("utf-8", errors="replace")
+        wanted = _TAGGED_KINDS.get(tag)
+        if wanted is None:
+            raise self._error(node, f"the tag {tag} is not supported", "tag")
+        kind, value = resolve_plain_scalar(node.value)
+        if kind not in wanted:
+            raise self._error(node, f"cannot read {node.value!r} as {tag.removeprefix(_STD)}", "tag")
+        return kind, value
+
+    def _has_bang_tag(self, node: ScalarNode) -> bool:
+        """True for `! 12`: libyaml reports the non-specific tag `!` like no tag, go-yaml reads a string."""
+        mark = node.start_mark
+        text = self.lines[mark.line][mark.column :] if mark.line < len(self.lines) else ""
+        if text.startswith("&"):
+            text = text.split(None, 1)[1] if " " in text else ""
+        return text.startswith("! ") or text == "!"
+
+    def _key(self, node: Node) -> tuple[str, str]:
+        """Return (go kind, Helm's string form) of a map key."""
+        if not isinstance(node, ScalarNode):
+            raise self._error(node, "a list or map cannot be a key in Helm values", "key")
+        kind, value = self._scalar(node)
+        if kind == _Go.STR:
+            return kind, value
+        if kind == _Go.BOOL:
+            return kind, "true" if value else "false"
+        if kind == _Go.INT:
+            return kind, str(value)
+        if kind == _Go.FLOAT:
+            return kind, _float32_key(value)
+        shown = "null" if kind == _Go.NULL else node.value
+        raise self._error(node, f"the key {shown!r} is a {kind}, which Helm cannot turn into a string", "key")
+
+    def _mapping(self, node: MappingNode, path: KeyPath, origins: dict[KeyPath, Origin]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        # (go kind, string) of the key that set each entry, and where: to tell Helm's deterministic
+        # duplicates (same go key, last wins) from its random ones (different go keys, same string).
+        seen: dict[str, tuple[str, Origin]] = {}
+        self._fill(node, path, origins, out, seen)
+        return out
+
+    def _fill(
+        self,
+        node: MappingNode,
+        path: KeyPath,
+        origins: dict[KeyPath, Origin],
+        out: dict[str, Any],
+        seen: dict[str, tuple[str, Origin]],
+        merging: bool = False,
+    ) -> None:
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == _PLAIN and key_node.value == "<<":
+                for merged in self._merge_sources(value_node):
+                    self._fill(merged, path, origins, out, seen, merging=True)
+                continue
+            kind, key = self._key(key_node)
+            here = self._origin(key_node)
+            if key in seen:
+                first_kind, first = seen[key]
+                if first_kind != kind:
+                    raise InputError(
+                        f"{here}: key {node_text(key_node)!r} and the key at line {first.line} both become "
+                        f"{key!r} in Helm, which then keeps one of them at random",
+                        hint="remove one of the two keys",
+                    )
+                if not merging:
+                    self.warnings.append(
+                        f"{here}: duplicate key {format_path((*path, key))} (first at line {first.line}); "
+                        "Helm silently keeps the last one"
+                    )
+                _drop_subtree(origins, (*path, key))
+            seen[key] = (kind, here)
+            child = (*path, key)
+            origins[child] = here
+            out[key] = self._value(value_node, child, origins)
+
+    def _merge_sources(self, node: Node) -> list[MappingNode]:
+        """Maps a `<<` key merges in, in the order go-yaml v2 applies them (a list is applied backwards)."""
+        if isinstance(node, MappingNode):
+            return [node]
+        if isinstance(node, SequenceNode) and all(isinstance(item, MappingNode) for item in node.value):
+            return list(reversed(node.value))
+        raise self._error(node, "`<<` (merge key) needs a map or a list of maps", "merge")
+
+
+def node_text(node: Node) -> str:
+    """The source text of a scalar node (for messages)."""
+    return str(node.value)
+
+
+def _drop_subtree(origins: dict[KeyPath, Origin], path: KeyPath) -> None:
+    size = len(path)
+    for stale in [p for p in origins if p[:size] == path]:
+        del origins[stale]
