@@ -6,7 +6,6 @@ import difflib
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -102,11 +101,11 @@ def _input_error(exc: ValidationError, doc: YamlDocument) -> InputError:
     else:
         text = str(original) if original is not None else err["msg"]
         message = f"{path}: {text}"
-        hint = _hint_for(kind, err.get("input"))
+        hint = original.hint if isinstance(original, InconsistentProfile) else _hint_for(kind)
     return InputError(f"{where}: {message}", hint=hint or "fix the value (see `cilium-tune profile schema`)")
 
 
-def _hint_for(kind: str, value: Any) -> str | None:
+def _hint_for(kind: str) -> str | None:
     if kind.startswith(("literal_", "enum")):
         return "use one of the listed values"
     if kind in {"bool_type", "bool_parsing"}:

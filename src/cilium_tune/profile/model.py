@@ -33,9 +33,10 @@ BUILTIN_CHART_PREFIX = "builtin:"
 class InconsistentProfile(ValueError):
     """A cross-field contradiction, carrying the location of the field to fix."""
 
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+    def __init__(self, loc: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.loc = loc
+        self.hint = hint
 
 
 def nested_model(annotation: Any) -> type[BaseModel] | None:
@@ -364,6 +365,15 @@ class Profile(_Strict):
         """Where the profile came from: `builtin:NAME` or a file path."""
         return self._source
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when the content is equal, wherever the two were loaded from."""
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(self.model_dump_json())
+
     def with_source(self, source: str) -> Profile:
         """Record where this profile was loaded from (kept out of the schema and of equality)."""
         self._source = source
@@ -456,10 +466,15 @@ def _check_family(profile: Profile, family: Family) -> None:
         raise InconsistentProfile(
             ("distribution", "cluster_cidrs", family),
             f"{cluster_cidr} overlaps distribution.service_cidrs.{family} {service}",
+            hint="pod pools, service CIDRs and node addresses must not overlap; pick disjoint ranges",
         )
     for (loc_a, a), (loc_b, b) in combinations(ranges, 2):
         if a.overlaps(b):
-            raise InconsistentProfile(loc_a, f"{a} overlaps {'.'.join(loc_b)} {b}")
+            raise InconsistentProfile(
+                loc_a,
+                f"{a} overlaps {'.'.join(loc_b)} {b}",
+                hint="pod pools, service CIDRs and node addresses must not overlap; pick disjoint ranges",
+            )
     for i, node in enumerate(profile.nodes):
         raw = getattr(node, family)
         if raw is None:
@@ -468,7 +483,9 @@ def _check_family(profile: Profile, family: Family) -> None:
         for loc, net in ranges:
             if addr in net:
                 raise InconsistentProfile(
-                    ("nodes", i, family), f"node {node.name} address {addr} lies inside {'.'.join(loc)} {net}"
+                    ("nodes", i, family),
+                    f"node {node.name} address {addr} lies inside {'.'.join(loc)} {net}",
+                    hint="pod pools, service CIDRs and node addresses must not overlap; pick disjoint ranges",
                 )
 
 
