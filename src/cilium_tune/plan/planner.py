@@ -114,16 +114,16 @@ def build_plan(
     merged = merge_values(stack)
 
     notes: list[str] = []
-    diff = diff_values(baseline.values.data, merged.data) if baseline else None
+    diff = diff_values(baseline.values.values, merged.values) if baseline else None
     if baseline is None:
         notes.append(
-            "no baseline: capture one first (helm -n {ns} get values {rel} --all -o yaml > before.yaml, "
+            f"no baseline: capture one first (helm -n {release.namespace} get values {release.name} --all -o yaml > before.yaml, "
             "then pass --baseline before.yaml); until then the apply keeps the live values (--reuse-values) "
-            "and the change cannot be shown".format(ns=release.namespace, rel=release.name)
+            "and the change cannot be shown"
         )
 
-    old_mode = _datapath_mode(baseline.values.data) if baseline else DEFAULT_DATAPATH_MODE
-    new_mode = _datapath_mode(merged.data)
+    old_mode = _datapath_mode(baseline.values.values) if baseline else DEFAULT_DATAPATH_MODE
+    new_mode = _datapath_mode(merged.values)
     change = DatapathChange(old_mode, new_mode) if old_mode != new_mode else None
     if change and baseline is None:
         notes.append(f"datapath mode assumed to be the chart default ({DEFAULT_DATAPATH_MODE}) before the change")
@@ -216,8 +216,11 @@ def _switch_steps(
         )
     for node in nodes:
         for action in NODE_SEQUENCE:
-            steps.append(NodeStep(purpose=f"switch {node} to {change.new}", action=action, node=node,
-                                  namespace=release.namespace))
+            steps.append(
+                NodeStep(
+                    purpose=f"switch {node} to {change.new}", action=action, node=node, namespace=release.namespace
+                )
+            )
     return steps
 
 

@@ -53,13 +53,29 @@ class NodeStep:
             return ["kubectl", "drain", self.node, "--ignore-daemonsets", "--delete-emptydir-data"]
         if self.action == "restart-agent":
             return [
-                "kubectl", "-n", self.namespace, "delete", "pod", "-l", CILIUM_AGENT_SELECTOR,
-                "--field-selector", f"spec.nodeName={self.node}",
+                "kubectl",
+                "-n",
+                self.namespace,
+                "delete",
+                "pod",
+                "-l",
+                CILIUM_AGENT_SELECTOR,
+                "--field-selector",
+                f"spec.nodeName={self.node}",
             ]
         if self.action == "wait-agent":
             return [
-                "kubectl", "-n", self.namespace, "wait", "pod", "-l", CILIUM_AGENT_SELECTOR,
-                "--field-selector", f"spec.nodeName={self.node}", "--for=condition=Ready", "--timeout=5m",
+                "kubectl",
+                "-n",
+                self.namespace,
+                "wait",
+                "pod",
+                "-l",
+                CILIUM_AGENT_SELECTOR,
+                "--field-selector",
+                f"spec.nodeName={self.node}",
+                "--for=condition=Ready",
+                "--timeout=5m",
             ]
         if self.action == "uncordon":
             return ["kubectl", "uncordon", self.node]

@@ -1,0 +1,32 @@
+"""What a baseline file says about itself.
+
+A baseline is `helm get values --all` of the live release. Values alone do not say which chart version
+produced them, and a rollback that does not pin that version silently takes whatever chart is current.
+So a captured baseline starts with comment lines (`# chart-version: 1.18.6`, `# release: kube-system/cilium`)
+that Helm ignores and this module reads. A hand-made baseline without them needs --baseline-version.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HEADER = re.compile(r"^#\s*(?P<key>[a-z-]+)\s*:\s*(?P<value>\S+)\s*$")
+
+
+def header_fields(text: str) -> dict[str, str]:
+    """The `# key: value` lines at the top of a baseline file (stops at the first non-comment line)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        match = _HEADER.match(line)
+        if match:
+            fields.setdefault(match["key"], match["value"])
+    return fields
+
+
+def chart_version(text: str) -> str | None:
+    """The chart version a baseline was captured from, when its header says."""
+    return header_fields(text).get("chart-version")

@@ -1,0 +1,169 @@
+"""Show a Plan: as text for people and as data for machines (both from the same Plan object)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from cilium_tune.plan.planner import Plan
+from cilium_tune.plan.steps import command_line, step_to_json
+from cilium_tune.values.loader import Origin
+from cilium_tune.values.paths import KeyPath, format_path
+
+_SECRET = re.compile(r"(password|passwd|secret|token|(^|[^a-z])key$|privatekey|\.key$)", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def redact(path: KeyPath, value: Any) -> Any:
+    """Hide values under keys that name credentials (tls keys, tokens, passwords) before showing them."""
+    if value in (None, "", [], {}) or isinstance(value, bool):
+        return value
+    return REDACTED if _SECRET.search(path[-1] if path else "") else value
+
+
+def _source(origin: Origin | None) -> str | None:
+    return origin.source if origin else None
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def to_json(
+    plan: Plan, *, overlay_status: dict[str, str], findings: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The plan as JSON-able data; keys are stable (scripts depend on them)."""
+    merged = plan.merged
+    return {
+        "profile": plan.profile,
+        "release": {
+            "namespace": plan.release.namespace,
+            "name": plan.release.name,
+            "chart": plan.release.chart,
+            "version": plan.release.version,
+        },
+        "layers": [
+            {"role": layer.role, "name": layer.name, "path": layer.path, "status": overlay_status.get(layer.path)}
+            for layer in (*plan.layers, *([plan.migration_layer] if plan.migration_layer else []))
+        ],
+        "values": {
+            format_path(path): {
+                "value": redact(path, value),
+                "origin": str(merged.origins[path]) if path in merged.origins else None,
+                "overrode": [
+                    {"value": redact(path, item.value), "origin": str(item.origin) if item.origin else None}
+                    for item in merged.history.get(path, ())
+                ],
+            }
+            for path, value in sorted(merged.leaves())
+        },
+        "baseline": None
+        if plan.baseline is None
+        else {"path": plan.baseline.path, "chart_version": plan.baseline.chart_version},
+        "diff": None if plan.diff is None else _redacted_diff(plan),
+        "datapath_change": None
+        if plan.datapath_change is None
+        else {"from": plan.datapath_change.old, "to": plan.datapath_change.new},
+        "changes_pending": plan.changes_pending,
+        "apply": [step_to_json(step) for step in plan.apply],
+        "rollback": [step_to_json(step) for step in plan.rollback],
+        "notes": list(plan.notes),
+        "findings": findings or [],
+    }
+
+
+def _redacted_diff(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    assert plan.diff is not None
+    out: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
+    for entry in plan.diff.entries:
+        item = entry.to_dict()
+        for side in ("old", "new"):
+            if side in item:
+                item[side] = redact(entry.path, item[side])
+        out[entry.kind].append(item)
+    return out
+
+
+def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = False) -> str:
+    """The plan as a person reads it, top to bottom in the order things happen."""
+    lines: list[str] = []
+    out = lines.append
+    rel = plan.release
+    out(f"Plan for {plan.profile}: release {rel.namespace}/{rel.name}, chart {rel.chart} {rel.version}")
+    out("")
+    out("Values files, in helm -f order:")
+    width = max((len(layer.path) for layer in plan.layers), default=0)
+    for index, layer in enumerate(plan.layers, 1):
+        status = overlay_status.get(layer.path, "")
+        out(f"  {index}. {layer.role:<8} {layer.path:<{width}}  {status}".rstrip())
+    if plan.migration_layer is not None:
+        layer = plan.migration_layer
+        status = overlay_status.get(layer.path, "")
+        out(f"  +  one-time {layer.path}  (phase 1 of the datapath switch only) {status}".rstrip())
+    out("")
+
+    merged = plan.merged
+    baseline_source = plan.baseline.path if plan.baseline else None
+    leaves = sorted(merged.leaves())
+    shown = [
+        (path, value)
+        for path, value in leaves
+        if all_values or baseline_source is None or _source(merged.origins.get(path)) != baseline_source
+    ]
+    scope = "all" if all_values or baseline_source is None else "set by the overlays"
+    out(f"Effective values ({scope}: {len(shown)} of {len(leaves)}; each with the file:line that set it):")
+    for path, value in shown:
+        origin = merged.origins.get(path)
+        history = merged.history.get(path, ())
+        was = ""
+        if history:
+            last = history[-1]
+            was = f"  (overrides {_show(redact(path, last.value))} from {last.origin})"
+        out(f"  {format_path(path)} = {_show(redact(path, value))}  <- {origin}{was}")
+    out("")
+
+    if plan.diff is None:
+        out("Changes: unknown. No baseline: capture one first (see notes).")
+    elif plan.diff.is_empty:
+        out(f"Changes against {baseline_source}: none.")
+    else:
+        diff = plan.diff
+        out(
+            f"Changes against {baseline_source}: {len(diff.added)} added, {len(diff.removed)} removed, "
+            f"{len(diff.changed)} changed"
+        )
+        for entry in diff.entries:
+            old, new = redact(entry.path, entry.old), redact(entry.path, entry.new)
+            if entry.kind == "added":
+                out(f"  + {entry.dotted}: {_show(new)}")
+            elif entry.kind == "removed":
+                out(f"  - {entry.dotted}: {_show(old)}")
+            else:
+                out(f"  ~ {entry.dotted}: {_show(old)} -> {_show(new)}")
+    out("")
+
+    change = plan.datapath_change
+    if change is None:
+        out("Datapath mode: unchanged; no migration needed.")
+    else:
+        out(f"Datapath mode: {change.old} -> {change.new}: needs the two-phase switch, one node at a time.")
+    out("")
+    out("Apply:")
+    for step in plan.apply:
+        out(f"  # {step.purpose}")
+        out(f"  {command_line(step)}")
+    out("")
+    out("Rollback:")
+    if plan.rollback:
+        for step in plan.rollback:
+            out(f"  # {step.purpose}")
+            out(f"  {command_line(step)}")
+    else:
+        out("  (none: see notes)")
+    if plan.notes:
+        out("")
+        out("Notes:")
+        for note in plan.notes:
+            out(f"  - {note}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,108 @@
+"""The planner, shown through small examples: overlays over a baseline, and the steps that follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cilium_tune.plan.baseline import chart_version
+from cilium_tune.plan.planner import Baseline, Release, build_plan
+from cilium_tune.plan.steps import HelmUpgrade, NodeStep, command_line
+from cilium_tune.values.loader import load_values_text
+
+RELEASE = Release("kube-system", "cilium", "cilium/cilium", "1.19.0-rc.1")
+NODES = ["node-1", "node-2"]
+
+
+@dataclass(frozen=True)
+class Overlay:
+    name: str
+    filename: str
+    text: str
+
+
+PERFORMANCE = Overlay("performance", "cilium-values.yaml", "routingMode: native\nbpf:\n  datapathMode: netkit\n")
+MIGRATE = Overlay("netkit-migrate", "cilium-values-netkit-migrate.yaml", "cleanState: true\n")
+BEFORE = "# chart-version: 1.18.6\nroutingMode: tunnel\nbpf:\n  datapathMode: veth\n  masquerade: false\n"
+
+
+def plan_for(overlays: list[Overlay], baseline_text: str | None, version: str | None = None):
+    loaded = [load_values_text(o.text, f"deploy/{o.filename}") for o in overlays]
+    baseline = None
+    if baseline_text is not None:
+        baseline = Baseline("before.yaml", load_values_text(baseline_text, "before.yaml"), version)
+    return build_plan(
+        profile_name="test",
+        release=RELEASE,
+        nodes=NODES,
+        overlays=overlays,
+        overlay_dir="deploy",
+        loaded_overlays=loaded,
+        baseline=baseline,
+    )
+
+
+def test_baseline_comes_first_and_the_one_time_overlay_is_kept_apart() -> None:
+    plan = plan_for([PERFORMANCE, MIGRATE], BEFORE, "1.18.6")
+    assert [layer.path for layer in plan.layers] == ["before.yaml", "deploy/cilium-values.yaml"]
+    assert plan.migration_layer is not None
+    assert plan.migration_layer.path == "deploy/cilium-values-netkit-migrate.yaml"
+    assert "cleanState" not in plan.merged.values
+
+
+def test_the_diff_names_each_changed_key_and_provenance_names_the_overlay_line() -> None:
+    plan = plan_for([PERFORMANCE], BEFORE, "1.18.6")
+    assert plan.diff is not None
+    assert [(e.kind, e.dotted, e.old, e.new) for e in plan.diff.entries] == [
+        ("changed", "bpf.datapathMode", "veth", "netkit"),
+        ("changed", "routingMode", "tunnel", "native"),
+    ]
+    explanation = plan.merged.explain("bpf.datapathMode")
+    assert str(explanation.origin) == "deploy/cilium-values.yaml:3:3"
+    assert [item.value for item in explanation.overridden] == ["veth"]
+
+
+def test_a_datapath_switch_is_two_helm_phases_around_a_node_by_node_restart() -> None:
+    plan = plan_for([PERFORMANCE, MIGRATE], BEFORE, "1.18.6")
+    assert plan.migration_needed
+    phase1, *node_steps, phase2 = plan.apply
+    assert isinstance(phase1, HelmUpgrade) and isinstance(phase2, HelmUpgrade)
+    assert phase1.values_files[-1] == "deploy/cilium-values-netkit-migrate.yaml"
+    assert "deploy/cilium-values-netkit-migrate.yaml" not in phase2.values_files
+    assert [(s.node, s.action) for s in node_steps if isinstance(s, NodeStep)] == [
+        (node, action) for node in NODES for action in ("cordon", "drain", "restart-agent", "wait-agent", "uncordon")
+    ]
+    assert command_line(phase2) == (
+        "helm -n kube-system upgrade --install cilium cilium/cilium --version 1.19.0-rc.1 "
+        "-f before.yaml -f deploy/cilium-values.yaml --reset-values --wait --timeout 15m"
+    )
+
+
+def test_rollback_is_pinned_to_the_baseline_chart_version() -> None:
+    plan = plan_for([PERFORMANCE], BEFORE, chart_version(BEFORE))
+    (rollback,) = plan.rollback
+    assert command_line(rollback) == (
+        "helm -n kube-system upgrade --install cilium cilium/cilium --version 1.18.6 "
+        "-f before.yaml --reset-values --wait --timeout 10m"
+    )
+
+
+def test_without_a_known_baseline_version_there_is_no_rollback_command() -> None:
+    plan = plan_for([PERFORMANCE], "routingMode: tunnel\n", None)
+    assert plan.rollback == ()
+    assert any("--baseline-version" in note for note in plan.notes)
+
+
+def test_without_a_baseline_changes_are_pending_and_live_values_are_kept() -> None:
+    plan = plan_for([PERFORMANCE], None)
+    assert plan.changes_pending and plan.diff is None
+    (apply,) = [s for s in plan.apply if isinstance(s, HelmUpgrade)][-1:]
+    assert "--reuse-values" in apply.argv()
+    assert any(note.startswith("no baseline: capture one first") for note in plan.notes)
+
+
+def test_an_already_applied_profile_plans_no_changes() -> None:
+    applied = "routingMode: native\nbpf:\n  datapathMode: netkit\n"
+    plan = plan_for([PERFORMANCE], applied, "1.19.0-rc.1")
+    assert not plan.changes_pending
+    assert not plan.migration_needed
+    assert len(plan.apply) == 1
