@@ -15,9 +15,7 @@ def parse_cilium_config(raw: Mapping[str, Any]) -> CiliumConfig:
     """The ConfigMap's data as the agent sees it (binaryData is not used by Cilium and is ignored)."""
     meta = raw.get("metadata") or {}
     data = raw.get("data") or {}
-    return CiliumConfig(
-        namespace=str(meta.get("namespace", "")), data={str(k): str(v) for k, v in data.items()}
-    )
+    return CiliumConfig(namespace=str(meta.get("namespace", "")), data={str(k): str(v) for k, v in data.items()})
 
 
 def parse_agent_pod(raw: Mapping[str, Any]) -> AgentPod:
@@ -41,14 +39,10 @@ def parse_agent_pod(raw: Mapping[str, Any]) -> AgentPod:
         if last is None or _later(candidate, last):
             last = candidate
 
-    image = next(
-        (c.get("image") for c in spec.get("containers") or [] if c.get("name") == AGENT_CONTAINER), None
-    )
+    image = next((c.get("image") for c in spec.get("containers") or [] if c.get("name") == AGENT_CONTAINER), None)
     if image is None and spec.get("containers"):
         image = spec["containers"][0].get("image")
-    ready = any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
-    )
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     return AgentPod(
         name=str(meta.get("name", "")),
         namespace=str(meta.get("namespace", "")),

@@ -55,9 +55,7 @@ def parse_gateway(raw: Mapping[str, Any]) -> Gateway:
     """A Gateway: listeners (spec joined with status by name), addresses and conditions."""
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
-    listener_status = {
-        str(ls.get("name")): ls for ls in status.get("listeners") or [] if isinstance(ls, Mapping)
-    }
+    listener_status = {str(ls.get("name")): ls for ls in status.get("listeners") or [] if isinstance(ls, Mapping)}
     return Gateway(
         namespace=str(meta(raw).get("namespace", "")),
         name=str(meta(raw).get("name", "")),

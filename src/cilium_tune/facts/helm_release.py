@@ -25,9 +25,7 @@ class ReleaseDecodeError(ValueError):
     """A release Secret's body is not Helm's encoding."""
 
 
-def decode_release(
-    secret: Mapping[str, Any], storage: Literal["secret", "configmap"] = "secret"
-) -> dict[str, Any]:
+def decode_release(secret: Mapping[str, Any], storage: Literal["secret", "configmap"] = "secret") -> dict[str, Any]:
     """The release JSON stored in one Helm release Secret (or ConfigMap, for HELM_DRIVER=configmap)."""
     name = (secret.get("metadata") or {}).get("name", "?")
     data = secret.get("data") or {}

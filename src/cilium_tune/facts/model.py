@@ -129,15 +129,9 @@ class K3sArgs(Frozen):
         default_factory=dict,
         description="Every --flag (without dashes) with its values in order; boolean flags map to ('true',).",
     )
-    cluster_cidr: tuple[IPNetwork, ...] | None = Field(
-        default=None, description="--cluster-cidr, split on ','."
-    )
-    service_cidr: tuple[IPNetwork, ...] | None = Field(
-        default=None, description="--service-cidr, split on ','."
-    )
-    cluster_dns: tuple[IPAddress, ...] | None = Field(
-        default=None, description="--cluster-dns, split on ','."
-    )
+    cluster_cidr: tuple[IPNetwork, ...] | None = Field(default=None, description="--cluster-cidr, split on ','.")
+    service_cidr: tuple[IPNetwork, ...] | None = Field(default=None, description="--service-cidr, split on ','.")
+    cluster_dns: tuple[IPAddress, ...] | None = Field(default=None, description="--cluster-dns, split on ','.")
     node_ip: tuple[IPAddress, ...] | None = Field(default=None, description="--node-ip, split on ','.")
     flannel_backend: str | None = Field(default=None, description="--flannel-backend (e.g. 'none', 'vxlan').")
     disable: tuple[str, ...] = Field(
@@ -160,12 +154,8 @@ class NodeFacts(Frozen):
     operating_system: str | None = Field(default=None, description="status.nodeInfo.operatingSystem.")
     architecture: str | None = Field(default=None, description="status.nodeInfo.architecture.")
     kubelet_version: str | None = Field(default=None, description="status.nodeInfo.kubeletVersion.")
-    container_runtime: str | None = Field(
-        default=None, description="status.nodeInfo.containerRuntimeVersion."
-    )
-    roles: tuple[str, ...] = Field(
-        default=(), description="From node-role.kubernetes.io/<role> labels, sorted."
-    )
+    container_runtime: str | None = Field(default=None, description="status.nodeInfo.containerRuntimeVersion.")
+    roles: tuple[str, ...] = Field(default=(), description="From node-role.kubernetes.io/<role> labels, sorted.")
     taints: tuple[Taint, ...] = ()
     unschedulable: bool = Field(default=False, description="spec.unschedulable (cordoned).")
     ready: bool | None = Field(default=None, description="The Ready condition; None when not reported.")
@@ -207,9 +197,7 @@ class HelmRelease(Frozen):
         default_factory=dict,
         description="Chart defaults coalesced with the user values (helm get values --all).",
     )
-    history: tuple[ReleaseRevision, ...] = Field(
-        default=(), description="Every stored revision, oldest first."
-    )
+    history: tuple[ReleaseRevision, ...] = Field(default=(), description="Every stored revision, oldest first.")
 
 
 class CiliumConfig(Frozen):
@@ -368,9 +356,7 @@ class KubeProxy(Frozen):
     daemonset: str | None = Field(default=None, description="'<namespace>/<name>' of a kube-proxy DaemonSet.")
     daemonset_ready: int | None = Field(default=None, description="Its status.numberReady.")
     pods: int = Field(default=0, description="Pods labelled k8s-app=kube-proxy (static or DaemonSet).")
-    k3s_nodes_disabled: tuple[str, ...] = Field(
-        default=(), description="k3s nodes with --disable-kube-proxy."
-    )
+    k3s_nodes_disabled: tuple[str, ...] = Field(default=(), description="k3s nodes with --disable-kube-proxy.")
     k3s_nodes_enabled: tuple[str, ...] = Field(
         default=(),
         description="k3s server/agent nodes without --disable-kube-proxy (embedded kube-proxy runs).",
@@ -428,9 +414,7 @@ class NodeProbe(Frozen):
     cni_bin_dirs: dict[str, tuple[str, ...]] | None = Field(
         default=None, description="Directory -> plugin binaries in it (dirs that exist)."
     )
-    containerd: ContainerdCni | None = Field(
-        default=None, description="None when no containerd config was found."
-    )
+    containerd: ContainerdCni | None = Field(default=None, description="None when no containerd config was found.")
 
 
 # ---------------------------------------------------------------- the snapshot
@@ -482,9 +466,7 @@ class Snapshot(Frozen):
     services: tuple[ServiceFacts, ...] = ()
     vm_workloads: tuple[VmWorkload, ...] = ()
     kube_proxy: KubeProxy | None = None
-    probes: tuple[NodeProbe, ...] = Field(
-        default=(), description="Empty unless collected with --probe-nodes."
-    )
+    probes: tuple[NodeProbe, ...] = Field(default=(), description="Empty unless collected with --probe-nodes.")
 
     def is_known(self, area: str) -> bool:
         """True when `area` was collected, so an empty/None value there means absent, not unknown."""

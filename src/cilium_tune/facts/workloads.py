@@ -177,8 +177,7 @@ def parse_kube_proxy(
         (
             d
             for d in daemonsets
-            if meta(d).get("name") == "kube-proxy"
-            or (meta(d).get("labels") or {}).get("k8s-app") == "kube-proxy"
+            if meta(d).get("name") == "kube-proxy" or (meta(d).get("labels") or {}).get("k8s-app") == "kube-proxy"
         ),
         None,
     )
