@@ -67,15 +67,13 @@ def find_helm(explicit: str | None = None) -> Helm:
             hint="install helm >= 3.14 and put it on PATH, or pass --helm /path/to/helm",
         )
     try:
-        out = subprocess.run(
-            [path, "version", "--short"], capture_output=True, text=True, timeout=30, check=False
-        )
+        out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolMissingError(f"{path} could not be run: {exc}", hint="pass a working helm with --helm") from exc
     version = parse_version(out.stdout)
     if out.returncode != 0 or version is None:
         raise ToolMissingError(
-            f"{path} did not report a version ('helm version --short' said: {out.stdout.strip() or out.stderr.strip()})",
+            f"{path} did not report a version (it said: {out.stdout.strip() or out.stderr.strip()})",
             hint="pass a working helm with --helm",
         )
     if version[:2] < MINIMUM:

@@ -117,9 +117,10 @@ def build_plan(
     diff = diff_values(baseline.values.values, merged.values) if baseline else None
     if baseline is None:
         notes.append(
-            f"no baseline: capture one first (helm -n {release.namespace} get values {release.name} --all -o yaml > before.yaml, "
-            "then pass --baseline before.yaml); until then the apply keeps the live values (--reuse-values) "
-            "and the change cannot be shown"
+            f"no baseline: capture one first: helm -n {release.namespace} get values {release.name} --all "
+            "-o yaml > before.yaml, add the release's chart version as a first line `# chart-version: X` "
+            "(helm list shows it), then pass --baseline before.yaml. Until then the apply keeps the live "
+            "values (--reuse-values) and the change cannot be shown"
         )
 
     old_mode = _datapath_mode(baseline.values.values) if baseline else DEFAULT_DATAPATH_MODE
