@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from cilium_tune.facts.model import KernelVersion, NodeFacts
+from cilium_tune.facts.model import K3S_DEFAULT_SERVICE_CIDR, KernelVersion, NodeFacts
 from cilium_tune.rules.context import RuleContext, lookup, truthy
 
 Network = IPv4Network | IPv6Network
@@ -110,3 +110,60 @@ def live_value(ctx: RuleContext, path: str) -> object:
     if ctx.facts is None or ctx.facts.helm_release is None:
         return None
     return lookup(ctx.facts.helm_release.computed_values, path)
+
+
+def k3s_servers(ctx: RuleContext) -> list[NodeFacts]:
+    """Nodes whose k3s args are known and say `server` (cluster-wide flags live on servers)."""
+    if ctx.facts is None or not ctx.facts.is_known("nodes"):
+        return []
+    return [n for n in ctx.facts.nodes if n.k3s is not None and n.k3s.role == "server"]
+
+
+def service_cidrs(ctx: RuleContext) -> list[tuple[Network, str, str]]:
+    """(CIDR, evidence path, shown value) of the cluster's Service ranges.
+
+    From the k3s server args in the facts (k3s's default 10.43.0.0/16 when a server names none),
+    else from the profile's `distribution.service_cidrs`; empty when neither is known.
+    """
+    found: dict[Network, tuple[str, str]] = {}
+    for node in k3s_servers(ctx):
+        assert node.k3s is not None
+        key = f"nodes[{node.name}].k3s.service_cidr"
+        if node.k3s.service_cidr is None:
+            found.setdefault(K3S_DEFAULT_SERVICE_CIDR, (key, f"unset (k3s default {K3S_DEFAULT_SERVICE_CIDR})"))
+        for net in node.k3s.service_cidr or ():
+            found.setdefault(net, (key, ",".join(map(str, node.k3s.service_cidr or ()))))
+    if not found and ctx.profile is not None:
+        for family in FAMILIES:
+            cidr = ctx.profile.distribution.service_cidrs.get(family)  # type: ignore[arg-type]
+            net = parse_network(cidr)
+            if net is not None:
+                found[net] = (f"profile.distribution.service_cidrs.{family}", str(net))
+    return [(net, key, shown) for net, (key, shown) in found.items()]
+
+
+def node_addresses(ctx: RuleContext) -> list[tuple[str, IPv4Address | IPv6Address, str]]:
+    """(node name, InternalIP, evidence path) from the facts, else from the profile's node list."""
+    out: list[tuple[str, IPv4Address | IPv6Address, str]] = []
+    if ctx.facts is not None and ctx.facts.is_known("nodes") and ctx.facts.nodes:
+        for node in ctx.facts.nodes:
+            for addr in (*node.internal_ipv4, *node.internal_ipv6):
+                family = f"internal_ipv{addr.version}"
+                out.append((node.name, addr, f"nodes[{node.name}].{family}"))
+        return out
+    if ctx.profile is not None:
+        for pnode in ctx.profile.nodes:
+            for family in FAMILIES:
+                raw = getattr(pnode, family)
+                if raw:
+                    out.append((pnode.name, ipaddress.ip_address(raw), f"profile.nodes[{pnode.name}].{family}"))
+    return out
+
+
+def node_count(ctx: RuleContext) -> tuple[int, str] | None:
+    """How many nodes the cluster has and where that came from (facts, else profile), None if unknown."""
+    if ctx.facts is not None and ctx.facts.is_known("nodes") and ctx.facts.nodes:
+        return len(ctx.facts.nodes), "nodes"
+    if ctx.profile is not None:
+        return len(ctx.profile.nodes), "profile.nodes"
+    return None

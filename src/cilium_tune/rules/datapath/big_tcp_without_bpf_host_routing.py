@@ -45,7 +45,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         missing.append(("bpf.masquerade", ctx.value("bpf.masquerade")))
     if missing:
         yield Finding(
-            f"{', '.join(flags)} without {' and '.join(k for k, _ in missing)}: "
-            "traffic takes legacy host routing",
+            f"{', '.join(flags)} without {' and '.join(k for k, _ in missing)}: traffic takes legacy host routing",
             evidence={**evidence, **{f"values.{k}": v for k, v in missing}},
         )

@@ -36,7 +36,6 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         return
     for node in derive.nodes_with_kernel_below(ctx, IPV4_BIG_TCP_MIN_KERNEL):
         yield Finding(
-            f"node {node.name} runs kernel {node.kernel}: "
-            "IPv4 BIG TCP needs 6.3 and would be silently off there",
+            f"node {node.name} runs kernel {node.kernel}: IPv4 BIG TCP needs 6.3 and would be silently off there",
             evidence={"values.enableIPv4BIGTCP": True, f"nodes[{node.name}].kernel": str(node.kernel)},
         )
