@@ -1,8 +1,10 @@
 """The lab's network: a fabric namespace with a bridge, one namespace per node, one per pod.
 
 Address plan (docs/internals.md, built-in profile `lab`): node i (1..N) is 198.18.0.(10+i)/24 and
-fd00:18::(10+i)/64 on the bridge; its pod block is the i-th /24 of 198.19.0.0/16 and the i-th /120
-of fd00:19::/104. Only these ranges, inside namespaces named `<lab>-...`, ever carry traffic.
+fd00:18::(10+i)/64 on the bridge (the IPv4 host number written as IPv6 hex digits: .11 -> ::11);
+its pod blocks are the i-th /24 of 198.19.0.0/16 and the i-th /120 of fd00:19::/104 (node 1:
+198.19.1.0/24, fd00:19::100/120), as Cilium's cluster-pool with those mask sizes would hand out.
+Only these ranges, inside namespaces named `<lab>-...`, ever carry traffic.
 
 Pod wiring, the same for both families: the pod has its addresses as /32 and /128 on `eth0`; its
 default routes point at fixed link-local gateways (169.254.1.1, fe80::1) *onlink*, and a permanent
@@ -17,17 +19,25 @@ their node addresses; the datapath work replaces exactly that function.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from pathlib import Path
 from socket import AF_INET, AF_INET6
+from typing import TYPE_CHECKING, Any
 
 from pyroute2 import NetNS
 
 from cilium_tune.errors import InputError
 from cilium_tune.lab import netns
+
+if TYPE_CHECKING:
+    from cilium_tune.profile import Profile
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 GATEWAY_V4 = IPv4Address("169.254.1.1")
@@ -162,13 +172,89 @@ def plan_topology(
                 name=name,
                 netns=f"{lab}-n{i}",
                 ipv4=plan.fabric_v4.network_address + plan.node_offset + i,
-                ipv6=(plan.fabric_v6.network_address + plan.node_offset + i) if dual_stack else None,
+                # fd00:18::11 for 198.18.0.11: the IPv4 host number written as IPv6 hex digits
+                ipv6=(plan.fabric_v6.network_address + int(str(plan.node_offset + i), 16)) if dual_stack else None,
                 pod_cidr_v4=plan.node_block_v4(i),
                 pod_cidr_v6=plan.node_block_v6(i) if dual_stack else None,
                 fabric_port=f"n{i}",
             )
         )
     return Topology(lab=lab, nodes=tuple(result), dual_stack=dual_stack, plan=plan)
+
+
+def topology_from_profile(
+    lab: str, profile: Profile, *, nodes: int | None = None, dual_stack: bool | None = None,
+) -> Topology:
+    """The lab described by a profile (normally the built-in `lab`); `nodes`/`dual_stack` override it.
+
+    The fabric is the /24 and /64 around the profile's first node, node i sits at fabric + offset + i
+    (the profile's nodes must follow that pattern), pod blocks come from the cluster-pool IPAM pools
+    and services from the k3s service CIDRs. Extra nodes beyond the profile's are named
+    `<cluster name>-<i>`.
+    """
+    first = profile.nodes[0]
+    v4 = IPv4Address(first.ipv4)
+    fabric_v4 = IPv4Network(f"{v4}/24", strict=False)
+    ipam = profile.tuning.ipam
+    want_v6 = ipam.ipv6 is not None if dual_stack is None else dual_stack
+    if want_v6 and (ipam.ipv6 is None or first.ipv6 is None or profile.distribution.service_cidrs.ipv6 is None):
+        raise InputError(f"profile {profile.cluster.name!r} has no IPv6 pools or node addresses",
+                         hint="use --single-stack, or add tuning.ipam.ipv6 and node ipv6 addresses")
+    plan = AddressPlan(
+        fabric_v4=fabric_v4,
+        fabric_v6=IPv6Network(f"{first.ipv6}/64", strict=False) if first.ipv6 else _FABRIC_V6,
+        node_offset=int(v4) - int(fabric_v4.network_address) - 1,
+        pods_v4=IPv4Network(ipam.ipv4.cidr),
+        pods_v6=IPv6Network(ipam.ipv6.cidr) if ipam.ipv6 else _PODS_V6,
+        pod_mask_v4=ipam.ipv4.mask_size,
+        pod_mask_v6=ipam.ipv6.mask_size if ipam.ipv6 else 120,
+        services_v4=IPv4Network(profile.distribution.service_cidrs.ipv4 or _SERVICES_V4),
+        services_v6=IPv6Network(profile.distribution.service_cidrs.ipv6 or _SERVICES_V6),
+    )
+    count = nodes or len(profile.nodes)
+    names = [n.name for n in profile.nodes[:count]]
+    names += [f"{profile.cluster.name}-{i}" for i in range(len(names) + 1, count + 1)]
+    topo = plan_topology(lab, count, dual_stack=want_v6, plan=plan, node_names=names)
+    for node, declared in zip(topo.nodes, profile.nodes, strict=False):
+        if str(node.ipv4) != str(declared.ipv4) or (
+                node.ipv6 is not None and IPv6Address(declared.ipv6 or "::") != node.ipv6):
+            raise InputError(
+                f"profile {profile.cluster.name!r}: node {declared.name} has {declared.ipv4} {declared.ipv6}, the "
+                f"lab fabric puts node {node.index} at {' '.join(node.addresses)}",
+                hint="number the profile's node addresses consecutively from the first one",
+            )
+    return topo
+
+
+def save_topology(topo: Topology, path: Path) -> None:
+    """Write the topology as JSON (atomically) so the kubelet and `lab down` see the same lab."""
+    doc = {
+        "lab": topo.lab,
+        "dual_stack": topo.dual_stack,
+        "plan": {k: str(v) for k, v in dataclasses.asdict(topo.plan).items()},
+        "nodes": [{k: (None if v is None else str(v)) for k, v in dataclasses.asdict(n).items()}
+                  for n in topo.nodes],
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def load_topology(path: Path) -> Topology:
+    doc: dict[str, Any] = json.loads(path.read_text())
+    plan_fields = {f.name: f.type for f in dataclasses.fields(AddressPlan)}
+    plan = AddressPlan(**{k: (int(v) if "int" in str(plan_fields[k]) else ipaddress.ip_network(v))
+                          for k, v in doc["plan"].items()})  # type: ignore[arg-type]
+    nodes = tuple(
+        LabNode(
+            index=int(n["index"]), name=n["name"], netns=n["netns"], fabric_port=n["fabric_port"],
+            ipv4=IPv4Address(n["ipv4"]), ipv6=IPv6Address(n["ipv6"]) if n["ipv6"] else None,
+            pod_cidr_v4=IPv4Network(n["pod_cidr_v4"]),
+            pod_cidr_v6=IPv6Network(n["pod_cidr_v6"]) if n["pod_cidr_v6"] else None,
+        )
+        for n in doc["nodes"]
+    )
+    return Topology(lab=doc["lab"], nodes=nodes, dual_stack=bool(doc["dual_stack"]), plan=plan)
 
 
 def lab_namespaces(lab: str) -> list[str]:

@@ -1,0 +1,296 @@
+"""The lab's node agent: runs the pods bound to the lab's nodes, for real, and reports them.
+
+One process per lab serves every node (not one per node): on a 2-core machine one Python process,
+one pod watch and one API connection cost far less than N of each, and the nodes are namespaces of
+the same host anyway. Per pod it keeps a `PodRunner` (kubelet_runtime.py), which owns the pod's
+namespace and processes; this module only connects runners to the API:
+
+- watch Pods of all namespaces; start a runner for each pod bound (spec.nodeName) to a lab node;
+- patch `status` through the status subresource whenever a runner's status changes;
+- finish graceful deletion: a pod with a deletionTimestamp has its processes stopped and its
+  namespace removed, then it is deleted with gracePeriodSeconds=0;
+- relay the API into every node namespace at `<node IP>:6443` (kubelet_apiproxy.py).
+
+Run as `python -m cilium_tune.lab.kubelet --kubeconfig K --state-dir D --name NAME [--ready-file F]`;
+it reads the topology `lab up` saved in `D/lab.json`. SIGTERM stops every pod it runs and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import ipaddress
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
+from lightkube.types import OnErrorAction, OnErrorResult, PatchType
+
+from cilium_tune.lab import netns, topology
+from cilium_tune.lab.kubelet_apiproxy import ApiRelay
+from cilium_tune.lab.kubelet_runtime import PodRunner
+from cilium_tune.lab.topology import LabNode, Topology
+
+log = logging.getLogger("cilium_tune.lab.kubelet")
+SYNC_INTERVAL = 0.1
+MAX_GRACE = 5.0
+
+
+class NodeIPAM:
+    """Hands out pod addresses from one node's blocks; the same host offset in both families."""
+
+    def __init__(self, node: LabNode) -> None:
+        self.node = node
+        self.used: set[int] = set()
+        self.size = node.pod_cidr_v4.num_addresses
+        if node.pod_cidr_v6 is not None:
+            self.size = min(self.size, node.pod_cidr_v6.num_addresses)
+
+    def addresses(self, offset: int) -> list[str]:
+        out = [str(self.node.pod_cidr_v4[offset])]
+        if self.node.pod_cidr_v6 is not None:
+            out.append(str(self.node.pod_cidr_v6[offset]))
+        return out
+
+    def reserve(self, ips: list[str]) -> list[str] | None:
+        """Keep the addresses a pod already had (after a kubelet restart), if they are this node's."""
+        for ip in ips:
+            addr = ipaddress.ip_address(ip)
+            if addr.version == 4 and addr in self.node.pod_cidr_v4:
+                offset = int(addr) - int(self.node.pod_cidr_v4.network_address)
+                if offset not in self.used and 2 <= offset < self.size - 1:
+                    self.used.add(offset)
+                    return self.addresses(offset)
+        return None
+
+    def allocate(self) -> list[str]:
+        # .0 is the network, .1 stays free for a node-side router address (e.g. cilium_host).
+        for offset in range(2, self.size - 1):
+            if offset not in self.used:
+                self.used.add(offset)
+                return self.addresses(offset)
+        raise RuntimeError(f"node {self.node.name}: pod CIDR {self.node.pod_cidr_v4} is full")
+
+    def release(self, ips: list[str]) -> None:
+        for ip in ips:
+            addr = ipaddress.ip_address(ip)
+            if addr.version == 4 and addr in self.node.pod_cidr_v4:
+                self.used.discard(int(addr) - int(self.node.pod_cidr_v4.network_address))
+
+
+def _retry(_: Exception, count: int) -> OnErrorResult:
+    return OnErrorResult(OnErrorAction.RETRY, sleep=min(0.2 * count, 2.0))
+
+
+class Kubelet:
+    """Keeps the pods of the lab's nodes running and their status in the API."""
+
+    def __init__(self, client: Client, topo: Topology, state_dir: Path) -> None:
+        self.client = client
+        self.topo = topo
+        self.log_dir = state_dir / "logs"
+        self.nodes = {n.name: n for n in topo.nodes}
+        self.ipam = {n.name: NodeIPAM(n) for n in topo.nodes}
+        self.runners: dict[str, PodRunner] = {}
+        self.sent: dict[str, dict[str, Any]] = {}
+        self.deleting: set[str] = set()
+        self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pod-stop")
+        self.stopping = threading.Event()
+
+    # --- API helpers ------------------------------------------------------------------------------
+    def lookup(self, kind: str, namespace: str, name: str, key: str) -> str | None:
+        """Values for env valueFrom/envFrom (ConfigMap and Secret keys)."""
+        try:
+            obj = self.client.get(ConfigMap if kind == "ConfigMap" else Secret, name, namespace=namespace)
+        except ApiError:
+            return None
+        data = dict(obj.data or {})
+        if kind == "Secret":
+            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
+        if key:
+            return data.get(key)
+        return "\n".join(f"{k}={v}" for k, v in data.items())
+
+    # --- event handling ---------------------------------------------------------------------------
+    def handle(self, kind: str, pod: dict[str, Any]) -> None:
+        meta = pod.get("metadata", {})
+        uid = meta.get("uid", "")
+        node = self.nodes.get(pod.get("spec", {}).get("nodeName") or "")
+        if kind == "DELETED":
+            self._forget(uid)
+            return
+        if node is None:
+            return
+        if meta.get("deletionTimestamp"):
+            if uid not in self.deleting:
+                self.deleting.add(uid)
+                self.pool.submit(self._finish_deletion, pod)
+            return
+        if uid in self.runners:
+            return
+        if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            return  # finished before this kubelet started: nothing to run again
+        self._start(pod, node)
+
+    def _start(self, pod: dict[str, Any], node: LabNode) -> None:
+        uid = pod["metadata"]["uid"]
+        ips: list[str] = []
+        if not pod.get("spec", {}).get("hostNetwork"):
+            known = [p["ip"] for p in pod.get("status", {}).get("podIPs", []) or []]
+            ips = self.ipam[node.name].reserve(known) or self.ipam[node.name].allocate()
+        runner = PodRunner(pod, node, self.topo, ips, self.log_dir, lookup=self.lookup)
+        self.runners[uid] = runner
+        runner.start()
+        self._push(uid, runner)
+
+    def _forget(self, uid: str) -> None:
+        runner = self.runners.pop(uid, None)
+        self.sent.pop(uid, None)
+        if runner is not None and not runner.stopped:
+            self.pool.submit(self._stop_runner, runner, 0.5)
+
+    def _stop_runner(self, runner: PodRunner, grace: float) -> None:
+        runner.stop(grace=grace)
+        if not runner.host_network:
+            self.ipam[runner.node.name].release(runner.pod_ips)
+
+    def _finish_deletion(self, pod: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        runner = self.runners.get(uid)
+        grace = float(meta.get("deletionGracePeriodSeconds") or 0)
+        if runner is not None:
+            self._stop_runner(runner, min(grace, MAX_GRACE))
+        elif not pod.get("spec", {}).get("hostNetwork"):
+            netns.remove([self.topo.pod_netns(uid)])
+        try:
+            self.client.delete(Pod, meta["name"], namespace=meta.get("namespace"), grace_period=0)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                log.warning("deleting pod %s/%s: %s", meta.get("namespace"), meta["name"], exc)
+        finally:
+            self.deleting.discard(uid)
+
+    # --- status -----------------------------------------------------------------------------------
+    def _push(self, uid: str, runner: PodRunner) -> None:
+        status = runner.status()
+        if self.sent.get(uid) == status:
+            return
+        try:
+            self.client.patch(Pod.Status, runner.name, {"status": status}, namespace=runner.namespace,
+                              patch_type=PatchType.MERGE)
+            self.sent[uid] = status
+        except ApiError as exc:
+            if exc.status.code != 404:
+                log.warning("status of %s/%s: %s", runner.namespace, runner.name, exc)
+
+    def sync(self) -> None:
+        for uid, runner in list(self.runners.items()):
+            if runner.stopped or uid in self.deleting:
+                continue
+            runner.tick()
+            self._push(uid, runner)
+
+    # --- main loop ----------------------------------------------------------------------------------
+    def _watch(self, resource_version: str | None) -> None:
+        try:
+            for kind, obj in self.client.watch(Pod, namespace="*", resource_version=resource_version,
+                                               on_error=_retry):
+                self.events.put((kind, obj.to_dict()))
+                if self.stopping.is_set():
+                    return
+        except Exception:  # the main loop notices the dead watch and exits non-zero
+            log.exception("pod watch ended")
+            self.events.put(("WATCH-ENDED", {}))
+
+    def run(self, ready_file: Path | None = None) -> int:
+        stale = [n for n in topology.lab_namespaces(self.topo.lab) if n.startswith(f"{self.topo.lab}-p")]
+        netns.remove(stale)
+        listing = self.client.list(Pod, namespace="*")
+        pods = [p.to_dict() for p in listing]
+        for pod in pods:
+            self.handle("ADDED", pod)
+        threading.Thread(target=self._watch, args=(listing.resourceVersion,), daemon=True,
+                         name="pod-watch").start()
+        if ready_file is not None:
+            _write_atomic(ready_file, f"{os.getpid()}\n")
+        last = 0.0
+        while not self.stopping.is_set():
+            try:
+                kind, pod = self.events.get(timeout=SYNC_INTERVAL)
+                if kind == "WATCH-ENDED":
+                    return 3
+                self.handle(kind, pod)
+                while True:
+                    kind, pod = self.events.get_nowait()
+                    self.handle(kind, pod)
+            except queue.Empty:
+                pass
+            if time.monotonic() - last >= SYNC_INTERVAL:
+                self.sync()
+                last = time.monotonic()
+        return 0
+
+    def shutdown(self) -> None:
+        """Stop every pod this kubelet runs (processes, then namespaces)."""
+        self.stopping.set()
+        for runner in list(self.runners.values()):
+            runner.stop(grace=0.2)
+        self.pool.shutdown(wait=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cilium_tune.lab.kubelet", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kubeconfig", required=True, type=Path)
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--name", required=True, help="lab instance name")
+    parser.add_argument("--ready-file", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s kubelet[%(name)s] %(levelname)s %(message)s")
+
+    topo = topology.load_topology(args.state_dir / "lab.json")
+    if topo.lab != args.name:
+        parser.error(f"{args.state_dir}/lab.json is lab {topo.lab!r}, not {args.name!r}")
+    config = KubeConfig.from_file(args.kubeconfig)
+    client = Client(config, field_manager="cilium-tune-lab-kubelet")
+    server = urlsplit(config.get().cluster.server)
+    relay = ApiRelay([n.netns for n in topo.nodes], server.hostname or "127.0.0.1", server.port or 443)
+    relay.start()
+    kubelet = Kubelet(client, topo, args.state_dir)
+
+    def on_term(signum: int, _frame: object) -> None:
+        kubelet.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    try:
+        code = kubelet.run(args.ready_file)
+    finally:
+        kubelet.shutdown()
+        with contextlib.suppress(Exception):
+            relay.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
