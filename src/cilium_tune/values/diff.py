@@ -68,10 +68,7 @@ class ValuesDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """`{"added": [...], "removed": [...], "changed": [...]}`, each entry with path and values."""
-        return {
-            kind: [entry.to_dict() for entry in self.of_kind(kind)]
-            for kind in ("added", "removed", "changed")
-        }
+        return {kind: [entry.to_dict() for entry in self.of_kind(kind)] for kind in ("added", "removed", "changed")}
 
 
 def diff_values(old: Mapping[str, Any], new: Mapping[str, Any]) -> ValuesDiff:

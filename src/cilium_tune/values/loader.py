@@ -21,6 +21,7 @@ import base64
 import binascii
 import re
 import struct
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -38,6 +39,7 @@ __all__ = [
     "Document",
     "LoadedValues",
     "Origin",
+    "load_chart_values",
     "load_values",
     "load_values_text",
     "resolve_plain_scalar",
@@ -105,9 +107,7 @@ class LoadedValues:
         return self._merged.origins
 
 
-def load_values(
-    path: str | Path, *, helm: int = DEFAULT_HELM_MAJOR, label: str | None = None
-) -> LoadedValues:
+def load_values(path: str | Path, *, helm: int = DEFAULT_HELM_MAJOR, label: str | None = None) -> LoadedValues:
     """Read a values file as `helm -f PATH` would; raise InputError naming the file, line and fix."""
     file = Path(path)
     source = label if label is not None else str(path)
@@ -119,13 +119,9 @@ def load_values(
             hint="check the path given to -f (helm would fail the same way)",
         ) from None
     except IsADirectoryError:
-        raise InputError(
-            f"{source}: is a directory, not a values file", hint="pass a YAML file to -f"
-        ) from None
+        raise InputError(f"{source}: is a directory, not a values file", hint="pass a YAML file to -f") from None
     except OSError as exc:
-        raise InputError(
-            f"{source}: cannot read values file: {exc.strerror}", hint="check permissions"
-        ) from None
+        raise InputError(f"{source}: cannot read values file: {exc.strerror}", hint="check permissions") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -149,6 +145,41 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
     if not documents:
         documents.append(Document({}, {}))
     return LoadedValues(source=source, documents=tuple(documents), warnings=tuple(reader.warnings), helm=helm)
+
+
+def load_chart_values(chart: str | Path, *, helm: int = DEFAULT_HELM_MAJOR) -> LoadedValues:
+    """The defaults of a chart (its values.yaml), from a chart directory or a packaged .tgz.
+
+    A chart without a values.yaml has no defaults (as with Helm). Subcharts are not read.
+    """
+    path = Path(chart)
+    if path.is_dir():
+        if not (path / "Chart.yaml").is_file():
+            raise InputError(f"{chart}: no Chart.yaml, so not a Helm chart", hint="pass the chart's directory")
+        values_file = path / "values.yaml"
+        if not values_file.is_file():
+            return LoadedValues(str(values_file), (Document({}, {}),), helm=helm)
+        return load_values(values_file, helm=helm)
+    if not path.exists():
+        raise InputError(f"{chart}: chart not found", hint="pass a chart directory or a packaged .tgz")
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            members = [m for m in archive.getmembers() if m.isfile() and m.name.count("/") == 1]
+            charts = [m for m in members if m.name.endswith("/Chart.yaml")]
+            if not charts:
+                raise InputError(f"{chart}: no <name>/Chart.yaml inside", hint="pass a chart packaged by helm")
+            wanted = charts[0].name.rsplit("/", 1)[0] + "/values.yaml"
+            member = next((m for m in members if m.name == wanted), None)
+            raw = archive.extractfile(member).read() if member is not None else b""  # type: ignore[union-attr]
+    except (tarfile.TarError, OSError) as exc:
+        raise InputError(
+            f"{chart}: cannot read the chart archive: {exc}", hint="pass a .tgz made by helm package"
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{chart}:{wanted}: not valid UTF-8", hint="save values.yaml as UTF-8") from None
+    return load_values_text(text, f"{chart}:{wanted}", helm=helm)
 
 
 # --- composing: libyaml builds the node graph, we keep its marks --------------------------------------
@@ -179,18 +210,18 @@ def _compose_documents(text: str, source: str, *, first_only: bool) -> Iterator[
             if first_only:
                 return
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, source) from None
+        raise _syntax_error(exc, source, text) from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: invalid YAML: {exc}", hint="fix the YAML syntax") from None
     finally:
         loader.dispose()
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, source: str) -> InputError:
+def _syntax_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> InputError:
     mark = exc.problem_mark or exc.context_mark
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
     problem = exc.problem or "invalid YAML"
-    if "'\\t'" in problem or "\\t" in problem:
+    if mark is not None and text[mark.index : mark.index + 1] == "\t":
         return InputError(
             f"{where}: a tab character where YAML expects indentation or a value",
             hint="YAML indentation must use spaces: replace the tab with spaces (helm rejects it too)",

@@ -39,8 +39,9 @@ class Override:
 class Explanation:
     """Everything known about one key path after a merge.
 
-    `present` is False when the key is absent from the result (for instance a chart default deleted by a
-    null: then `removed_by` is that null's origin). `overridden` lists the earlier values, oldest first.
+    `present` is False when the key is absent from the result: `cause` is then the path (the key itself
+    or a parent) that a later layer deleted with a null (`removed_by` is that null's origin) or replaced
+    with a non-map value. `overridden` lists the earlier values at `cause` (or at `path`), oldest first.
     """
 
     path: KeyPath
@@ -49,6 +50,7 @@ class Explanation:
     origin: Origin | None
     overridden: tuple[Override, ...]
     removed_by: Origin | None = None
+    cause: KeyPath | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form (`-o json`)."""
@@ -58,6 +60,7 @@ class Explanation:
             "value": self.value,
             "origin": _origin_dict(self.origin),
             "removed_by": _origin_dict(self.removed_by),
+            "cause": format_path(self.cause) if self.cause is not None else None,
             "overridden": [item.to_dict() for item in self.overridden],
         }
 
@@ -66,12 +69,14 @@ class Explanation:
         name = format_path(self.path)
         if self.present:
             lines = [f"{name} = {_show(self.value)}", f"  set by    {self.origin or 'unknown'}"]
-        elif self.removed_by is not None:
-            lines = [f"{name} is not set: the null at {self.removed_by} deleted the chart default"]
         else:
-            lines = [f"{name} is not set (a later layer replaced a parent of it)"]
+            what = "it" if self.cause == self.path else format_path(self.cause or ())
+            if self.removed_by is not None:
+                lines = [f"{name} is not set: the null at {self.removed_by} deleted the chart default of {what}"]
+            else:
+                lines = [f"{name} is not set: a later layer replaced {what} with a value that is not a map"]
         for index, item in enumerate(reversed(self.overridden)):
-            label = "  overrode " if index == 0 else "          "
+            label = ("  overrode " if self.present else "  was      ") if index == 0 else "          "
             lines.append(f"{label}{_show(item.value)} from {item.origin or 'unknown'}")
         return "\n".join(lines)
 
@@ -107,20 +112,25 @@ class MergedValues:
         """Where `key` came from; InputError (with a did-you-mean) when no layer ever mentioned it."""
         path = parse_path(key) if isinstance(key, str) else tuple(key)
         value = get_path(self.values, path, MISSING)
-        history = tuple(self.history.get(path, ()))
-        if value is MISSING and not history and path not in self.removed:
-            known = [format_path(p) for p in self.origins]
-            close = difflib.get_close_matches(format_path(path), known, n=3)
-            hint = f"did you mean {', '.join(close)}?" if close else "keys are case-sensitive"
-            raise InputError(f"{format_path(path)} is not set by any of {', '.join(self.sources)}", hint=hint)
-        return Explanation(
-            path=path,
-            present=value is not MISSING,
-            value=None if value is MISSING else value,
-            origin=self.origins.get(path) if value is not MISSING else None,
-            overridden=history,
-            removed_by=self.removed.get(path),
-        )
+        if value is not MISSING:
+            history = tuple(self.history.get(path, ()))
+            return Explanation(path, True, value, self.origins.get(path), history)
+        for size in range(len(path), 0, -1):
+            cause = path[:size]
+            if cause in self.removed or cause in self.history:
+                return Explanation(
+                    path=path,
+                    present=False,
+                    value=None,
+                    origin=None,
+                    overridden=tuple(self.history.get(cause, ())),
+                    removed_by=self.removed.get(cause),
+                    cause=cause,
+                )
+        known = [format_path(p) for p in self.origins]
+        close = difflib.get_close_matches(format_path(path), known, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "keys are case-sensitive"
+        raise InputError(f"{format_path(path)} is not set by any of {', '.join(self.sources)}", hint=hint)
 
 
 def merge_values(layers: Sequence[LoadedValues], chart_defaults: LoadedValues | None = None) -> MergedValues:
@@ -164,9 +174,7 @@ class _Merger:
     removed: dict[KeyPath, Origin] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def overlay(
-        self, dst: dict[str, Any], src: dict[str, Any], prefix: KeyPath, where: dict[KeyPath, Origin]
-    ) -> None:
+    def overlay(self, dst: dict[str, Any], src: dict[str, Any], prefix: KeyPath, where: dict[KeyPath, Origin]) -> None:
         for key, new in src.items():
             path = (*prefix, key)
             old = dst.get(key, MISSING)
@@ -181,9 +189,7 @@ class _Merger:
                     self._forget(old, path)
             dst[key] = self._adopt(new, path, where)
 
-    def coalesce(
-        self, dst: dict[str, Any], src: dict[str, Any], prefix: KeyPath, where: dict[KeyPath, Origin]
-    ) -> None:
+    def coalesce(self, dst: dict[str, Any], src: dict[str, Any], prefix: KeyPath, where: dict[KeyPath, Origin]) -> None:
         for key, default in src.items():
             path = (*prefix, key)
             if key not in dst:

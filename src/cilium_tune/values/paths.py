@@ -24,7 +24,8 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-"""Marker for "no default" in get_path."""
+"""A marker for "absent" that never equals a value (pass it as get_path's default to test presence)."""
+_REQUIRED: Any = _Missing()
 
 _NEEDS_QUOTES = frozenset('."\\ \t\n\r')
 _ESCAPE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -98,12 +99,12 @@ def _as_path(path: str | KeyPath) -> KeyPath:
     return parse_path(path) if isinstance(path, str) else tuple(path)
 
 
-def get_path(values: Mapping[str, Any], path: str | KeyPath, default: Any = MISSING) -> Any:
+def get_path(values: Mapping[str, Any], path: str | KeyPath, default: Any = _REQUIRED) -> Any:
     """The value at a dotted path (string or tuple); `default` if absent, else KeyError."""
     node: Any = values
     for key in _as_path(path):
         if not isinstance(node, Mapping) or key not in node:
-            if default is MISSING:
+            if default is _REQUIRED:
                 raise KeyError(format_path(_as_path(path)))
             return default
         node = node[key]
