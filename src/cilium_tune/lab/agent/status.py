@@ -1,0 +1,66 @@
+"""The agent's report in the shape of `cilium-dbg status`, for the pod log. Pure.
+
+Only the lines the tool's checks read are produced (facts section 5): KubeProxyReplacement, Routing,
+Attach Mode, Device Mode, Masquerading, IPv4/IPv6 BIG TCP, plus the socket LB coverage of
+`--verbose`. Column layout follows cilium-dbg: the label padded to a fixed width, then the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cilium_tune.lab.agent.config import BIG_TCP_SIZE, AgentConfig
+from cilium_tune.lab.agent.model import NodeInfo
+
+_WIDTH = 25
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the agent found when it applied the config (kernel facts, not wishes)."""
+
+    uplink: str
+    ipv4_big_tcp: bool
+    ipv6_big_tcp: bool
+
+
+def _line(label: str, value: str) -> str:
+    return f"{label + ':':<{_WIDTH}}{value}"
+
+
+def host_routing(cfg: AgentConfig) -> str:
+    """BPF host routing needs kube-proxy replacement and BPF masquerading; otherwise Legacy."""
+    return "BPF" if cfg.kube_proxy_replacement and cfg.enable_bpf_masquerade else "Legacy"
+
+
+def status_lines(cfg: AgentConfig, me: NodeInfo, seen: Observed) -> list[str]:
+    addrs = " ".join(str(a) for a in (me.ipv4, me.ipv6) if a is not None)
+    kpr = f"True   [{seen.uplink}   {addrs} (Direct Routing)]" if cfg.kube_proxy_replacement else "False"
+    network = "Native" if cfg.routing_mode == "native" else f"Tunnel [{cfg.tunnel_protocol}]"
+    v4 = _on(cfg.enable_ipv4_masquerade and cfg.enable_ipv4)
+    fams = f"[IPv4: {v4}, IPv6: {_on(cfg.enable_ipv6_masquerade and cfg.enable_ipv6)}]"
+    if not (cfg.enable_ipv4_masquerade or cfg.enable_ipv6_masquerade):
+        masq = "Disabled"
+    elif cfg.enable_bpf_masquerade:
+        native = cfg.ipv4_native_routing_cidr or cfg.ipv6_native_routing_cidr
+        masq = f"BPF   [{seen.uplink}]   {native} {fams}" if native else f"BPF   [{seen.uplink}]   {fams}"
+    else:
+        masq = f"IPTables {fams}"
+    lines = [
+        _line("KubeProxyReplacement", kpr),
+        _line("Routing", f"Network: {network}   Host: {host_routing(cfg)}"),
+        _line("Attach Mode", "TCX"),
+        _line("Device Mode", cfg.datapath_mode),
+        _line("Masquerading", masq),
+        _line("IPv4 BIG TCP", f"Enabled   [{BIG_TCP_SIZE}]" if seen.ipv4_big_tcp else "Disabled"),
+        _line("IPv6 BIG TCP", f"Enabled   [{BIG_TCP_SIZE}]" if seen.ipv6_big_tcp else "Disabled"),
+    ]
+    if cfg.kube_proxy_replacement or cfg.socket_lb:
+        coverage = "Hostns-only" if cfg.socket_lb_hostns_only else "Full"
+        lines.append(_line("Socket LB", "Enabled (not emulated in the lab)"))
+        lines.append(_line("Socket LB Coverage", coverage))
+    return lines
+
+
+def _on(flag: bool) -> str:
+    return "Enabled" if flag else "Disabled"
