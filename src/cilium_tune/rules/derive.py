@@ -11,7 +11,12 @@ import ipaddress
 from collections.abc import Iterator
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from cilium_tune.facts.model import K3S_DEFAULT_SERVICE_CIDR, KernelVersion, NodeFacts
+from cilium_tune.facts.model import (
+    K3S_DEFAULT_CLUSTER_CIDR,
+    K3S_DEFAULT_SERVICE_CIDR,
+    KernelVersion,
+    NodeFacts,
+)
 from cilium_tune.rules.context import RuleContext, lookup, truthy
 
 Network = IPv4Network | IPv6Network
@@ -167,3 +172,13 @@ def node_count(ctx: RuleContext) -> tuple[int, str] | None:
     if ctx.profile is not None:
         return len(ctx.profile.nodes), "profile.nodes"
     return None
+
+
+def cluster_cidrs(ctx: RuleContext) -> list[tuple[Network, str]]:
+    """(CIDR, evidence path) of k3s's --cluster-cidr on the servers (k3s's 10.42.0.0/16 when not given)."""
+    found: dict[Network, str] = {}
+    for node in k3s_servers(ctx):
+        assert node.k3s is not None
+        for net in node.k3s.cluster_cidr or (K3S_DEFAULT_CLUSTER_CIDR,):
+            found.setdefault(net, f"nodes[{node.name}].k3s.cluster_cidr")
+    return list(found.items())
