@@ -1,0 +1,380 @@
+"""`lab up` / `lab down` / `lab status`: one lab instance, its processes, namespaces and files.
+
+A lab instance is a name (default `ctlab`) and a state directory (`<base>/<name>`, base being
+$CILIUM_TUNE_LAB_DIR or `./.lab`). Everything the instance makes carries its name: namespaces
+`<name>-fabric`, `<name>-n<i>`, `<name>-p<pod uid>`; its two processes (API server, kubelet) have the
+state directory on their command line and a pid file in it. So `down`, and `up` cleaning up after a
+crashed run, find exactly this instance's leftovers and never another's.
+
+State directory: lab.json (topology), kubeconfig, apiserver.{pid,log,url}, kubelet.{pid,log,ready},
+logs/<namespace>_<pod>_<container>.log. `down` removes all but the *.log files (kept for diagnosis;
+`purge=True` removes the directory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cilium_tune.errors import ClusterError, InputError
+from cilium_tune.lab import netns, topology
+from cilium_tune.lab.topology import Topology
+
+DEFAULT_NAME = "ctlab"
+PROCESSES = ("kubelet", "apiserver")  # stop order
+START_TIMEOUT = 15.0
+_CAP_NET_ADMIN = 12
+_CAP_SYS_ADMIN = 21
+
+
+@dataclass(frozen=True)
+class LabInstance:
+    """A running lab: where its files are and how to reach its API."""
+
+    name: str
+    state_dir: Path
+    topology: Topology
+    api_url: str
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+
+def base_dir(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("CILIUM_TUNE_LAB_DIR")
+    return Path(env) if env else Path.cwd() / ".lab"
+
+
+def state_dir(name: str, base: Path | None = None) -> Path:
+    return (base_dir(base) / topology.validate_name(name)).absolute()
+
+
+def require_privileges() -> None:
+    """Namespaces, veths and routes need root, or CAP_NET_ADMIN and CAP_SYS_ADMIN."""
+    if os.geteuid() == 0:
+        return
+    caps = 0
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("CapEff:"))
+        caps = int(line.split()[1], 16)
+    if caps & (1 << _CAP_NET_ADMIN) and caps & (1 << _CAP_SYS_ADMIN):
+        return
+    raise InputError(
+        "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
+        hint="run it with sudo, e.g. `sudo -E cilium-tune lab up`",
+    )
+
+
+# --- processes --------------------------------------------------------------------------------------
+def _pid_file(sdir: Path, proc: str) -> Path:
+    return sdir / f"{proc}.pid"
+
+
+def _owned(pid: int, sdir: Path) -> bool:
+    """True if `pid` is alive and is one of this instance's processes (its argv names the state dir)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return stat != "Z" and str(sdir).encode() in argv
+
+
+def instance_pids(sdir: Path) -> dict[str, int]:
+    """The instance's live processes, found from the pid files, plus any stray one naming the state dir."""
+    found: dict[str, int] = {}
+    for proc in PROCESSES:
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(_pid_file(sdir, proc).read_text().split()[0])
+            if _owned(pid, sdir):
+                found[proc] = pid
+    known = set(found.values())
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) not in known and int(entry.name) != os.getpid() \
+                and _owned(int(entry.name), sdir):
+            found[f"stray-{entry.name}"] = int(entry.name)
+    return found
+
+
+def _stop_pids(pids: list[int], grace: float) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.02)
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap our own children so they do not linger as zombies
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return stat != "Z"
+
+
+def _spawn(sdir: Path, proc: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    with open(sdir / f"{proc}.log", "ab") as log:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True, cwd=sdir)
+    _write_atomic(_pid_file(sdir, proc), f"{child.pid}\n")
+    return child
+
+
+def _wait_file(path: Path, child: subprocess.Popen[bytes], what: str, log: Path) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            text = path.read_text().strip()
+            if text:
+                return text
+        if child.poll() is not None:
+            raise ClusterError(f"the lab {what} exited with code {child.returncode} while starting",
+                               hint=f"see {log}:\n{_tail(log)}")
+        time.sleep(0.02)
+    raise ClusterError(f"the lab {what} did not become ready within {START_TIMEOUT:g} s", hint=f"see {log}")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# --- kubeconfig ---------------------------------------------------------------------------------------
+def kubeconfig_text(name: str, url: str) -> str:
+    """A single-context kubeconfig for the lab's API (plain HTTP on loopback, no credentials)."""
+    cluster = f"lab-{name}"
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {"server": url}}],
+        "users": [{"name": cluster, "user": {}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster, "namespace": "default"}}],
+        "current-context": cluster,
+        "preferences": {},
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+# --- up / down ----------------------------------------------------------------------------------------
+def _remove_runtime_files(sdir: Path) -> None:
+    for name in ("apiserver.pid", "apiserver.url", "kubelet.pid", "kubelet.ready", "kubeconfig", "lab.json"):
+        with contextlib.suppress(FileNotFoundError):
+            (sdir / name).unlink()
+
+
+def _clean(name: str, sdir: Path) -> None:
+    """Stop the instance's processes, then remove its namespaces (which takes devices and routes along)."""
+    pids = instance_pids(sdir)
+    ordered = [pids[p] for p in PROCESSES if p in pids] + [v for k, v in pids.items() if k.startswith("stray-")]
+    if "kubelet" in pids:
+        _stop_pids([pids["kubelet"]], grace=1.0)  # it stops its pods itself
+    _stop_pids(ordered, grace=1.0)
+    topology.teardown(name)
+    _remove_runtime_files(sdir)
+
+
+def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance | None:
+    """The running instance, if its processes are alive and its namespaces exist."""
+    sdir = state_dir(name, base)
+    try:
+        topo = topology.load_topology(sdir / "lab.json")
+        url = (sdir / "apiserver.url").read_text().strip()
+    except (OSError, ValueError, KeyError):
+        return None
+    pids = instance_pids(sdir)
+    if not all(p in pids for p in PROCESSES):
+        return None
+    present = set(topology.lab_namespaces(name))
+    if not {topo.fabric_ns, *(n.netns for n in topo.nodes)} <= present:
+        return None
+    return LabInstance(name=name, state_dir=sdir, topology=topo, api_url=url)
+
+
+def up(
+    name: str = DEFAULT_NAME, *, nodes: int | None = None, dual_stack: bool | None = None,
+    profile: str = "lab", base_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LabInstance:
+    """Start (or keep) the lab: API server, namespaces, Node objects, kubelet. Idempotent.
+
+    A healthy instance with the same topology is left as it is; anything else of this instance
+    (a crashed run, another node count) is removed first.
+    """
+    from cilium_tune.profile import load_profile
+
+    say = progress or (lambda _msg: None)
+    require_privileges()
+    topo = topology.topology_from_profile(name, load_profile(profile), nodes=nodes, dual_stack=dual_stack)
+    sdir = state_dir(name, base_dir)
+    running = current(name, base_dir)
+    if running is not None and running.topology == topo:
+        say(f"lab {name} is already up")
+        return running
+    _clean(name, sdir)
+    sdir.mkdir(parents=True, exist_ok=True)
+    (sdir / "logs").mkdir(exist_ok=True)
+    topology.save_topology(topo, sdir / "lab.json")
+    try:
+        return _start(topo, sdir, say)
+    except BaseException:
+        _clean(name, sdir)
+        raise
+
+
+def _start(topo: Topology, sdir: Path, say: Callable[[str], None]) -> LabInstance:
+    py = sys.executable
+    services = [str(topo.plan.services_v4)] + ([str(topo.plan.services_v6)] if topo.dual_stack else [])
+    argv = [py, "-m", "cilium_tune.lab.apiserver", "--host", "127.0.0.1", "--port", "0",
+            "--ready-file", str(sdir / "apiserver.url"), "--state-dir", str(sdir)]
+    for cidr in services:
+        argv += ["--service-cidr", cidr]
+    api = _spawn(sdir, "apiserver", argv)
+    say(f"building {len(topo.nodes)} node namespaces")
+    topology.build(topo)
+    url = _wait_file(sdir / "apiserver.url", api, "API server", sdir / "apiserver.log")
+    _write_atomic(sdir / "kubeconfig", kubeconfig_text(topo.lab, url))
+    kubelet = _spawn(sdir, "kubelet", [py, "-m", "cilium_tune.lab.kubelet", "--kubeconfig",
+                                       str(sdir / "kubeconfig"), "--state-dir", str(sdir), "--name", topo.lab,
+                                       "--ready-file", str(sdir / "kubelet.ready")])
+    say(f"API server at {url}; registering nodes")
+    register_nodes(sdir / "kubeconfig", topo)
+    _wait_file(sdir / "kubelet.ready", kubelet, "kubelet", sdir / "kubelet.log")
+    return LabInstance(name=topo.lab, state_dir=sdir, topology=topo, api_url=url)
+
+
+def register_nodes(kubeconfig: Path, topo: Topology) -> None:
+    """Create (or replace) the Node objects, then set their status through the status subresource."""
+    from lightkube import Client, KubeConfig
+    from lightkube.core.exceptions import ApiError
+    from lightkube.resources.core_v1 import Node
+    from lightkube.types import PatchType
+
+    from cilium_tune.lab.kubelet_node import node_object
+
+    client = Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab")
+
+    def one(obj: dict[str, Any]) -> None:
+        try:
+            client.create(Node.from_dict(obj))
+        except ApiError as exc:
+            if exc.status.code != 409:
+                raise
+            client.replace(Node.from_dict(obj))
+        client.patch(Node.Status, obj["metadata"]["name"], {"status": obj["status"]}, patch_type=PatchType.MERGE)
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(one, [node_object(topo, n) for n in topo.nodes]))
+    except ApiError as exc:
+        raise ClusterError(f"registering the lab's nodes failed: {exc}") from exc
+
+
+def down(name: str = DEFAULT_NAME, *, base_dir: Path | None = None, purge: bool = False) -> list[str]:
+    """Stop the instance's processes and remove its namespaces; returns what was removed."""
+    require_privileges()
+    sdir = state_dir(name, base_dir)
+    removed = [f"process {k} ({v})" for k, v in instance_pids(sdir).items()]
+    removed += [f"namespace {n}" for n in topology.lab_namespaces(name)]
+    _clean(name, sdir)
+    if purge and sdir.exists():
+        import shutil
+
+        shutil.rmtree(sdir)
+    return removed
+
+
+def leftovers(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> list[str]:
+    """Anything of the instance still there: namespaces, processes, runtime files. Empty after `down`."""
+    sdir = state_dir(name, base_dir)
+    found = [f"namespace {n}" for n in topology.lab_namespaces(name)]
+    found += [f"process {k} ({v})" for k, v in instance_pids(sdir).items()]
+    found += [f"pid {p} in {ns}" for ns, ps in netns.pids(topology.lab_namespaces(name)).items() for p in ps]
+    found += [f"file {sdir / f}" for f in ("apiserver.pid", "kubelet.pid", "kubeconfig") if (sdir / f).exists()]
+    return found
+
+
+def status(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> dict[str, Any]:
+    """Health of the instance: processes, namespaces with their process counts, API nodes."""
+    sdir = state_dir(name, base_dir)
+    pids = instance_pids(sdir)
+    spaces = topology.lab_namespaces(name)
+    in_ns = netns.pids(spaces)
+    out: dict[str, Any] = {
+        "name": name,
+        "state_dir": str(sdir),
+        "kubeconfig": str(sdir / "kubeconfig") if (sdir / "kubeconfig").exists() else None,
+        "processes": {p: pids.get(p) for p in PROCESSES},
+        "api_url": None,
+        "nodes": [],
+        "pod_namespaces": len([n for n in spaces if n.startswith(f"{name}-p")]),
+    }
+    with contextlib.suppress(OSError):
+        out["api_url"] = (sdir / "apiserver.url").read_text().strip()
+    try:
+        topo = topology.load_topology(sdir / "lab.json")
+    except (OSError, ValueError, KeyError):
+        out["up"] = False
+        return out
+    ready = _api_node_ready(sdir / "kubeconfig") if "apiserver" in pids else {}
+    for node in topo.nodes:
+        out["nodes"].append({
+            "name": node.name,
+            "netns": node.netns,
+            "netns_present": node.netns in spaces,
+            "addresses": node.addresses,
+            "pod_cidrs": node.pod_cidrs,
+            "processes": len(in_ns.get(node.netns, [])),
+            "ready": ready.get(node.name),
+        })
+    out["up"] = all(p in pids for p in PROCESSES) and all(n["netns_present"] for n in out["nodes"])
+    return out
+
+
+def _api_node_ready(kubeconfig: Path) -> dict[str, bool]:
+    from lightkube import Client, KubeConfig
+    from lightkube.resources.core_v1 import Node
+
+    try:
+        client = Client(KubeConfig.from_file(kubeconfig), timeout=2.0)  # type: ignore[arg-type]
+        return {
+            n.metadata.name: any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or []))
+            for n in client.list(Node)
+            if n.metadata and n.metadata.name and n.status
+        }
+    except Exception:  # status must report a broken API, not crash on it
+        return {}
