@@ -80,7 +80,11 @@ def parse_profile(text: str, source: str) -> Profile:
 
 def _input_error(exc: ValidationError, doc: YamlDocument) -> InputError:
     """Turn the first validation error into a message naming file, line, key and the fix."""
-    err = exc.errors(include_url=False)[0]
+    errors = sorted(
+        exc.errors(include_url=False),
+        key=lambda e: (e["type"] != "extra_forbidden", doc.line_of(tuple(e["loc"])) or 0),
+    )
+    err = errors[0]
     loc: Loc = tuple(err["loc"])
     original = (err.get("ctx") or {}).get("error")
     if isinstance(original, InconsistentProfile):
@@ -102,7 +106,8 @@ def _input_error(exc: ValidationError, doc: YamlDocument) -> InputError:
         text = str(original) if original is not None else err["msg"]
         message = f"{path}: {text}"
         hint = original.hint if isinstance(original, InconsistentProfile) else _hint_for(kind)
-    return InputError(f"{where}: {message}", hint=hint or "fix the value (see `cilium-tune profile schema`)")
+    more = f" (1 of {len(errors)} problems)" if len(errors) > 1 else ""
+    return InputError(f"{where}: {message}{more}", hint=hint or "fix the value (see `cilium-tune profile schema`)")
 
 
 def _hint_for(kind: str) -> str | None:
@@ -110,6 +115,8 @@ def _hint_for(kind: str) -> str | None:
         return "use one of the listed values"
     if kind in {"bool_type", "bool_parsing"}:
         return "use true or false"
+    if kind == "string_type":
+        return 'quote the value, e.g. "1.19.0" (YAML reads 1.19 as a number)'
     if kind in {"int_type", "int_parsing"}:
         return "use a whole number"
     return None

@@ -154,9 +154,7 @@ class HelmRelease(_Strict):
         default="https://helm.cilium.io/",
         description="Helm repository URL of the chart; null for a path/OCI chart.",
     )
-    version: str = Field(
-        min_length=1, description="Pinned chart version (helm --version).", examples=["1.19.0"]
-    )
+    version: str = Field(min_length=1, description="Pinned chart version (helm --version).", examples=["1.19.0"])
 
 
 class K3s(_Strict):
@@ -179,9 +177,7 @@ class Node(_Strict):
 
     name: str = Field(min_length=1, description="Kubernetes node name.")
     ipv4: IPv4Addr = Field(description="The node's IPv4 InternalIP.")
-    ipv6: IPv6Addr | None = Field(
-        default=None, description="The node's IPv6 InternalIP (dual-stack), or null."
-    )
+    ipv6: IPv6Addr | None = Field(default=None, description="The node's IPv6 InternalIP (dual-stack), or null.")
 
 
 class Ingress(_Strict):
@@ -217,9 +213,7 @@ class IPAM(_Strict):
     """Cilium cluster-pool IPAM; an IPv6 pool makes the cluster dual-stack."""
 
     ipv4: IPv4Pool = Field(description="IPv4 pod pool (always present: IPv4 stays enabled).")
-    ipv6: IPv6Pool | None = Field(
-        default=None, description="IPv6 pod pool for dual-stack pods; null for IPv4 only."
-    )
+    ipv6: IPv6Pool | None = Field(default=None, description="IPv6 pod pool for dual-stack pods; null for IPv4 only.")
 
 
 class BigTCP(_Strict):
@@ -249,9 +243,7 @@ class KubeProxyReplacement(_Strict):
     api_server_host: str | None = Field(
         default=None, description="k8sServiceHost: address of the API server reachable without a ClusterIP."
     )
-    api_server_port: int | None = Field(
-        default=None, ge=1, le=65535, description="k8sServicePort (k3s: 6443)."
-    )
+    api_server_port: int | None = Field(default=None, ge=1, le=65535, description="k8sServicePort (k3s: 6443).")
 
     @model_validator(mode="after")
     def _needs_api_server(self) -> KubeProxyReplacement:
@@ -268,18 +260,14 @@ class KubeProxyReplacement(_Strict):
 class GatewayAPI(_Strict):
     """Cilium's Gateway API implementation."""
 
-    enabled: bool = Field(
-        default=False, description="gatewayAPI.enabled: Cilium serves Gateway API resources."
-    )
+    enabled: bool = Field(default=False, description="gatewayAPI.enabled: Cilium serves Gateway API resources.")
     host_network: bool = Field(
         default=False,
         description="gatewayAPI.hostNetwork.enabled: Envoy listens on every node's own addresses.",
     )
     privileged_ports: bool = Field(
         default=True,
-        description=(
-            "Listeners use ports <= 1023 (80/443) on the host network, so Envoy keeps NET_BIND_SERVICE."
-        ),
+        description=("Listeners use ports <= 1023 (80/443) on the host network, so Envoy keeps NET_BIND_SERVICE."),
     )
 
 
@@ -311,13 +299,9 @@ class Tuning(_Strict):
     kube_proxy_replacement: KubeProxyReplacement = Field(
         default=KubeProxyReplacement(), description="kube-proxy replacement and the API server address."
     )
-    bpf_masquerade: bool = Field(
-        default=False, description="bpf.masquerade: SNAT in eBPF instead of iptables."
-    )
+    bpf_masquerade: bool = Field(default=False, description="bpf.masquerade: SNAT in eBPF instead of iptables.")
     ipam: IPAM = Field(description="Cluster-pool pod pools per family (an IPv6 pool means dual-stack).")
-    gateway_api: GatewayAPI = Field(
-        default=GatewayAPI(), description="Gateway API and its host-network mode."
-    )
+    gateway_api: GatewayAPI = Field(default=GatewayAPI(), description="Gateway API and its host-network mode.")
     vm_workloads: bool = Field(
         default=False,
         description="Pods run VMs (QEMU/vrnetlab, KubeVirt, Kata): guests need socket LB off in pods.",
@@ -449,13 +433,9 @@ def _check_family(profile: Profile, family: Family) -> None:
                 f"{native} does not contain the pod pool {pool.cidr}: pod traffic would be masqueraded",
             )
         if service is None:
-            raise InconsistentProfile(
-                ("distribution", "service_cidrs"), f"{family} is required when pods use {label}"
-            )
+            raise InconsistentProfile(("distribution", "service_cidrs"), f"{family} is required when pods use {label}")
         if cluster_cidr is None:
-            raise InconsistentProfile(
-                ("distribution", "cluster_cidrs"), f"{family} is required when pods use {label}"
-            )
+            raise InconsistentProfile(("distribution", "cluster_cidrs"), f"{family} is required when pods use {label}")
     elif native is not None:
         raise InconsistentProfile(
             ("tuning", "native_routing_cidrs", family), f"is set but there is no tuning.ipam.{family} pool"

@@ -31,9 +31,7 @@ STARTER: dict[str, Any] = {
         "service_cidrs": {"ipv4": "10.43.0.0/16", "ipv6": "2001:db8:43::/112"},
         "kube_proxy_disabled": True,
     },
-    "nodes": [
-        {"name": f"node-{i}", "ipv4": f"192.0.2.{10 + i}", "ipv6": f"2001:db8::{10 + i}"} for i in (1, 2, 3)
-    ],
+    "nodes": [{"name": f"node-{i}", "ipv4": f"192.0.2.{10 + i}", "ipv6": f"2001:db8::{10 + i}"} for i in (1, 2, 3)],
     "ingress": {"hostnames": ["app.example.com"]},
     "tuning": {
         "routing_mode": "native",
@@ -60,9 +58,7 @@ HEADER = (
 )
 
 
-def field_descriptions(
-    model: type[BaseModel] = Profile, path: tuple[str, ...] = ()
-) -> dict[tuple[str, ...], str]:
+def field_descriptions(model: type[BaseModel] = Profile, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
     """Every field's description by path (list items share their list's path)."""
     out: dict[tuple[str, ...], str] = {}
     for name, field in model.model_fields.items():

@@ -1,0 +1,57 @@
+"""`cilium-tune render`: write (or print) the overlays derived from a profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cilium_tune.errors import InputError
+from cilium_tune.profile import load_profile
+from cilium_tune.profile.files import write_atomic
+from cilium_tune.values.overlays import render_overlays
+
+
+@click.command()
+@click.option(
+    "-p",
+    "--profile",
+    "profile_ref",
+    metavar="NAME|FILE",
+    help="Built-in profile name or profile YAML file (default: skyforge-dev).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the overlay files to (created if missing); without it they are printed.",
+)
+def render(profile_ref: str | None, out: Path | None) -> None:
+    """Write the Helm overlays derived from a profile, with a reason per key.
+
+    \b
+    Files (as the runbook names them):
+      cilium-values.yaml                 performance tuning + k3s CNI path
+      cilium-values-dualstack.yaml       IPv6 dual-stack (dual-stack profiles only)
+      cilium-values-netkit-migrate.yaml  one-time cleanState for the veth -> netkit switch
+    The baseline (cilium-values.before.yaml) is captured from the cluster, never rendered.
+
+    \b
+    Examples:
+      cilium-tune render                              # print skyforge-dev's overlays
+      cilium-tune render -p lab --out deploy/         # write them; unchanged files are left alone
+    """
+    overlays = render_overlays(load_profile(profile_ref))
+    if out is None:
+        for i, overlay in enumerate(overlays):
+            if i:
+                click.echo()
+            click.echo(f"---\n# file: {overlay.filename}")
+            click.echo(overlay.text, nl=False)
+        return
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is not a directory", hint="pass a directory for the overlay files")
+    for overlay in overlays:
+        target = out / overlay.filename
+        changed = write_atomic(target, overlay.text)
+        note = " (one-time: apply once, then drop it)" if overlay.one_time and changed else ""
+        click.echo(f"{target}: {'written' if changed else 'unchanged'}{note}")
