@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ def parse_time(value: Any) -> datetime | None:
     if "." in text:
         # Python parses at most microseconds; Go writes up to nanoseconds.
         head, tail = text.split(".", 1)
-        digits = "".join(ch for ch in tail[:9] if ch.isdigit())
+        digits = "".join(itertools.takewhile(str.isdigit, tail))
         text = f"{head}.{digits[:6].ljust(6, '0')}{tail[len(digits) :]}"
     try:
         return datetime.fromisoformat(text)

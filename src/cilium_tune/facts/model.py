@@ -158,7 +158,9 @@ class NodeFacts(Frozen):
     roles: tuple[str, ...] = Field(default=(), description="From node-role.kubernetes.io/<role> labels, sorted.")
     taints: tuple[Taint, ...] = ()
     unschedulable: bool = Field(default=False, description="spec.unschedulable (cordoned).")
-    ready: bool | None = Field(default=None, description="The Ready condition; None when not reported.")
+    ready: bool | None = Field(
+        default=None, description="The Ready condition; None when not reported or 'Unknown' (node unreachable)."
+    )
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     k3s: K3sArgs | None = Field(default=None, description="None when the node has no k3s.io/node-args.")
