@@ -24,6 +24,12 @@ def leftovers(name: str) -> list[str]:
     return topology.lab_namespaces(name)
 
 
+@pytest.fixture
+def lab_name() -> str:
+    """A fresh instance name for a test that builds its own lab pieces."""
+    return unique_name()
+
+
 @pytest.fixture(scope="session")
 def topo(root: None) -> Iterator[topology.Topology]:
     """A two-node dual-stack topology without an API server (for the runtime tests)."""

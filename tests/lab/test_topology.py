@@ -1,0 +1,91 @@
+"""The lab topology: the address plan (pure) and the namespaces it builds (root)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cilium_tune.errors import InputError
+from cilium_tune.lab import netns, topology
+from cilium_tune.profile import load_profile
+
+
+def test_the_lab_profile_gives_the_documented_address_plan() -> None:
+    topo = topology.topology_from_profile("ctlab", load_profile("lab"))
+
+    assert [(n.name, n.addresses, n.pod_cidrs) for n in topo.nodes] == [
+        ("lab-1", ["198.18.0.11", "fd00:18::11"], ["198.19.1.0/24", "fd00:19::100/120"]),
+        ("lab-2", ["198.18.0.12", "fd00:18::12"], ["198.19.2.0/24", "fd00:19::200/120"]),
+        ("lab-3", ["198.18.0.13", "fd00:18::13"], ["198.19.3.0/24", "fd00:19::300/120"]),
+    ]
+    assert [n.netns for n in topo.nodes] == ["ctlab-n1", "ctlab-n2", "ctlab-n3"]
+    assert topo.fabric_ns == "ctlab-fabric"
+
+
+def test_nodes_and_single_stack_override_the_profile() -> None:
+    topo = topology.topology_from_profile("ctlab", load_profile("lab"), nodes=5, dual_stack=False)
+
+    assert [n.name for n in topo.nodes] == ["lab-1", "lab-2", "lab-3", "lab-4", "lab-5"]
+    assert topo.nodes[4].addresses == ["198.18.0.15"]
+    assert topo.nodes[4].pod_cidrs == ["198.19.5.0/24"]
+    assert not topo.dual_stack
+
+
+def test_every_address_stays_in_the_lab_ranges() -> None:
+    import ipaddress
+
+    allowed = [ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("fd00::/8")]
+    topo = topology.plan_topology("ctlab", 50)
+    for node in topo.nodes:
+        for value in [*node.addresses, *node.pod_cidrs]:
+            net = ipaddress.ip_network(value)
+            assert any(net.version == a.version and net.subnet_of(a) for a in allowed), value  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["", "CTLAB", "ct-lab", "1lab", "a" * 13])
+def test_instance_names_that_could_collide_are_refused(bad: str) -> None:
+    with pytest.raises(InputError, match="lab name"):
+        topology.validate_name(bad)
+
+
+def test_a_saved_topology_loads_back_equal(tmp_path: Path) -> None:
+    topo = topology.topology_from_profile("ctlab", load_profile("lab"), nodes=4)
+    topology.save_topology(topo, tmp_path / "lab.json")
+
+    assert topology.load_topology(tmp_path / "lab.json") == topo
+
+
+@pytest.mark.root
+def test_build_wires_nodes_on_the_fabric_and_teardown_removes_everything(root: None, lab_name: str) -> None:
+    topo = topology.plan_topology(lab_name, 2)
+    try:
+        topology.build(topo)
+        assert set(topology.lab_namespaces(topo.lab)) == {topo.fabric_ns, f"{topo.lab}-n1", f"{topo.lab}-n2"}
+        out = subprocess.run(["ip", "-n", topo.nodes[0].netns, "-br", "addr", "show", "eth0"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "198.18.0.11/24" in out and "fd00:18::11/64" in out
+        routes = subprocess.run(["ip", "-n", topo.nodes[0].netns, "route"], capture_output=True, text=True,
+                                check=True).stdout
+        assert "198.19.2.0/24 via 198.18.0.12" in routes
+        # a process left in a node namespace does not survive teardown
+        stray = subprocess.Popen(["ip", "netns", "exec", topo.nodes[1].netns, "sleep", "60"])
+    finally:
+        removed = topology.teardown(topo.lab)
+    assert stray.wait(timeout=2) != 0
+    assert topo.fabric_ns in removed
+    assert topology.lab_namespaces(topo.lab) == []
+    assert netns.pids(removed) == {}
+
+
+@pytest.mark.root
+def test_build_is_idempotent_over_a_crashed_run(root: None, lab_name: str) -> None:
+    topo = topology.plan_topology(lab_name, 1)
+    try:
+        topology.build(topo)
+        topology.build(topo)  # leftovers of the first build are removed first
+        assert len(topology.lab_namespaces(topo.lab)) == 2
+    finally:
+        topology.teardown(topo.lab)
+    assert topology.lab_namespaces(topo.lab) == []
