@@ -182,3 +182,26 @@ def cluster_cidrs(ctx: RuleContext) -> list[tuple[Network, str]]:
         for net in node.k3s.cluster_cidr or (K3S_DEFAULT_CLUSTER_CIDR,):
             found.setdefault(net, f"nodes[{node.name}].k3s.cluster_cidr")
     return list(found.items())
+
+
+def gateway_api_enabled(ctx: RuleContext) -> bool:
+    return ctx.flag("gatewayAPI.enabled")
+
+
+def target_chart_version(ctx: RuleContext) -> tuple[str, str] | None:
+    """(chart version the change installs, evidence path): the profile's pinned version, else the live
+    release's; None when neither is known."""
+    if ctx.profile is not None:
+        return ctx.profile.release.version, "profile.release.version"
+    if ctx.facts is not None and ctx.facts.helm_release is not None and ctx.facts.helm_release.chart_version:
+        return ctx.facts.helm_release.chart_version, "helm_release.chart_version"
+    return None
+
+
+def minor_version(version: str) -> tuple[int, int] | None:
+    """(major, minor) of '1.19.0-rc.1' or 'v1.4.1'; None when it does not start with two numbers."""
+    parts = version.lstrip("v").split(".")
+    try:
+        return int(parts[0]), int(parts[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
