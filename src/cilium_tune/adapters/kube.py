@@ -182,8 +182,13 @@ class LightkubeAPI:
     """KubeAPI over a real (or lab) API server. Thread-safe: httpx clients may be shared by threads."""
 
     def __init__(
-        self, kubeconfig: str | None = None, context: str | None = None, timeout: float = 15.0
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        timeout: float = 15.0,
+        transport: Any = None,
     ) -> None:
+        """`transport` (an httpx2 transport) replaces the network, as lightkube's own parameter does."""
         import httpx2
         from lightkube.config.client_adapter import Client, ConnectionParams
         from lightkube.core.exceptions import ConfigError
@@ -196,7 +201,7 @@ class LightkubeAPI:
                 self._config,
                 ConnectionParams(
                     timeout=httpx2.Timeout(timeout),
-                    transport=httpx2.HTTPTransport(retries=1, limits=httpx2.Limits(max_connections=32)),
+                    transport=transport or httpx2.HTTPTransport(retries=1, limits=httpx2.Limits(max_connections=32)),
                 ),
             )
         except (ConfigError, OSError) as exc:
