@@ -69,18 +69,21 @@ def state_dir(name: str, base: Path | None = None) -> Path:
 
 def require_privileges() -> None:
     """Namespaces, veths and routes need root, or CAP_NET_ADMIN and CAP_SYS_ADMIN."""
-    if os.geteuid() == 0:
-        return
-    caps = 0
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("CapEff:"))
-        caps = int(line.split()[1], 16)
+    caps = effective_capabilities()
     if caps & (1 << _CAP_NET_ADMIN) and caps & (1 << _CAP_SYS_ADMIN):
         return
     raise InputError(
         "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
         hint="run it with sudo, e.g. `sudo -E cilium-tune lab up`",
     )
+
+
+def effective_capabilities() -> int:
+    """The CapEff bit mask of this process (root normally has every bit)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("CapEff:"))
+        return int(line.split()[1], 16)
+    return 0
 
 
 # --- processes --------------------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+"""A `lab up` cluster end to end: nodes, pods, traffic, the Python client, helm, and a clean `down`."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import Node, Pod
+
+from cilium_tune.errors import InputError
+from cilium_tune.facts.k3s import parse_node_args_annotation
+from cilium_tune.lab import cluster, netns
+from cilium_tune.lab.cluster import LabInstance
+
+pytestmark = [pytest.mark.root, pytest.mark.lab]
+MANAGED = {"app.kubernetes.io/managed-by": "cilium-tune"}
+
+
+@pytest.fixture(scope="module")
+def client(lab: LabInstance) -> Client:
+    return Client(KubeConfig.from_file(lab.kubeconfig), field_manager="cilium-tune-tests")
+
+
+@pytest.fixture
+def pods(client: Client) -> Iterator[Callable[..., Pod]]:
+    """Create pods (labelled managed-by cilium-tune) and delete whatever is left of them afterwards."""
+    made: list[str] = []
+
+    def create(name: str, containers: list[dict[str, Any]], **spec: Any) -> Pod:
+        made.append(name)
+        return client.create(Pod.from_dict({
+            "metadata": {"name": name, "namespace": "default", "labels": MANAGED},
+            "spec": {"containers": containers, "terminationGracePeriodSeconds": 1, **spec},
+        }))
+
+    yield create
+    for name in made:
+        with contextlib.suppress(ApiError):
+            client.delete(Pod, name, namespace="default", grace_period=0)
+
+
+def wait_pod(client: Client, name: str, cond: Callable[[Pod], bool], timeout: float = 10.0) -> Pod:
+    deadline = time.monotonic() + timeout
+    while True:
+        pod = client.get(Pod, name, namespace="default")
+        if cond(pod):
+            return pod
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pod {name} never met the condition; status: {pod.status}")
+        time.sleep(0.1)
+
+
+def running_ready(pod: Pod) -> bool:
+    status = pod.status
+    return bool(status and status.phase == "Running" and any(
+        c.type == "Ready" and c.status == "True" for c in status.conditions or []))
+
+
+def wait_gone(client: Client, name: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.get(Pod, name, namespace="default")
+        except ApiError as exc:
+            if exc.status.code == 404:
+                return
+            raise
+        time.sleep(0.1)
+    raise AssertionError(f"pod {name} still exists")
+
+
+def test_nodes_look_like_dual_stack_k3s_nodes(client: Client, lab: LabInstance) -> None:
+    nodes = {n.metadata.name: n for n in client.list(Node)}
+
+    assert sorted(nodes) == ["lab-1", "lab-2"]
+    first = nodes["lab-1"]
+    assert [a.address for a in first.status.addresses if a.type == "InternalIP"] == ["198.18.0.11", "fd00:18::11"]
+    assert first.spec.podCIDRs == ["198.19.1.0/24", "fd00:19::100/120"]
+    assert first.status.nodeInfo.kernelVersion == platform.release()
+    assert any(c.type == "Ready" and c.status == "True" for c in first.status.conditions)
+    k3s = parse_node_args_annotation(first.metadata.annotations["k3s.io/node-args"])
+    assert k3s is not None and k3s.role == "server"
+
+
+def test_pods_on_two_nodes_get_both_families_and_reach_each_other(
+        client: Client, pods: Callable[..., Pod]) -> None:
+    pods("server", [{"name": "http", "image": "python:3.11",
+                     "command": ["python3", "-m", "http.server", "--bind", "::", "8080"],
+                     "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1}}],
+         nodeName="lab-1")
+    server = wait_pod(client, "server", running_ready)
+    v4, v6 = (ip.ip for ip in server.status.podIPs)
+    assert ipaddress.ip_address(v4) in ipaddress.ip_network("198.19.1.0/24")
+    assert ipaddress.ip_address(v6) in ipaddress.ip_network("fd00:19::100/120")
+
+    script = (f"ip -br a; curl -sf -m 3 -o /dev/null http://{v4}:8080/ && echo v4-ok; "
+              f"curl -sf -m 3 -o /dev/null http://[{v6}]:8080/ && echo v6-ok")
+    pods("client", [{"name": "main", "image": "curlimages/curl", "command": ["sh", "-c", script]}],
+         nodeName="lab-2", restartPolicy="Never")
+    client_pod = wait_pod(client, "client", lambda p: p.status.phase in ("Succeeded", "Failed"))
+
+    log = "\n".join(client.log("client", namespace="default"))
+    own_v4, own_v6 = (ip.ip for ip in client_pod.status.podIPs)
+    assert f"{own_v4}/32" in log and f"{own_v6}/128" in log and own_v4.startswith("198.19.2.")
+    assert "v4-ok" in log and "v6-ok" in log
+
+
+def test_the_python_client_watches_evicts_and_deletes_pods(
+        client: Client, pods: Callable[..., Pod], lab: LabInstance) -> None:
+    pods("evictme", [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}])
+    pods("deleteme", [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}])
+    seen: set[str] = set()
+    for _kind, pod in client.watch(Pod, namespace="default", fields={"metadata.name": "evictme"}):
+        if pod.status and pod.status.phase:
+            seen.add(pod.status.phase)
+        if running_ready(pod):
+            break
+    assert "Running" in seen
+    uid = client.get(Pod, "evictme", namespace="default").metadata.uid
+    pod_ns = lab.topology.pod_netns(uid)
+    assert netns.exists(pod_ns)
+
+    client.create(Pod.Eviction(metadata=ObjectMeta(name="evictme", namespace="default")),
+                  name="evictme", namespace="default")
+    wait_gone(client, "evictme")
+    assert not netns.exists(pod_ns)
+
+    wait_pod(client, "deleteme", running_ready)
+    client.delete(Pod, "deleteme", namespace="default")
+    wait_gone(client, "deleteme")
+
+
+def test_a_command_missing_on_the_host_is_a_clear_waiting_reason(
+        client: Client, pods: Callable[..., Pod]) -> None:
+    pods("missing", [{"name": "main", "image": "nginx", "command": ["nginx", "-g", "daemon off;"]}]
+         if not os.path.exists("/usr/sbin/nginx") else
+         [{"name": "main", "image": "x", "command": ["no-such-command-here"]}])
+    pod = wait_pod(client, "missing", lambda p: bool(
+        p.status and p.status.containerStatuses and p.status.containerStatuses[0].state.waiting))
+
+    waiting = pod.status.containerStatuses[0].state.waiting
+    assert pod.status.phase == "Pending"
+    assert waiting.reason == "CommandNotFound" and "is not on this host" in waiting.message
+
+
+def test_a_crashing_pod_counts_restarts(client: Client, pods: Callable[..., Pod]) -> None:
+    pods("crashy", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "exit 1"]}])
+
+    pod = wait_pod(client, "crashy", lambda p: bool(
+        p.status and p.status.containerStatuses and p.status.containerStatuses[0].restartCount >= 1))
+    assert pod.status.containerStatuses[0].lastState.terminated.exitCode == 1
+
+
+CHART = {
+    "Chart.yaml": "apiVersion: v2\nname: labdemo\nversion: 0.1.0\n",
+    "values.yaml": "replicas: 2\nmessage: hello\n",
+    "templates/deployment.yaml": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+  labels: {app.kubernetes.io/managed-by: {{ .Release.Service }}}
+spec:
+  replicas: {{ .Values.replicas }}
+  selector: {matchLabels: {app: {{ .Release.Name }}-web}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: web
+          image: python:3.11
+          command: [sh, -c, "echo {{ .Values.message }}; exec sleep 300"]
+""",
+    "templates/configmap.yaml": """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: {{ .Release.Name }}-cfg}
+data: {message: {{ .Values.message | quote }}}
+""",
+}
+
+
+@pytest.mark.helm
+def test_helm_installs_upgrades_rolls_back_and_uninstalls_with_wait(
+        lab: LabInstance, helm_bin: Path, tmp_path: Path, client: Client) -> None:
+    chart = tmp_path / "labdemo"
+    for rel, text in CHART.items():
+        (chart / rel).parent.mkdir(parents=True, exist_ok=True)
+        (chart / rel).write_text(text)
+    env = {**os.environ, "KUBECONFIG": str(lab.kubeconfig), "HELM_CACHE_HOME": str(tmp_path / "cache"),
+           "HELM_CONFIG_HOME": str(tmp_path / "config"), "HELM_DATA_HOME": str(tmp_path / "data")}
+    release = f"demo{helm_bin.name[-1]}"
+
+    def helm(*args: str) -> str:
+        done = subprocess.run([str(helm_bin), *args, "-n", "default"], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    helm("install", release, str(chart), "--wait", "--timeout", "30s")
+    helm("upgrade", release, str(chart), "--set", "message=second", "--set", "replicas=1", "--wait",
+         "--timeout", "30s")
+    assert json.loads(helm("get", "values", release, "-o", "json")) == {"message": "second", "replicas": 1}
+    helm("rollback", release, "1", "--wait", "--timeout", "30s")
+    assert json.loads(helm("get", "values", release, "--all", "-o", "json"))["message"] == "hello"
+    history = json.loads(helm("history", release, "-o", "json"))
+    assert [h["revision"] for h in history] == [1, 2, 3]
+    helm("uninstall", release, "--wait", "--timeout", "30s")
+    deadline = time.monotonic() + 10
+    while [p for p in client.list(Pod, namespace="default") if p.metadata.name.startswith(f"{release}-web")]:
+        assert time.monotonic() < deadline, "the release's pods were not removed"
+        time.sleep(0.1)
+
+
+def test_status_reports_a_healthy_lab(lab: LabInstance) -> None:
+    info = cluster.status(lab.name, base_dir=lab.state_dir.parent)
+
+    assert info["up"] is True
+    assert [n["ready"] for n in info["nodes"]] == [True, True]
+    assert all(n["netns_present"] for n in info["nodes"])
+
+
+def test_up_again_is_a_no_op(lab: LabInstance) -> None:
+    again = cluster.up(lab.name, nodes=2, base_dir=lab.state_dir.parent)
+
+    assert again == lab
+
+
+def test_without_privileges_the_error_names_root_and_the_capabilities(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "effective_capabilities", lambda: 0)
+
+    with pytest.raises(InputError, match=r"root \(or CAP_NET_ADMIN and CAP_SYS_ADMIN\)"):
+        cluster.up("tnoroot", base_dir=Path("/nonexistent"))
