@@ -45,6 +45,7 @@ from cilium_tune.lab.topology import LabNode, Topology
 
 log = logging.getLogger("cilium_tune.lab.kubelet")
 SYNC_INTERVAL = 0.1
+RESYNC_INTERVAL = 2.0  # full relist, so a missed or broken watch only delays, never loses, a pod
 MAX_GRACE = 5.0
 
 
@@ -216,6 +217,22 @@ class Kubelet:
             log.exception("pod watch ended")
             self.events.put(("WATCH-ENDED", {}))
 
+    def _relist(self) -> None:
+        while not self.stopping.wait(RESYNC_INTERVAL):
+            try:
+                items = [p.to_dict() for p in self.client.list(Pod, namespace="*")]
+            except Exception as exc:  # the API may be restarting; try again next round
+                log.warning("pod relist failed: %s", exc)
+                continue
+            self.events.put(("RELIST", {"items": items}))
+
+    def _apply_relist(self, items: list[dict[str, Any]]) -> None:
+        present = {p.get("metadata", {}).get("uid") for p in items}
+        for uid in [u for u in self.runners if u not in present]:
+            self._forget(uid)
+        for pod in items:
+            self.handle("MODIFIED", pod)
+
     def run(self, ready_file: Path | None = None) -> int:
         stale = [n for n in topology.lab_namespaces(self.topo.lab) if n.startswith(f"{self.topo.lab}-p")]
         netns.remove(stale)
@@ -225,18 +242,21 @@ class Kubelet:
             self.handle("ADDED", pod)
         threading.Thread(target=self._watch, args=(listing.resourceVersion,), daemon=True,
                          name="pod-watch").start()
+        threading.Thread(target=self._relist, daemon=True, name="pod-relist").start()
         if ready_file is not None:
             _write_atomic(ready_file, f"{os.getpid()}\n")
         last = 0.0
         while not self.stopping.is_set():
             try:
                 kind, pod = self.events.get(timeout=SYNC_INTERVAL)
-                if kind == "WATCH-ENDED":
-                    return 3
-                self.handle(kind, pod)
                 while True:
+                    if kind == "WATCH-ENDED":
+                        return 3
+                    if kind == "RELIST":
+                        self._apply_relist(pod["items"])
+                    else:
+                        self.handle(kind, pod)
                     kind, pod = self.events.get_nowait()
-                    self.handle(kind, pod)
             except queue.Empty:
                 pass
             if time.monotonic() - last >= SYNC_INTERVAL:
