@@ -239,9 +239,16 @@ class Controllers:
                              "minReadySeconds": spec.get("minReadySeconds", 0)}}
             new_rs = self.api.create(rs_rt, ns, body)
             rses.append(new_rs)
-        elif new_rs["spec"].get("replicas") != desired:
-            new_rs = self.api.update(rs_rt, ns, new_rs["metadata"]["name"],
-                                     {**new_rs, "spec": {**new_rs["spec"], "replicas": desired}})
+        else:
+            top = max(revisions, default=0)
+            current = int(new_rs["metadata"].get("annotations", {}).get(REVISION, "0"))
+            if new_rs["spec"].get("replicas") != desired or (current < top and new_rs["spec"].get("replicas") == 0):
+                # a rollback to an old template re-uses its ReplicaSet, which becomes the newest revision
+                annotations = {**new_rs["metadata"].get("annotations", {}),
+                               REVISION: str(top + 1 if current < top else current)}
+                new_rs = self.api.update(rs_rt, ns, new_rs["metadata"]["name"], {
+                    **new_rs, "metadata": {**new_rs["metadata"], "annotations": annotations},
+                    "spec": {**new_rs["spec"], "replicas": desired}})
         for rs in rses:
             if rs is not new_rs and rs["metadata"]["name"] != new_rs["metadata"]["name"] \
                     and rs["spec"].get("replicas", 0) != 0:

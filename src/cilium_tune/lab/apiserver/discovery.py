@@ -217,6 +217,6 @@ def api_group(reg: Registry, group: str) -> dict[str, Any] | None:
 
 def version_info() -> dict[str, str]:
     """What /version reports: a recent Kubernetes, marked as the lab's emulator."""
-    return {"major": "1", "minor": "33", "gitVersion": "v1.33.0+ctlab", "gitCommit": "lab",
+    return {"major": "1", "minor": "35", "gitVersion": "v1.35.0+ctlab", "gitCommit": "lab",
             "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24",
             "compiler": "gc", "platform": "linux/amd64"}

@@ -56,7 +56,7 @@ def group_version_doc(reg: Registry, group: str, version: str) -> dict[str, Any]
         paths[base] = {"post": {**op, "x-kubernetes-action": "post", "operationId": f"create{rt.kind}",
                                 "requestBody": {"content": content}},
                        "get": {**op, "x-kubernetes-action": "list", "operationId": f"list{rt.kind}"}}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (cilium-tune lab)", "version": "v1.33.0"},
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (cilium-tune lab)", "version": "v1.35.0"},
             "paths": paths, "components": {"schemas": schemas}}
 
 

@@ -57,7 +57,7 @@ class Event:
         return self.stored.obj
 
 
-@dataclass
+@dataclass(eq=False)
 class Watcher:
     """A live watch: events are handed to its asyncio queue from whichever thread commits."""
 
