@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cilium_tune.facts.model import Snapshot
+from cilium_tune.values.paths import MISSING, get_path
 
 if TYPE_CHECKING:
     from cilium_tune.profile.model import Profile
-
-_MISSING = object()
 
 # Defaults of the Cilium chart (1.19.x values.yaml) for the keys the rules read. `None` marks keys that
 # are absent or null in values.yaml, where the chart (or the agent) decides.
@@ -65,16 +64,6 @@ CHART_DEFAULTS: Mapping[str, Any] = {
 }
 
 
-def lookup(data: Mapping[str, Any], path: str, default: Any = None) -> Any:
-    """The value at a dotted path in nested mappings, `default` when a key on the way is absent."""
-    node: Any = data
-    for key in path.split("."):
-        if not isinstance(node, Mapping) or key not in node:
-            return default
-        node = node[key]
-    return node
-
-
 @dataclass(frozen=True)
 class BaselineInfo:
     """The values captured before tuning (`helm get values --all`), and the chart version they came from.
@@ -98,14 +87,14 @@ class RuleContext:
 
     def value(self, path: str) -> Any:
         """The merged value at `path`, else the chart default (None when neither is known)."""
-        found = lookup(self.values, path, _MISSING)
-        if found is _MISSING:
+        found = get_path(self.values, path, MISSING)
+        if found is MISSING:
             return CHART_DEFAULTS.get(path)
         return found
 
     def is_set(self, path: str) -> bool:
         """True when the user's merged values name `path` (even as null)."""
-        return lookup(self.values, path, _MISSING) is not _MISSING
+        return get_path(self.values, path, MISSING) is not MISSING
 
     def flag(self, path: str) -> bool:
         """A boolean value as the chart's templates test it: true or the string "true"."""

@@ -8,8 +8,9 @@ replacement turns socket LB on whatever `socketLB.enabled` says).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any
 
 from cilium_tune.facts.model import (
     K3S_DEFAULT_CLUSTER_CIDR,
@@ -17,7 +18,8 @@ from cilium_tune.facts.model import (
     KernelVersion,
     NodeFacts,
 )
-from cilium_tune.rules.context import RuleContext, lookup, truthy
+from cilium_tune.rules.context import CHART_DEFAULTS, RuleContext, truthy
+from cilium_tune.values.paths import MISSING, get_path
 
 Network = IPv4Network | IPv6Network
 FAMILIES = ("ipv4", "ipv6")
@@ -110,11 +112,35 @@ def nodes_with_kernel_below(ctx: RuleContext, minimum: KernelVersion) -> Iterato
             yield node
 
 
-def live_value(ctx: RuleContext, path: str) -> object:
-    """The value the live release runs with (`helm get values --all`), None when unknown or unset."""
-    if ctx.facts is None or ctx.facts.helm_release is None:
-        return None
-    return lookup(ctx.facts.helm_release.computed_values, path)
+def previous_values(ctx: RuleContext) -> tuple[Mapping[str, Any], str] | None:
+    """The values the cluster runs with before this change, and where they came from: the baseline
+    when given, else the live release's `helm get values --all`; None when neither is known."""
+    if ctx.baseline is not None:
+        return ctx.baseline.values, "baseline"
+    if ctx.facts is not None and ctx.facts.helm_release is not None:
+        return ctx.facts.helm_release.computed_values, "helm_release.computed_values"
+    return None
+
+
+def previous_value(previous: Mapping[str, Any], path: str) -> Any:
+    """A key of the previous values, with the chart default when the key is absent there."""
+    found = get_path(previous, path, MISSING)
+    return CHART_DEFAULTS.get(path) if found is MISSING else found
+
+
+def same_setting(a: Any, b: Any) -> bool:
+    """Equal as the chart renders them: true == "true", 6443 == "6443", null == ""."""
+    return _rendered(a) == _rendered(b)
+
+
+def _rendered(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float | str):
+        return str(value).strip().lower() if isinstance(value, str) else str(value)
+    return value
 
 
 def k3s_servers(ctx: RuleContext) -> list[NodeFacts]:

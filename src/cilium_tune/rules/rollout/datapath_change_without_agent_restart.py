@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cilium_tune.rules import derive
+from cilium_tune.rules.context import RuleContext
+from cilium_tune.rules.registry import Finding, Severity, rule
+
+# Values whose effect lives in the agent's datapath: a new cilium-config only takes effect when
+# each agent restarts.
+DATAPATH_KEYS = (
+    "bpf.datapathMode",
+    "routingMode",
+    "tunnelProtocol",
+    "autoDirectNodeRoutes",
+    "ipv4NativeRoutingCIDR",
+    "ipv6NativeRoutingCIDR",
+    "enableIPv4BIGTCP",
+    "enableIPv6BIGTCP",
+    "bpf.masquerade",
+    "bpf.hostLegacyRouting",
+    "bpf.tproxy",
+    "kubeProxyReplacement",
+    "socketLB.enabled",
+    "socketLB.hostNamespaceOnly",
+    "l2NeighDiscovery.enabled",
+    "ipv4.enabled",
+    "ipv6.enabled",
+    "enableIPv4Masquerade",
+    "enableIPv6Masquerade",
+    "encryption.enabled",
+)
+
+
+def changed_datapath_keys(ctx: RuleContext) -> tuple[dict[str, tuple[object, object]], str] | None:
+    """Datapath keys whose value differs from the previous values: key -> (old, new), and the source."""
+    previous = derive.previous_values(ctx)
+    if previous is None:
+        return None
+    old_values, source = previous
+    changed = {}
+    for key in DATAPATH_KEYS:
+        old, new = derive.previous_value(old_values, key), ctx.value(key)
+        if not derive.same_setting(old, new):
+            changed[key] = (old, new)
+    return changed, source
+
+
+@rule(
+    id="CT901",
+    name="datapath-change-without-agent-restart",
+    severity=Severity.WARNING,
+    since="0.1.0",
+    requires=("helm_release.computed_values",),
+)
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    """A datapath-affecting change with `rollOutCiliumPods: false`: nothing changes until agents restart.
+
+    What it checks:
+        A datapath key (datapath mode, routing, BIG TCP, masquerading, kube-proxy replacement, socket LB,
+        IP families...) differs between the previous values (the baseline, else the live release) and
+        the new ones, while `rollOutCiliumPods` is false (the chart default).
+    Why it matters:
+        `helm upgrade` rewrites cilium-config but does not restart the agents, which read it only at
+        start. The cluster keeps running the old datapath, and verification or benchmarks right after the
+        upgrade measure the old configuration; later, unrelated restarts switch nodes one by one at
+        random times.
+    Example:
+        enableIPv4BIGTCP false -> true with rollOutCiliumPods unset.
+    Fix:
+        Restart the agents node by node after the upgrade (`cilium-tune apply` does, or
+        `kubectl -n kube-system rollout restart ds/cilium`), and restart pods that must pick up BIG TCP.
+    References:
+        - cilium-k3s-facts section 1: rollOutCiliumPods default false; settings take effect on agent restart.
+    """
+    if ctx.flag("rollOutCiliumPods"):
+        return
+    found = changed_datapath_keys(ctx)
+    if not found or not found[0]:
+        return
+    changed, source = found
+    yield Finding(
+        f"{len(changed)} datapath setting(s) change ({', '.join(changed)}) but rollOutCiliumPods is false: "
+        "agents keep the old datapath until they restart",
+        evidence={
+            "values.rollOutCiliumPods": ctx.value("rollOutCiliumPods"),
+            **{f"{source}.{key}": old for key, (old, _) in changed.items()},
+            **{f"values.{key}": new for key, (_, new) in changed.items()},
+        },
+    )
