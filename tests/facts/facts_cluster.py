@@ -37,6 +37,11 @@ def seed() -> dict[Resource, list[Obj] | Exception]:
     server = raw("nodes.NodeFacts", "k3s_server_dualstack")
     second = copy.deepcopy(server)
     second["metadata"]["name"] = "skyforge-2"
+    second["spec"]["podCIDRs"] = ["198.19.1.0/24", "fd00:19::1:0/120"]
+    second["status"]["addresses"][:2] = [
+        {"type": "InternalIP", "address": "10.128.16.54"},
+        {"type": "InternalIP", "address": "fd00:128:16::54"},
+    ]
     second["metadata"]["annotations"]["k3s.io/node-args"] = json.dumps(
         ["agent", "--server", "https://10.128.16.58:6443", "--node-ip", "10.128.16.54,fd00:128:16::54"]
     )

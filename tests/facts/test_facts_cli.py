@@ -1,0 +1,68 @@
+"""`cilium-tune facts`: offline with --facts FILE, text and JSON output, and exit codes for bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from facts_cluster import fake
+
+from cilium_tune.cli.main import main
+from cilium_tune.facts.collect import collect
+from cilium_tune.facts.io import save_snapshot
+
+
+@pytest.fixture()
+def saved(tmp_path: Path) -> Path:
+    path = tmp_path / "cluster.json"
+    save_snapshot(collect(fake(), now=lambda: datetime(2026, 11, 26, tzinfo=UTC)), path)
+    return path
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_output_of_a_saved_snapshot_is_the_snapshot(saved: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["facts", "--facts", str(saved), "-o", "json"], capsys)
+    assert code == 0
+    assert json.loads(out) == json.loads(saved.read_text())
+
+
+def test_text_output_summarises_the_cluster(saved: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(["facts", "--facts", str(saved)], capsys)
+    assert code == 0
+    assert "nodes: 3" in out
+    assert "helm release: kube-system/cilium rev 2 deployed, chart 1.19.0-rc.1" in out
+    assert "10.42.0.0/16: 1" in out  # the flannel leftover is visible at a glance
+    assert "unknown: probes" in out
+
+
+def test_out_writes_the_snapshot_atomically(saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "copy.json"
+    code, _, _ = _run(["facts", "--facts", str(saved), "--out", str(copy)], capsys)
+    assert code == 0 and copy.read_text() == saved.read_text()
+
+
+def test_bad_facts_file_exits_2_with_the_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"schema_version": 1, "collected_at": "yesterday"}))
+    code, _, err = _run(["facts", "--facts", str(bad)], capsys)
+    assert code == 2
+    assert "error: " in err and "collected_at" in err and "Traceback" not in err
+
+
+def test_no_kubeconfig_exits_2_and_suggests_offline_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    code, _, err = _run(["facts"], capsys)
+    assert code == 2 and "hint:" in err and "--facts" in err
