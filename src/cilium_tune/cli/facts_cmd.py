@@ -133,7 +133,7 @@ def render_text(s: Snapshot) -> str:
             k3s = f"  k3s {n.k3s.role or '?'} {' '.join(flags)}".rstrip()
         state = {True: "Ready", False: "NotReady", None: "Ready?"}[n.ready] + (",cordoned" if n.unschedulable else "")
         lines.append(
-            f"  {n.name:<24} {state:<16} kernel {str(n.kernel or '?'):<20} {ips}  podCIDRs "
+            f"  {n.name:<24} {state:<16} kernel {n.kernel or '?'!s:<20} {ips}  podCIDRs "
             f"{','.join(map(str, n.pod_cidrs)) or '-'}{k3s}"
         )
     if len(s.nodes) > 50:
