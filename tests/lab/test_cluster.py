@@ -29,8 +29,9 @@ MANAGED = {"app.kubernetes.io/managed-by": "cilium-tune"}
 
 
 @pytest.fixture(scope="module")
-def client(lab: LabInstance) -> Client:
-    return Client(KubeConfig.from_file(lab.kubeconfig), field_manager="cilium-tune-tests")
+def client(lab: LabInstance) -> Iterator[Client]:
+    with Client(KubeConfig.from_file(lab.kubeconfig), field_manager="cilium-tune-tests") as c:
+        yield c
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ from cilium_tune.lab.topology import Topology
 DEFAULT_NAME = "ctlab"
 PROCESSES = ("kubelet", "apiserver")  # stop order
 START_TIMEOUT = 15.0
+# Processes this Python process started; kept so they are reaped (not left as zombies, not warned about).
+_children: dict[int, subprocess.Popen[bytes]] = {}
 _CAP_NET_ADMIN = 12
 _CAP_SYS_ADMIN = 21
 
@@ -131,8 +133,10 @@ def _stop_pids(pids: list[int], grace: float) -> None:
 
 
 def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap our own children so they do not linger as zombies
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        del _children[pid]
+        return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
@@ -144,6 +148,7 @@ def _spawn(sdir: Path, proc: str, argv: list[str]) -> subprocess.Popen[bytes]:
     with open(sdir / f"{proc}.log", "ab") as log:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, cwd=sdir)
+    _children[child.pid] = child
     _write_atomic(_pid_file(sdir, proc), f"{child.pid}\n")
     return child
 
@@ -289,8 +294,6 @@ def register_nodes(kubeconfig: Path, topo: Topology) -> None:
 
     from cilium_tune.lab.kubelet_node import node_object
 
-    client = Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab")
-
     def one(obj: dict[str, Any]) -> None:
         try:
             client.create(Node.from_dict(obj))
@@ -301,7 +304,8 @@ def register_nodes(kubeconfig: Path, topo: Topology) -> None:
         client.patch(Node.Status, obj["metadata"]["name"], {"status": obj["status"]}, patch_type=PatchType.MERGE)
 
     try:
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab") as client, \
+                ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(one, [node_object(topo, n) for n in topo.nodes]))
     except ApiError as exc:
         raise ClusterError(f"registering the lab's nodes failed: {exc}") from exc
@@ -373,11 +377,11 @@ def _api_node_ready(kubeconfig: Path) -> dict[str, bool]:
     from lightkube.resources.core_v1 import Node
 
     try:
-        client = Client(KubeConfig.from_file(kubeconfig), timeout=2.0)  # type: ignore[arg-type]
-        return {
-            n.metadata.name: any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or []))
-            for n in client.list(Node)
-            if n.metadata and n.metadata.name and n.status
-        }
+        with Client(KubeConfig.from_file(kubeconfig), timeout=2.0) as client:  # type: ignore[arg-type]
+            return {
+                n.metadata.name: any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+                for n in client.list(Node)
+                if n.metadata and n.metadata.name and n.status
+            }
     except Exception:  # status must report a broken API, not crash on it
         return {}
