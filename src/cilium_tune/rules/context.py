@@ -19,6 +19,7 @@ from cilium_tune.values.paths import MISSING, get_path
 
 if TYPE_CHECKING:
     from cilium_tune.profile.model import Profile
+    from cilium_tune.values.catalog import KeyCatalog
 
 # Defaults of the Cilium chart (1.19.x values.yaml) for the keys the rules read. `None` marks keys that
 # are absent or null in values.yaml, where the chart (or the agent) decides.
@@ -78,12 +79,16 @@ class BaselineInfo:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """The inputs of one lint run. Frozen: rules read, never change."""
+    """The inputs of one lint run. Frozen: rules read, never change.
+
+    `catalog` is the chart's key catalog when a chart was given (`--chart`); None means the built-in one.
+    """
 
     values: Mapping[str, Any] = field(default_factory=dict)
     facts: Snapshot | None = None
     profile: Profile | None = None
     baseline: BaselineInfo | None = None
+    catalog: KeyCatalog | None = None
 
     def value(self, path: str) -> Any:
         """The merged value at `path`, else the chart default (None when neither is known)."""
