@@ -7,9 +7,7 @@ import sys
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cilium_tune", *args], capture_output=True, text=True, check=False
-    )
+    return subprocess.run([sys.executable, "-m", "cilium_tune", *args], capture_output=True, text=True, check=False)
 
 
 def test_help_lists_commands_and_exits_zero() -> None:

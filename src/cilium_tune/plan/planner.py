@@ -40,6 +40,8 @@ class Release:
     name: str
     chart: str
     version: str
+    kubeconfig: str | None = None
+    kube_context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ def build_plan(
         values_files=files,
         timeout=APPLY_TIMEOUT,
         reset_values=baseline is not None,
+        kube_context=release.kube_context,
     )
     apply: list[Step] = [final]
     migration_layer = None
@@ -169,6 +172,7 @@ def build_plan(
                 version=baseline.chart_version,
                 values_files=(baseline.path,),
                 timeout=ROLLBACK_TIMEOUT,
+                kube_context=release.kube_context,
             )
         )
         if change is not None:
@@ -213,13 +217,18 @@ def _switch_steps(
                 values_files=(*files, migration_layer.path),
                 timeout=APPLY_TIMEOUT,
                 reset_values=reset_values,
+                kube_context=release.kube_context,
             )
         )
     for node in nodes:
         for action in NODE_SEQUENCE:
             steps.append(
                 NodeStep(
-                    purpose=f"switch {node} to {change.new}", action=action, node=node, namespace=release.namespace
+                    purpose=f"switch {node} to {change.new}",
+                    action=action,
+                    node=node,
+                    namespace=release.namespace,
+                    kube_context=release.kube_context,
                 )
             )
     return steps

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from cilium_tune.plan.planner import Plan
-from cilium_tune.plan.steps import command_line, step_to_json
+from cilium_tune.plan.steps import Step, command_line, step_to_json
 from cilium_tune.values.loader import Origin
 from cilium_tune.values.paths import KeyPath, format_path
 
@@ -42,6 +44,8 @@ def to_json(
             "name": plan.release.name,
             "chart": plan.release.chart,
             "version": plan.release.version,
+            "kubeconfig": plan.release.kubeconfig,
+            "kube_context": plan.release.kube_context,
         },
         "layers": [
             {"role": layer.role, "name": layer.name, "path": layer.path, "status": overlay_status.get(layer.path)}
@@ -71,6 +75,18 @@ def to_json(
         "notes": list(plan.notes),
         "findings": findings or [],
     }
+
+
+def _commands(steps: Sequence[Step]) -> list[str]:
+    """Each step's command, under a `# purpose` line printed once per run of steps sharing it."""
+    lines: list[str] = []
+    purpose = None
+    for step in steps:
+        if step.purpose != purpose:
+            purpose = step.purpose
+            lines.append(f"  # {purpose}")
+        lines.append(f"  {command_line(step)}")
+    return lines
 
 
 def _redacted_diff(plan: Plan) -> dict[str, list[dict[str, Any]]]:
@@ -149,18 +165,12 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
     else:
         out(f"Datapath mode: {change.old} -> {change.new}: needs the two-phase switch, one node at a time.")
     out("")
+    env = [f"  export KUBECONFIG={shlex.quote(rel.kubeconfig)}"] if rel.kubeconfig else []
     out("Apply:")
-    for step in plan.apply:
-        out(f"  # {step.purpose}")
-        out(f"  {command_line(step)}")
+    lines.extend(env + _commands(plan.apply))
     out("")
     out("Rollback:")
-    if plan.rollback:
-        for step in plan.rollback:
-            out(f"  # {step.purpose}")
-            out(f"  {command_line(step)}")
-    else:
-        out("  (none: see notes)")
+    lines.extend(env + _commands(plan.rollback) if plan.rollback else ["  (none: see notes)"])
     if plan.notes:
         out("")
         out("Notes:")

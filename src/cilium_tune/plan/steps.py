@@ -23,10 +23,12 @@ class HelmUpgrade:
     values_files: tuple[str, ...]
     timeout: str
     reset_values: bool = True
+    kube_context: str | None = None
     kind: str = field(default="helm-upgrade", init=False)
 
     def argv(self, helm: str = "helm") -> list[str]:
-        args = [helm, "-n", self.namespace, "upgrade", "--install", self.release, self.chart]
+        args = [helm, *(["--kube-context", self.kube_context] if self.kube_context else [])]
+        args += ["-n", self.namespace, "upgrade", "--install", self.release, self.chart]
         args += ["--version", self.version]
         for path in self.values_files:
             args += ["-f", path]
@@ -43,43 +45,24 @@ class NodeStep:
     action: str  # cordon | drain | restart-agent | wait-agent | uncordon
     node: str
     namespace: str = "kube-system"
+    kube_context: str | None = None
     kind: str = field(default="node", init=False)
 
     def argv(self, helm: str = "helm") -> list[str]:
         del helm
-        if self.action == "cordon":
-            return ["kubectl", "cordon", self.node]
-        if self.action == "drain":
-            return ["kubectl", "drain", self.node, "--ignore-daemonsets", "--delete-emptydir-data"]
-        if self.action == "restart-agent":
-            return [
-                "kubectl",
-                "-n",
-                self.namespace,
-                "delete",
-                "pod",
-                "-l",
-                CILIUM_AGENT_SELECTOR,
-                "--field-selector",
-                f"spec.nodeName={self.node}",
-            ]
-        if self.action == "wait-agent":
-            return [
-                "kubectl",
-                "-n",
-                self.namespace,
-                "wait",
-                "pod",
-                "-l",
-                CILIUM_AGENT_SELECTOR,
-                "--field-selector",
-                f"spec.nodeName={self.node}",
-                "--for=condition=Ready",
-                "--timeout=5m",
-            ]
-        if self.action == "uncordon":
-            return ["kubectl", "uncordon", self.node]
-        raise ValueError(f"unknown node action {self.action!r}")
+        context = ["--context", self.kube_context] if self.kube_context else []
+        return ["kubectl", *context, *self._kubectl_args()]
+
+    def _kubectl_args(self) -> list[str]:
+        agent = ["-n", self.namespace, "-l", CILIUM_AGENT_SELECTOR, "--field-selector", f"spec.nodeName={self.node}"]
+        by_action = {
+            "cordon": ["cordon", self.node],
+            "drain": ["drain", self.node, "--ignore-daemonsets", "--delete-emptydir-data"],
+            "restart-agent": ["delete", "pod", *agent],
+            "wait-agent": ["wait", "pod", *agent, "--for=condition=Ready", "--timeout=5m"],
+            "uncordon": ["uncordon", self.node],
+        }
+        return by_action[self.action]
 
 
 Step = HelmUpgrade | NodeStep

@@ -1,0 +1,139 @@
+"""`cilium-tune plan`: the merged values, where each came from, the change, and the helm commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+import click
+
+from cilium_tune.errors import CiliumTuneError, InputError
+
+if TYPE_CHECKING:
+    from cilium_tune.plan.planner import Plan
+
+EXAMPLES = """
+\b
+Examples:
+  cilium-tune plan                                     # skyforge-dev, no baseline yet
+  cilium-tune plan --baseline cilium-values.before.yaml
+  cilium-tune plan --profile my-cluster.yaml --baseline before.yaml -o json
+  cilium-tune plan --baseline before.yaml --detailed-exitcode   # 0 none, 2 pending, 1 error
+"""
+
+
+@click.command("plan", epilog=EXAMPLES)
+@click.option(
+    "--profile", "profile_ref", metavar="NAME|FILE", help="Built-in profile or profile file [default: skyforge-dev]."
+)
+@click.option(
+    "--baseline", "baseline_path", metavar="FILE", help="Captured values of the live release (helm get values --all)."
+)
+@click.option(
+    "--baseline-version",
+    metavar="VERSION",
+    help="Chart version the baseline was captured from, when its header does not say.",
+)
+@click.option(
+    "--overlay-dir", default="deploy", show_default=True, help="Where `cilium-tune render --out` wrote the overlays."
+)
+@click.option("--all-values", is_flag=True, help="Show every effective value, not only those the overlays set.")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on any error."
+)
+def plan(
+    profile_ref: str | None,
+    baseline_path: str | None,
+    baseline_version: str | None,
+    overlay_dir: str,
+    all_values: bool,
+    output: str,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what applying the profile would do, without touching any cluster.
+
+    The overlays are derived from the profile, layered over the baseline in the order helm will get them,
+    and merged exactly as helm merges -f files. Every effective value shows the file and line that set it
+    and what it overrode; the change against the baseline is listed by dotted path; and the helm commands
+    (apply, the two-phase veth -> netkit switch when the datapath mode changes, and a rollback pinned to
+    the baseline's chart version) are printed ready to run.
+    """
+    try:
+        plan_obj, status = _build(profile_ref, baseline_path, baseline_version, overlay_dir)
+    except CiliumTuneError as exc:
+        if not detailed_exitcode:
+            raise
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        sys.exit(1)
+
+    from cilium_tune.plan import render
+
+    if output == "json":
+        click.echo(json.dumps(render.to_json(plan_obj, overlay_status=status), indent=2, sort_keys=False))
+    else:
+        click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values), nl=False)
+    if detailed_exitcode and plan_obj.changes_pending:
+        sys.exit(2)
+
+
+def _build(
+    profile_ref: str | None, baseline_path: str | None, baseline_version: str | None, overlay_dir: str
+) -> tuple[Plan, dict[str, str]]:
+    from cilium_tune.plan.baseline import chart_version
+    from cilium_tune.plan.planner import Baseline, Release, build_plan
+    from cilium_tune.profile.load import load_profile
+    from cilium_tune.values.loader import load_values, load_values_text
+    from cilium_tune.values.overlays import render_overlays
+
+    profile = load_profile(profile_ref)
+    overlays = render_overlays(profile)
+    base_dir = overlay_dir.rstrip("/") or "."
+    loaded = [load_values_text(o.text, f"{base_dir}/{o.filename}") for o in overlays]
+    status = {f"{base_dir}/{o.filename}": _file_status(Path(base_dir) / o.filename, o.text, base_dir) for o in overlays}
+
+    baseline = None
+    if baseline_path is not None:
+        values = load_values(baseline_path)
+        try:
+            header_version = chart_version(Path(baseline_path).read_text(encoding="utf-8-sig"))
+        except OSError as exc:  # pragma: no cover - load_values already read it
+            raise InputError(f"{baseline_path}: cannot read: {exc}") from exc
+        baseline = Baseline(baseline_path, values, baseline_version or header_version)
+
+    release = Release(
+        profile.release.namespace,
+        profile.release.name,
+        profile.release.chart,
+        profile.release.version,
+        kubeconfig=profile.cluster.kubeconfig,
+        kube_context=profile.cluster.kube_context,
+    )
+    plan_obj = build_plan(
+        profile_name=profile.name,
+        release=release,
+        nodes=[node.name for node in profile.nodes],
+        overlays=overlays,
+        overlay_dir=base_dir,
+        loaded_overlays=loaded,
+        baseline=baseline,
+    )
+    return plan_obj, status
+
+
+def _file_status(path: Path, text: str, base_dir: str) -> str:
+    """Whether the file helm will read matches what the profile renders (the plan is computed from the latter)."""
+    try:
+        on_disk = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return f"missing: run `cilium-tune render --out {base_dir}`"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    if on_disk == text:
+        return "up to date"
+    return f"differs from the profile: run `cilium-tune render --out {base_dir}`"

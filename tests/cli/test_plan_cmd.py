@@ -1,0 +1,89 @@
+"""`cilium-tune plan` end to end: text and JSON, detailed exit codes, and bad input rejected cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cilium_tune", *args], capture_output=True, text=True, check=False, cwd=cwd
+    )
+
+
+def render_and_plan_json(tmp_path: Path, *extra: str) -> dict:  # type: ignore[type-arg]
+    assert run("render", "--out", str(tmp_path / "deploy")).returncode == 0
+    result = run("plan", "--overlay-dir", str(tmp_path / "deploy"), "-o", "json", *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_default_plan_is_skyforge_dev_with_the_runbook_layers_and_commands() -> None:
+    result = run("plan")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Plan for skyforge-dev: release kube-system/cilium, chart cilium/cilium 1.19.0-rc.1")
+    assert 'routingMode = "native"  <- deploy/cilium-values.yaml:' in out
+    assert "Datapath mode: veth -> netkit" in out
+    assert "--version 1.19.0-rc.1 -f deploy/cilium-values.yaml -f deploy/cilium-values-dualstack.yaml" in out
+    assert "No baseline: capture one first" in out
+
+
+def test_json_plan_carries_provenance_diff_and_a_pinned_rollback(tmp_path: Path) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text("# chart-version: 1.18.6\nroutingMode: tunnel\nbpf:\n  datapathMode: veth\n")
+    data = render_and_plan_json(tmp_path, "--baseline", str(baseline))
+    assert [layer["status"] for layer in data["layers"]] == [None, "up to date", "up to date", "up to date"]
+    routing = data["values"]["routingMode"]
+    assert routing["value"] == "native"
+    assert routing["overrode"] == [{"value": "tunnel", "origin": f"{baseline}:2:1"}]
+    assert {"kind": "changed", "path": "routingMode", "old": "tunnel", "new": "native"} in data["diff"]["changed"]
+    assert data["datapath_change"] == {"from": "veth", "to": "netkit"}
+    (rollback,) = data["rollback"]
+    assert rollback["argv"][rollback["argv"].index("--version") + 1] == "1.18.6"
+
+
+def test_detailed_exitcode_is_2_with_pending_changes_and_0_when_applied(tmp_path: Path) -> None:
+    deploy = tmp_path / "deploy"
+    assert run("render", "--out", str(deploy)).returncode == 0
+    pending = run("plan", "--overlay-dir", str(deploy), "--detailed-exitcode")
+    assert pending.returncode == 2
+    # A baseline equal to what the overlays produce: nothing left to change.
+    merged = run(
+        "values", "merge", "-f", str(deploy / "cilium-values.yaml"), "-f", str(deploy / "cilium-values-dualstack.yaml")
+    )
+    assert merged.returncode == 0, merged.stderr
+    applied = tmp_path / "applied.yaml"
+    applied.write_text("# chart-version: 1.19.0-rc.1\n" + merged.stdout)
+    same = run("plan", "--overlay-dir", str(deploy), "--baseline", str(applied), "--detailed-exitcode")
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "none." in same.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "/nonexistent/before.yaml"], "/nonexistent/before.yaml: values file not found"),
+        (["--profile", "/nonexistent/profile.yaml"], "/nonexistent/profile.yaml"),
+        (["--profile", "no-such-builtin"], "no-such-builtin"),
+    ],
+)
+def test_bad_input_exits_2_plainly_and_1_under_detailed_exitcode(args: list[str], message: str) -> None:
+    plain = run("plan", *args)
+    assert plain.returncode == 2
+    assert message in plain.stderr and "Traceback" not in plain.stderr
+    detailed = run("plan", *args, "--detailed-exitcode")
+    assert detailed.returncode == 1, "bad input must never look like 'changes pending' (2)"
+
+
+def test_malformed_baseline_names_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "before.yaml"
+    bad.write_text("routingMode: native\nbpf:\n  datapathMode: [veth\n")
+    result = run("plan", "--baseline", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:" in result.stderr and "Traceback" not in result.stderr
