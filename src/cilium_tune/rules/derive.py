@@ -130,7 +130,7 @@ def previous_value(previous: Mapping[str, Any], path: str) -> Any:
 
 def same_setting(a: Any, b: Any) -> bool:
     """Equal as the chart renders them: true == "true", 6443 == "6443", null == ""."""
-    return _rendered(a) == _rendered(b)
+    return bool(_rendered(a) == _rendered(b))
 
 
 def _rendered(value: Any) -> Any:
@@ -165,11 +165,11 @@ def service_cidrs(ctx: RuleContext) -> list[tuple[Network, str, str]]:
         for net in node.k3s.service_cidr or ():
             found.setdefault(net, (key, ",".join(map(str, node.k3s.service_cidr or ()))))
     if not found and ctx.profile is not None:
-        for family in FAMILIES:
-            cidr = ctx.profile.distribution.service_cidrs.get(family)  # type: ignore[arg-type]
-            net = parse_network(cidr)
-            if net is not None:
-                found[net] = (f"profile.distribution.service_cidrs.{family}", str(net))
+        cidrs = ctx.profile.distribution.service_cidrs
+        for family, cidr in (("ipv4", cidrs.ipv4), ("ipv6", cidrs.ipv6)):
+            parsed = parse_network(cidr)
+            if parsed is not None:
+                found[parsed] = (f"profile.distribution.service_cidrs.{family}", str(parsed))
     return [(net, key, shown) for net, (key, shown) in found.items()]
 
 
@@ -178,14 +178,14 @@ def node_addresses(ctx: RuleContext) -> list[tuple[str, IPv4Address | IPv6Addres
     out: list[tuple[str, IPv4Address | IPv6Address, str]] = []
     if ctx.facts is not None and ctx.facts.is_known("nodes") and ctx.facts.nodes:
         for node in ctx.facts.nodes:
-            for addr in (*node.internal_ipv4, *node.internal_ipv6):
-                family = f"internal_ipv{addr.version}"
-                out.append((node.name, addr, f"nodes[{node.name}].{family}"))
+            for v4 in node.internal_ipv4:
+                out.append((node.name, v4, f"nodes[{node.name}].internal_ipv4"))
+            for v6 in node.internal_ipv6:
+                out.append((node.name, v6, f"nodes[{node.name}].internal_ipv6"))
         return out
     if ctx.profile is not None:
         for pnode in ctx.profile.nodes:
-            for family in FAMILIES:
-                raw = getattr(pnode, family)
+            for family, raw in (("ipv4", pnode.ipv4), ("ipv6", pnode.ipv6)):
                 if raw:
                     out.append((pnode.name, ipaddress.ip_address(raw), f"profile.nodes[{pnode.name}].{family}"))
     return out

@@ -38,7 +38,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for family in derive.enabled_families(ctx):
         for pool in derive.pod_pools(ctx, family):
             for net, path, shown in services:
-                if net.version == pool.version and pool.overlaps(net):  # type: ignore[arg-type]
+                if net.version == pool.version and pool.overlaps(net):
                     yield Finding(
                         f"{family} pod pool {pool} overlaps the Service CIDR {net}",
                         evidence={f"values.{derive.pool_key(family)}": str(pool), path: shown},
