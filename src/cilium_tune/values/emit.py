@@ -30,6 +30,8 @@ class _GoYamlResolver(yaml.resolver.BaseResolver):  # type: ignore[misc]
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
             if implicit[0]:
+                if value == "<<":  # a plain `<<` key is YAML's merge key: keep the text quoted
+                    return _STD + "merge"
                 go_kind, _ = resolve_plain_scalar(value)
                 return _STD + _KIND_TAGS[go_kind]
             return _STD + "str"

@@ -138,7 +138,7 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
         raise InputError(f"unsupported helm major version {helm}", hint="use 3 or 4")
     reader = _DocumentReader(source, text.splitlines())
     documents: list[Document] = []
-    for root in _compose_documents(text, source, first_only=helm == 3):
+    for root in _compose_documents(text, source, helm=helm):
         doc = reader.document(root)
         if doc is not None:
             documents.append(doc)
@@ -202,13 +202,49 @@ class _ComposeOnly(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: igno
         return _SEQ if kind is SequenceNode else _MAP
 
 
-def _compose_documents(text: str, source: str, *, first_only: bool) -> Iterator[Node]:
+def _compose_documents(text: str, source: str, *, helm: int) -> Iterator[Node]:
+    """The root node of every document Helm reads.
+
+    Helm 3 parses the text once and keeps its first document. Helm 4 first cuts the text into chunks at
+    lines that start with `---` (a text-level split, as Kubernetes' YAML reader does), then keeps the
+    first document of each chunk. In both cases text after the first document of a parse is ignored,
+    even when it is not valid YAML (`{a: 1} junk` reads as `{a: 1}`), as go-yaml ignores it.
+    """
+    chunks = [text] if helm == 3 else _split_at_separators(text, source)
+    for chunk in chunks:
+        root = _compose_first(chunk, source)
+        if root is not None:
+            yield root
+
+
+def _split_at_separators(text: str, source: str) -> list[str]:
+    """Chunks of `text`, each padded with newlines so that line numbers stay those of the file."""
+    chunks: list[str] = []
+    current: list[str] = []
+    start = 0
+    for number, line in enumerate(text.splitlines(keepends=True)):
+        if line.startswith("---"):
+            rest = line[3:].strip()
+            if rest and not rest.startswith("#"):
+                raise InputError(
+                    f"{source}:{number + 1}: Helm 4 reads `---` at the start of a line as a document "
+                    f"separator, and allows only a comment after it, not {rest[:30]!r}",
+                    hint="put the document's content on the next line (or indent the line if it is text)",
+                )
+            if current:
+                chunks.append("\n" * start + "".join(current))
+            current, start = [], number + 1
+            continue
+        current.append(line)
+    if current:
+        chunks.append("\n" * start + "".join(current))
+    return chunks
+
+
+def _compose_first(text: str, source: str) -> Node | None:
     loader = _ComposeOnly(text)
     try:
-        while loader.check_node():
-            yield loader.get_node()
-            if first_only:
-                return
+        return loader.get_node() if loader.check_node() else None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, source, text) from None
     except yaml.YAMLError as exc:

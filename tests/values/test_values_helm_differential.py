@@ -1,0 +1,181 @@
+"""The engine against the real helm binaries (4.1.4 and 3.18.0), on generated values files.
+
+Hypothesis writes 2-4 values files (and sometimes a chart values.yaml) as YAML text: nested maps, lists,
+nulls, YAML 1.1 edge scalars (yes/no/on/off/y/n, ~, 0x1F, 012, 0o12, 08, 1e3, 1_000, dates, 1:30, huge
+numbers, .inf), quoted and unquoted, unicode, keys that Helm renames (`yes:` -> "true", `0x1F:` -> "31",
+`1e3:` -> "1000"), a second `---` document now and then (Helm 4 merges it, Helm 3 ignores it). Then
+`helm template` of a chart that dumps .Values must equal `merge_values(...)`, or both must refuse the input.
+Any disagreement is a bug in the engine.
+
+Default: 60 examples per helm binary. Heavier run: VALUES_HYPOTHESIS_PROFILE=values-heavy (1000 each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from values_oracle import HelmFailure, HelmOracle, canonical
+
+from cilium_tune.errors import InputError
+from cilium_tune.values import load_values_text, merge_values
+from cilium_tune.values.emit import dump_yaml
+
+pytestmark = pytest.mark.helm
+
+settings.register_profile(
+    "values-default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "values-heavy", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+_PROFILE = settings.get_profile(os.environ.get("VALUES_HYPOTHESIS_PROFILE", "values-default"))
+
+# Plain scalars whose meaning differs between YAML readers; all safe inside block and flow collections.
+EDGE_PLAIN = [
+    "yes", "no", "on", "off", "y", "n", "Y", "N", "True", "FALSE", "tRue", "Off", "ON", "yes please",
+    "~", "null", "Null", "NULL",
+    "0x1F", "-0x1F", "0X1f", "012", "0o12", "08", "00", "0b101", "1e3", "1E+3", "1_000", "1_", "+12", "-0",
+    "1.5", "1.", ".5", "-.5e1", ".5_0", "0.1e-7", "1e-400", "1e400", "100000.5", "-0.0",
+    "12345678901234567890", "9007199254740993", "123456789012345678901234567890",
+    "2001-12-14", "2001-12-14T21:59:43Z", "2001-12-14 21:59:43.10 -5", "1:30", "190:20:30",
+    "<<", "=", "0x", "1e", "héllo", "✓", "日本", "a.b", "kubernetes.io/os", "x-y_z",
+]  # fmt: skip
+# Both helm versions refuse these as values (JSON has no infinity or NaN).
+INVALID_PLAIN = [".inf", "-.Inf", ".nan"]
+# (text as written, key as Helm names it): distinct names within one map keep Helm deterministic.
+KEYS = [
+    ("a", "a"), ("b", "b"), ("c", "c"), ("enabled", "enabled"), ('"x.y"', "x.y"),
+    ("kubernetes.io/os", "kubernetes.io/os"), ("yes", "true"), ("on", "true"), ("'yes'", "yes"),
+    ("n", "false"), ("off", "false"), ("1", "1"), ("0x1F", "31"), ("'31'", "31"), ("1e3", "1000"),
+    ("1000", "1000"), ("012", "10"), ("0o12", "10"), ("-0.0", "-0"), ("100000.5", "100000.5"),
+    ("123456789.0", "1.2345679e+08"), ("é", "é"), ('"with space"', "with space"), ("'<<'", "<<"),
+]  # fmt: skip
+
+_SAFE_TEXT = st.text(alphabet="abcXYZ019 .-_/éü✓", min_size=0, max_size=8)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar as written; `flow_ok` is False for the empty plain null (only valid in block style)."""
+
+    text: str
+    flow_ok: bool = True
+
+
+def _quote(text: str, style: str) -> str:
+    if style == "double":
+        return json.dumps(text, ensure_ascii=False)
+    return "'" + text.replace("'", "''") + "'"
+
+
+scalars = st.one_of(
+    st.sampled_from(EDGE_PLAIN).map(Scalar),
+    st.builds(_quote, st.sampled_from(EDGE_PLAIN) | _SAFE_TEXT, st.sampled_from(["double", "single"])).map(Scalar),
+    st.integers(-(2**70), 2**70).map(lambda n: Scalar(str(n))),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: Scalar(repr(f))),
+    st.just(Scalar("", flow_ok=False)),
+)
+keys = st.lists(st.sampled_from(KEYS), min_size=0, max_size=4, unique_by=lambda key: key[1])
+
+
+def _tree(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        keys.flatmap(lambda ks: st.tuples(*[children for _ in ks]).map(lambda vs: dict(zip(ks, vs, strict=True)))),
+        st.lists(children, max_size=3),
+    )
+
+
+values_trees = st.recursive(scalars, _tree, max_leaves=12)
+
+
+def _flow(node: Any) -> str:
+    if isinstance(node, Scalar):
+        return node.text if node.flow_ok else "~"
+    if isinstance(node, list):
+        return "[" + ", ".join(_flow(item) for item in node) + "]"
+    return "{" + ", ".join(f"{key[0]}: {_flow(value)}" for key, value in node.items()) + "}"
+
+
+def _block_map(node: dict[Any, Any], indent: int, flow: st.DataObject) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    for key, value in node.items():
+        if isinstance(value, Scalar):
+            lines.append(f"{pad}{key[0]}:" + (f" {value.text}" if value.text else ""))
+        elif not value or flow.draw(st.booleans(), label="flow"):
+            lines.append(f"{pad}{key[0]}: {_flow(value)}")
+        elif isinstance(value, dict):
+            lines.append(f"{pad}{key[0]}:")
+            lines.extend(_block_map(value, indent + 2, flow))
+        else:
+            lines.append(f"{pad}{key[0]}:")
+            lines.extend(f"{pad}- {_flow(item)}" for item in value)
+    return lines
+
+
+def render_file(data: st.DataObject) -> str:
+    """One values file: usually a map, sometimes empty or only a comment, sometimes two documents."""
+    kind = data.draw(st.sampled_from(["map"] * 8 + ["empty", "comment", "two-docs"]), label="file kind")
+    if kind == "empty":
+        return ""
+    if kind == "comment":
+        return "# nothing here\n"
+    top = data.draw(keys.flatmap(lambda ks: st.tuples(*[values_trees for _ in ks]).map(
+        lambda vs: dict(zip(ks, vs, strict=True)))), label="top")  # fmt: skip
+    text = "\n".join(_block_map(top, 0, data)) + "\n" if top else "{}\n"
+    if kind == "two-docs":
+        second = data.draw(st.dictionaries(st.sampled_from(KEYS[:6]), scalars, max_size=2), label="doc2")
+        text += "---\n" + ("\n".join(_block_map(second, 0, data)) + "\n" if second else "")
+    return text
+
+
+def engine(files: list[str], chart_values: str | None, helm: int) -> dict[str, Any] | InputError:
+    try:
+        layers = [load_values_text(text, f"f{index}.yaml", helm=helm) for index, text in enumerate(files)]
+        defaults = load_values_text(chart_values, "values.yaml", helm=helm) if chart_values is not None else None
+        return merge_values(layers, chart_defaults=defaults).values
+    except InputError as exc:
+        return exc
+
+
+def assert_agrees(oracle: HelmOracle, files: list[str], chart_values: str | None) -> dict[str, Any] | None:
+    """Both refuse, or both produce the same values; returns the values when they agree."""
+    mine = engine(files, chart_values, oracle.major)
+    theirs = oracle.render(files, chart_values)
+    shown = "\n".join(f"--- file {i}\n{text}" for i, text in enumerate(files))
+    if isinstance(theirs, HelmFailure) or isinstance(mine, InputError):
+        assert isinstance(theirs, HelmFailure) and isinstance(mine, InputError), (
+            f"helm: {theirs}\nengine: {mine}\n{shown}\n--- chart\n{chart_values}"
+        )
+        return None
+    assert canonical(mine) == canonical(theirs), f"{shown}\n--- chart values.yaml\n{chart_values}"
+    return mine
+
+
+@_PROFILE
+@given(data=st.data(), count=st.integers(2, 4), with_chart=st.booleans(), invalid=st.integers(0, 15))
+def test_merge_agrees_with_helm(
+    oracle: HelmOracle, data: st.DataObject, count: int, with_chart: bool, invalid: int
+) -> None:
+    files = [render_file(data) for _ in range(count)]
+    if invalid == 0:  # now and then a value helm must refuse
+        files.insert(data.draw(st.integers(0, count)), f"bad: {data.draw(st.sampled_from(INVALID_PLAIN))}\n")
+    chart_values = render_file(data) if with_chart else None
+    assert_agrees(oracle, files, chart_values)
+
+
+@settings(_PROFILE, max_examples=max(10, _PROFILE.max_examples // 3))
+@given(data=st.data(), count=st.integers(1, 3))
+def test_emitted_yaml_reads_back_identically_in_helm(oracle: HelmOracle, data: st.DataObject, count: int) -> None:
+    merged = engine([render_file(data) for _ in range(count)], None, oracle.major)
+    assume(not isinstance(merged, InputError))
+    assert isinstance(merged, dict)
+    theirs = oracle.render([dump_yaml(merged)])
+    assert not isinstance(theirs, HelmFailure)
+    assert canonical(theirs) == canonical(merged)
