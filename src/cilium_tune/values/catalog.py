@@ -1,0 +1,670 @@
+"""Which Cilium chart keys exist, so a misspelled key is reported instead of silently doing nothing.
+
+The Cilium chart's values.schema.json has no `additionalProperties: false` anywhere, so Helm accepts
+`socketLb.enabled` or `bpf.datapathmode` and the setting just never takes effect. This module keeps
+a catalog of key paths and answers "which keys in these values are unknown, and what was meant?".
+
+Two sources:
+- the built-in catalog: the keys cilium-tune reasons about (with their expected type) and the
+  common top-level keys of the 1.18/1.19 charts. Only subtrees whose children are all listed are
+  *closed*; in an *open* subtree only near-misses of a listed key (case or one-letter slips) are
+  reported, so valid keys the tool does not list never warn.
+- a real chart (`KeyCatalog.from_chart`): its values.yaml gives the complete key tree, every
+  mapping closed. Many valid keys exist in values.yaml only as commented-out examples under their
+  parent (`  # hostNamespaceOnly: false` below `socketLB:`); those lines are read too.
+
+Free-form maps (nodeSelector, annotations, resources, extraEnv...) hold user-chosen keys and are
+never checked. Paths are tuples of keys; `format_path` renders them dotted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import tarfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cilium_tune.errors import InputError
+
+KeyPath = tuple[str, ...]
+
+# Keys whose value is a map of user-chosen keys (Kubernetes pod fields, labels, extra config).
+FREE_FORM_NAMES = frozenset(
+    {
+        "affinity",
+        "annotations",
+        "commonLabels",
+        "dnsConfig",
+        "extraArgs",
+        "extraConfig",
+        "extraEnv",
+        "extraHostPathMounts",
+        "extraInitContainers",
+        "extraContainers",
+        "extraVolumeMounts",
+        "extraVolumes",
+        "initResources",
+        "labels",
+        "matchExpressions",
+        "matchLabels",
+        "nodeSelector",
+        "podAnnotations",
+        "podLabels",
+        "podSecurityContext",
+        "resources",
+        "securityContext",
+        "startupProbe",
+        "livenessProbe",
+        "readinessProbe",
+        "tolerations",
+        "topologySpreadConstraints",
+        "updateStrategy",
+        "sysctls",
+    }
+)
+
+# Type names used in the catalog (what a YAML value of that key should be).
+BOOL, INT, STRING, LIST, MAP = "bool", "int", "string", "list", "map"
+
+# The keys cilium-tune reads or writes, with the type the 1.19 chart expects. Written for this tool
+# from the chart's documented interface; "string|bool" marks keys the chart accepts either way.
+_TOOL_KEYS: dict[str, str] = {
+    "routingMode": STRING,
+    "tunnelProtocol": STRING,
+    "tunnelPort": INT,
+    "autoDirectNodeRoutes": BOOL,
+    "directRoutingSkipUnreachable": BOOL,
+    "ipv4NativeRoutingCIDR": STRING,
+    "ipv6NativeRoutingCIDR": STRING,
+    "cni.confPath": STRING,
+    "cni.binPath": STRING,
+    "cni.exclusive": BOOL,
+    "cni.chainingMode": STRING,
+    "cni.customConf": BOOL,
+    "cni.install": BOOL,
+    "socketLB.enabled": BOOL,
+    "socketLB.hostNamespaceOnly": BOOL,
+    "socketLB.terminatePodConnections": BOOL,
+    "socketLB.tracing": BOOL,
+    "enableIPv4BIGTCP": BOOL,
+    "enableIPv6BIGTCP": BOOL,
+    "l2NeighDiscovery.enabled": BOOL,
+    "l2NeighDiscovery.refreshPeriod": STRING,
+    "bpf.datapathMode": STRING,
+    "bpf.masquerade": BOOL,
+    "bpf.hostLegacyRouting": BOOL,
+    "bpf.tproxy": BOOL,
+    "bpf.enableTCX": BOOL,
+    "bpf.preallocateMaps": BOOL,
+    "bpf.mapDynamicSizeRatio": "float",
+    "bpf.lbExternalClusterIP": BOOL,
+    "bpf.distributedLRU.enabled": BOOL,
+    "bpf.vlanBypass": LIST,
+    "kubeProxyReplacement": "string|bool",
+    "kubeProxyReplacementHealthzBindAddr": STRING,
+    "k8sServiceHost": STRING,
+    "k8sServicePort": "string|int",
+    "ipv4.enabled": BOOL,
+    "ipv6.enabled": BOOL,
+    "ipam.mode": STRING,
+    "ipam.operator.clusterPoolIPv4PodCIDRList": LIST,
+    "ipam.operator.clusterPoolIPv4MaskSize": INT,
+    "ipam.operator.clusterPoolIPv6PodCIDRList": LIST,
+    "ipam.operator.clusterPoolIPv6MaskSize": INT,
+    "gatewayAPI.enabled": BOOL,
+    "gatewayAPI.hostNetwork.enabled": BOOL,
+    "gatewayAPI.hostNetwork.nodes.matchLabels": MAP,
+    "gatewayAPI.enableAlpn": BOOL,
+    "gatewayAPI.enableAppProtocol": BOOL,
+    "gatewayAPI.enableProxyProtocol": BOOL,
+    "envoy.enabled": BOOL,
+    "envoy.securityContext.capabilities.keepCapNetBindService": BOOL,
+    "envoy.securityContext.capabilities.envoy": LIST,
+    "l7Proxy": BOOL,
+    "nodePort.enabled": BOOL,
+    "cleanState": BOOL,
+    "cleanBpfState": BOOL,
+    "enableIPv4Masquerade": BOOL,
+    "enableIPv6Masquerade": BOOL,
+    "k8s.requireIPv4PodCIDR": BOOL,
+    "k8s.requireIPv6PodCIDR": BOOL,
+    "rollOutCiliumPods": BOOL,
+    "operator.rollOutPods": BOOL,
+    "operator.replicas": INT,
+    "encryption.enabled": BOOL,
+    "encryption.type": STRING,
+    "loadBalancer.mode": STRING,
+    "loadBalancer.acceleration": STRING,
+    "loadBalancer.algorithm": STRING,
+    "devices": "string|list",
+    "MTU": INT,
+    "bandwidthManager.enabled": BOOL,
+    "bandwidthManager.bbr": BOOL,
+    "endpointRoutes.enabled": BOOL,
+    "hubble.enabled": BOOL,
+    # Image digests: upstream charts have them, some redistributions (RKE2's) drop them from values.yaml.
+    "image.digest": STRING,
+    "image.useDigest": BOOL,
+    "operator.image.genericDigest": STRING,
+    "operator.image.useDigest": BOOL,
+}
+
+# Keys the chart used to read and now refuses or ignores, with what replaced them.
+_REPLACED: dict[KeyPath, str] = {
+    ("tunnel",): "removed in Cilium 1.15; set routingMode (native|tunnel) and tunnelProtocol instead",
+    ("enableCiliumEndpointSlice",): "removed in Cilium 1.17; set ciliumEndpointSlice.enabled instead",
+}
+
+# Top-level keys of the 1.18/1.19 charts besides the ones above, including keys that appear only
+# commented out or only in templates. All top-level keys are listed, so the root is closed.
+_TOP_LEVEL: list[str] = [
+    "affinity",
+    "agent",
+    "agentNotReadyTaintKey",
+    "aksbyocni",
+    "alibabacloud",
+    "annotateK8sNode",
+    "annotations",
+    "apiRateLimit",
+    "authentication",
+    "azure",
+    "bgpControlPlane",
+    "bpfClockProbe",
+    "certgen",
+    "cgroup",
+    "ciliumEndpointSlice",
+    "cluster",
+    "clustermesh",
+    "commonLabels",
+    "config",
+    "configDriftDetection",
+    "conntrackGCInterval",
+    "conntrackGCMaxInterval",
+    "connectivityProbeFrequencyRatio",
+    "crdWaitTimeout",
+    "customCalls",
+    "daemon",
+    "dashboards",
+    "debug",
+    "defaultLBServiceIPAM",
+    "disableEndpointCRD",
+    "disableEnvoyVersionCheck",
+    "disableIptablesFeederRules",
+    "dnsPolicy",
+    "dnsPolicyUnloadOnShutdown",
+    "dnsProxy",
+    "egressGateway",
+    "egressMasqueradeInterfaces",
+    "enableCriticalPriorityClass",
+    "enableIdentityMark",
+    "enableInternalTrafficPolicy",
+    "enableLBIPAM",
+    "enableMasqueradeRouteSource",
+    "enableNoServiceEndpointsRoutable",
+    "enableNonDefaultDenyPolicies",
+    "enableRuntimeDeviceDetection",
+    "enableXTSocketFallback",
+    "endpointHealthChecking",
+    "endpointLockdownOnMapOverflow",
+    "endpointPolicyUpdateTimeoutDuration",
+    "eni",
+    "envoyConfig",
+    "etcd",
+    "externalIPs",
+    "extraArgs",
+    "extraConfig",
+    "extraContainers",
+    "extraEnv",
+    "extraHostPathMounts",
+    "extraInitContainers",
+    "extraVolumeMounts",
+    "extraVolumes",
+    "forceDeviceDetection",
+    "fragmentTracking",
+    "gke",
+    "global",
+    "healthCheckICMPFailureThreshold",
+    "healthChecking",
+    "healthPort",
+    "highScaleIPcache",
+    "hostFirewall",
+    "hostPort",
+    "identityAllocationMode",
+    "identityChangeGracePeriod",
+    "identityManagementMode",
+    "image",
+    "imagePullSecrets",
+    "ingressController",
+    "initResources",
+    "installNoConntrackIptablesRules",
+    "ipMasqAgent",
+    "iptablesLockTimeout",
+    "iptablesRandomFully",
+    "k8sClientExponentialBackoff",
+    "k8sClientRateLimit",
+    "k8sNetworkPolicy",
+    "k8sServiceHostRef",
+    "k8sServiceLookupConfigMapName",
+    "k8sServiceLookupNamespace",
+    "keepDeprecatedLabels",
+    "keepDeprecatedProbes",
+    "kubeConfigPath",
+    "l2announcements",
+    "l2podAnnouncements",
+    "labels",
+    "livenessProbe",
+    "loadBalancer",
+    "localRedirectPolicies",
+    "localRedirectPolicy",
+    "logOptions",
+    "logSystemLoad",
+    "maglev",
+    "monitor",
+    "name",
+    "namespaceOverride",
+    "nat",
+    "nat46x64Gateway",
+    "nodeIPAM",
+    "nodeLabels",
+    "nodeSelector",
+    "nodeSelectorLabels",
+    "nodeinit",
+    "operator",
+    "pmtuDiscovery",
+    "podAnnotations",
+    "podLabels",
+    "podSecurityContext",
+    "policyAuditMode",
+    "policyCIDRMatchMode",
+    "policyDenyResponse",
+    "policyEnforcementMode",
+    "portmapPlugin",
+    "pprof",
+    "preflight",
+    "priorityClassName",
+    "prometheus",
+    "rbac",
+    "readinessProbe",
+    "resourceQuotas",
+    "resources",
+    "scheduling",
+    "sctp",
+    "secretsNamespaceAnnotations",
+    "secretsNamespaceLabels",
+    "securityContext",
+    "serviceAccounts",
+    "serviceNoBackendResponse",
+    "sleepAfterInit",
+    "standaloneDnsProxy",
+    "startupProbe",
+    "svcSourceRangeCheck",
+    "synchronizeK8sNodes",
+    "sysctlfix",
+    "terminationGracePeriodSeconds",
+    "tls",
+    "tmpVolume",
+    "tolerations",
+    "tunnelSourcePortRange",
+    "underlayProtocol",
+    "updateStrategy",
+    "upgradeCompatibility",
+    "vtep",
+    "waitForKubeProxy",
+    "wellKnownIdentities",
+]
+
+# Built-in subtrees whose children are all listed above (so any other child is unknown).
+_CLOSED_BUILTIN: tuple[KeyPath, ...] = ((), ("socketLB",), ("ipv4",), ("ipv6",), ("k8s",))
+
+# Words that start commented-out prose or schema annotations in values.yaml, not keys.
+_NOT_KEYS = frozenset(
+    {"ref", "Ref", "enum", "type", "minimum", "maximum", "oneOf", "items", "default", "see", "note", "e", "i"}
+)
+_COMMENTED_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:\s+(.*))?$")
+
+
+@dataclass(frozen=True)
+class UnknownKey:
+    """A key in user values that the catalog does not know, what was probably meant, and why."""
+
+    path: KeyPath
+    suggestion: KeyPath | None
+    note: str | None = None
+
+    @property
+    def dotted(self) -> str:
+        return format_path(self.path)
+
+    def message(self) -> str:
+        """One line for the user."""
+        if self.note:
+            hint = f"; {self.note}"
+        elif self.suggestion:
+            hint = f"; did you mean {format_path(self.suggestion)!r}?"
+        else:
+            hint = ""
+        return f"unknown key {self.dotted!r}: Helm accepts it but nothing reads it{hint}"
+
+
+@dataclass
+class KeyCatalog:
+    """Known key paths, their expected type (None when unknown) and which subtrees are closed."""
+
+    types: dict[KeyPath, str | None] = field(default_factory=dict)
+    closed: set[KeyPath] = field(default_factory=set)
+    free_form: set[KeyPath] = field(default_factory=set)
+    source: str = "built-in"
+
+    @classmethod
+    def builtin(cls) -> KeyCatalog:
+        """The tool's own catalog (no chart needed)."""
+        cat = cls(source="built-in")
+        for dotted, kind in _TOOL_KEYS.items():
+            cat.add(tuple(dotted.split(".")), kind)
+        for name in _TOP_LEVEL:
+            cat.add((name,), MAP if name in FREE_FORM_NAMES else None)
+        cat.closed.update(_CLOSED_BUILTIN)
+        return cat
+
+    @classmethod
+    def from_chart(cls, path: str | Path) -> KeyCatalog:
+        """A chart directory, a packaged chart (.tgz) or a values.yaml file: its complete key tree.
+
+        The built-in keys are added too: they cover keys the chart reads only in its templates.
+        """
+        text, source = _read_chart_values(Path(path))
+        cat = cls.builtin()
+        cat.source = source
+        cat.closed = set()
+        cat.merge_values_text(text, source)
+        cat.closed.add(())
+        return cat
+
+    def add(self, path: KeyPath, kind: str | None) -> None:
+        """Know `path` (and its parents, as maps)."""
+        for end in range(1, len(path)):
+            self.types.setdefault(path[:end], MAP)
+        if self.types.get(path) is None or kind is not None:
+            self.types[path] = kind if kind is not None else self.types.get(path)
+        if path[-1] in FREE_FORM_NAMES:
+            self.free_form.add(path)
+
+    def merge_values_text(self, text: str, source: str) -> None:
+        """Add every key of a chart's values.yaml, including commented-out example keys."""
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            raise InputError(f"{source}: not valid YAML ({exc})", hint="pass the chart's own values.yaml") from None
+        if not isinstance(root, yaml.MappingNode):
+            raise InputError(f"{source}: values.yaml is not a mapping", hint="pass the chart's own values.yaml")
+        frames: list[_Frame] = []
+        _walk(root, (), frames, self, end_line=len(text.splitlines()) + 1, owner_line=-1)
+        for path, kind in _commented_keys(text.splitlines(), frames):
+            if not self.is_free(path[:-1]):
+                self.add(path, kind)
+
+    def is_free(self, path: KeyPath) -> bool:
+        """True when `path` or an ancestor holds user-chosen keys."""
+        return any(path[:end] in self.free_form for end in range(1, len(path) + 1))
+
+    def children(self, path: KeyPath) -> list[str]:
+        """Known child keys of `path`, sorted."""
+        n = len(path)
+        return sorted({p[n] for p in self.types if len(p) > n and p[:n] == path})
+
+    def knows(self, path: KeyPath) -> bool:
+        return path in self.types
+
+    def expected_type(self, path: KeyPath) -> str | None:
+        """The catalog's type for a key ("bool", "int", "string", "list", "map", "a|b"), or None."""
+        return self.types.get(path)
+
+
+@dataclass
+class _Frame:
+    """A mapping in values.yaml: where its children sit, so commented keys can be placed in it."""
+
+    path: KeyPath
+    column: int | None
+    first_line: int
+    end_line: int
+    owner_column: int = -1
+
+
+def _walk(
+    node: yaml.Node, path: KeyPath, frames: list[_Frame], cat: KeyCatalog, *, end_line: int, owner_line: int
+) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    pairs = node.value
+    column = pairs[0][0].start_mark.column if pairs else None
+    frames.append(_Frame(path, column, owner_line, end_line))
+    for i, (key_node, value_node) in enumerate(pairs):
+        key = str(key_node.value)
+        here = (*path, key)
+        cat.add(here, _node_type(value_node))
+        if _is_empty_map(value_node):
+            cat.free_form.add(here)
+        next_line = pairs[i + 1][0].start_mark.line if i + 1 < len(pairs) else end_line
+        line = key_node.start_mark.line
+        if isinstance(value_node, yaml.MappingNode) and value_node.value:
+            _walk(value_node, here, frames, cat, end_line=next_line, owner_line=line)
+        elif _is_null(value_node):
+            # `nodes:` followed only by commented examples: its children are the comments below it.
+            frames.append(_Frame(here, None, line, next_line, key_node.start_mark.column))
+    if path:
+        cat.closed.add(path)
+    else:
+        cat.closed.add(())
+
+
+def _node_type(node: yaml.Node) -> str | None:
+    if isinstance(node, yaml.MappingNode):
+        return MAP
+    if isinstance(node, yaml.SequenceNode):
+        return LIST
+    tag = node.tag.rsplit(":", 1)[-1]
+    return {"bool": BOOL, "int": INT, "float": "float", "str": STRING}.get(tag)
+
+
+def _is_empty_map(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.MappingNode) and not node.value
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+
+
+def _commented_keys(lines: list[str], frames: list[_Frame]) -> Iterator[tuple[KeyPath, str | None]]:
+    """Keys in `# key: value` example lines, placed under the mapping whose children they line up with."""
+    in_schema = False
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        stripped = raw.lstrip()
+        i += 1
+        if not stripped.startswith("#"):
+            continue
+        body = stripped[1:]
+        if body.strip() == "@schema":
+            in_schema = not in_schema
+            continue
+        if in_schema or body.startswith("  "):
+            continue
+        match = _COMMENTED_KEY.match(body.strip())
+        if match is None or match.group(1) in _NOT_KEYS or (match.group(2) or "").startswith("http"):
+            continue
+        column = len(raw) - len(stripped)
+        frame = _frame_for(frames, i - 1, column)
+        if frame is None:
+            continue
+        key_path = (*frame.path, match.group(1))
+        nested, i = _nested_block(lines, i, column)
+        value_text = match.group(2)
+        if nested is not None:
+            yield key_path, MAP
+            yield from ((key_path + sub, kind) for sub, kind in _flatten(nested))
+        else:
+            yield key_path, _value_type(value_text)
+
+
+def _frame_for(frames: list[_Frame], line: int, column: int) -> _Frame | None:
+    best: _Frame | None = None
+    for frame in frames:
+        if not frame.first_line < line < frame.end_line:
+            continue
+        if frame.column is None:
+            if column > frame.owner_column:
+                frame.column = column
+            else:
+                continue
+        if frame.column == column and (best is None or len(frame.path) > len(best.path)):
+            best = frame
+    return best
+
+
+def _nested_block(lines: list[str], start: int, column: int) -> tuple[Any, int]:
+    """Commented lines indented below a commented key (`#   child: x`), parsed as YAML if they can be."""
+    block: list[str] = []
+    j = start
+    while j < len(lines):
+        stripped = lines[j].lstrip()
+        if not stripped.startswith("#  ") or len(lines[j]) - len(stripped) != column:
+            break
+        block.append(stripped[2:])
+        j += 1
+    if not block:
+        return None, start
+    try:
+        parsed = yaml.safe_load("\n".join(block))
+    except yaml.YAMLError:
+        return None, j
+    return (parsed if isinstance(parsed, dict) else None), j
+
+
+def _flatten(data: Mapping[str, Any], prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, str | None]]:
+    for key, value in data.items():
+        here = (*prefix, str(key))
+        yield here, _python_type(value)
+        if isinstance(value, dict):
+            yield from _flatten(value, here)
+
+
+def _value_type(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:
+        return _python_type(yaml.safe_load(text))
+    except yaml.YAMLError:
+        return None
+
+
+def _python_type(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, int):
+        return INT
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, list):
+        return LIST
+    if isinstance(value, dict):
+        return MAP
+    return None
+
+
+def _read_chart_values(path: Path) -> tuple[str, str]:
+    """The values.yaml text of a chart directory, a .tgz chart or a values file, and its name."""
+    if path.is_dir():
+        values = path / "values.yaml"
+        if not values.is_file():
+            raise InputError(f"{path} has no values.yaml", hint="pass a chart directory, a chart .tgz or values.yaml")
+        return values.read_text(encoding="utf-8"), str(values)
+    if not path.is_file():
+        raise InputError(f"chart {path} does not exist", hint="pass a chart directory, a chart .tgz or values.yaml")
+    if tarfile.is_tarfile(path):
+        return _values_from_tgz(path)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is neither a chart archive nor a YAML file", hint="pass the chart .tgz") from None
+
+
+def _values_from_tgz(path: Path) -> tuple[str, str]:
+    with tarfile.open(path, "r:*") as tar:
+        members = [m for m in tar.getmembers() if m.isfile() and re.fullmatch(r"[^/]+/values\.yaml", m.name)]
+        if not members:
+            raise InputError(f"{path}: no <chart>/values.yaml inside", hint="pass a chart packaged by `helm package`")
+        handle = tar.extractfile(members[0])
+        assert handle is not None  # a regular file member
+        with io.TextIOWrapper(handle, encoding="utf-8") as fh:
+            return fh.read(), f"{path}:{members[0].name}"
+
+
+def format_path(path: KeyPath) -> str:
+    """Dotted path; keys that contain dots are quoted (`a."b.c"`)."""
+    return ".".join(f'"{k}"' if "." in k else k for k in path)
+
+
+def unknown_keys(values: Mapping[str, Any], catalog: KeyCatalog) -> list[UnknownKey]:
+    """Keys in `values` the catalog does not know, in document order, each with a did-you-mean."""
+    found: list[UnknownKey] = []
+    _check(values, (), catalog, found)
+    return found
+
+
+def _check(values: Mapping[str, Any], parent: KeyPath, catalog: KeyCatalog, found: list[UnknownKey]) -> None:
+    if catalog.is_free(parent):
+        return
+    siblings = catalog.children(parent)
+    closed = parent in catalog.closed
+    for key, value in values.items():
+        here = (*parent, str(key))
+        if catalog.knows(here):
+            if isinstance(value, Mapping) and catalog.expected_type(here) in (MAP, None):
+                _check(value, here, catalog, found)
+            continue
+        sibling = _closest(str(key), siblings, strict=not closed)
+        if not closed and sibling is None:
+            continue
+        suggestion = (*parent, sibling) if sibling else _elsewhere(here, catalog)
+        found.append(UnknownKey(here, suggestion, _note(here, catalog)))
+
+
+def _note(path: KeyPath, catalog: KeyCatalog) -> str | None:
+    """Why a key is unknown when that is known: a replaced option or a dotted key Helm does not split."""
+    if path in _REPLACED:
+        return _REPLACED[path]
+    if "." in path[-1]:
+        nested = (*path[:-1], *path[-1].split("."))
+        if catalog.knows(nested):
+            return f"Helm does not split dotted keys in values files; nest it as {format_path(nested)}"
+    return None
+
+
+def _elsewhere(path: KeyPath, catalog: KeyCatalog) -> KeyPath | None:
+    """A known key of the same name deeper under the same parent (`bbr` -> `bandwidthManager.bbr`)."""
+    name, parent = path[-1].lower(), path[:-1]
+    matches = [
+        p
+        for p in catalog.types
+        if len(p) > len(path) and p[: len(parent)] == parent and p[-1].lower() == name and not catalog.is_free(p[:-1])
+    ]
+    return min(matches, key=lambda p: (len(p), p)) if matches else None
+
+
+def _closest(key: str, candidates: list[str], *, strict: bool) -> str | None:
+    """The known sibling the user most likely meant (case slips first); strict: near-misses only."""
+    lowered = {c.lower(): c for c in candidates}
+    if key.lower() in lowered:
+        return lowered[key.lower()]
+    matches = difflib.get_close_matches(key, candidates, n=1, cutoff=0.88 if strict else 0.75)
+    return matches[0] if matches else None
