@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from apiserver_testkit import Kube, write_kubeconfig
 from lightkube import Client, KubeConfig
 
 from cilium_tune.lab.apiserver import ApiServer
-
-
-def write_kubeconfig(path: Path, url: str) -> Path:
-    """A kubeconfig for the lab: plain HTTP, no user credentials."""
-    path.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: lab\n"
-        f"clusters:\n- name: lab\n  cluster:\n    server: {url}\n"
-        "contexts:\n- name: lab\n  context:\n    cluster: lab\n    user: lab\n"
-        "users:\n- name: lab\n  user: {}\n")
-    return path
-
-
-@dataclass
-class Kube:
-    """One test's view of a server: its URL, a lightkube client and an isolated tool environment."""
-
-    server: ApiServer
-    url: str
-    env: dict[str, str]
-    client: Client
-
-    def run(self, argv: list[str | Path], *, check: bool = True, timeout: float = 60,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run helm or kubectl against this server; on failure show its output."""
-        proc = subprocess.run([str(a) for a in argv], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, input=input)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{argv[0]} {argv[1:]} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return proc
 
 
 def _kube(server: ApiServer, tmp_path: Path) -> Iterator[Kube]:

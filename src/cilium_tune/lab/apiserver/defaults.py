@@ -37,13 +37,13 @@ def validate_name(kind: str, name: str) -> None:
     if not name:
         causes.append(("metadata.name", "Required value: name or generateName is required"))
     elif name in (".", "..") or "/" in name or "%" in name:
-        causes.append(("metadata.name", f"Invalid value: {name!r}: may not be '.', '..' or contain '/' or '%'"))
+        causes.append(("metadata.name", f"Invalid value: \"{name}\": may not be '.', '..' or contain '/' or '%'"))
     elif kind in _LABEL_KINDS and (len(name) > 63 or not _LABEL.match(name)):
-        causes.append(("metadata.name", f"Invalid value: {name!r}: a lowercase RFC 1123 label must consist of "
+        causes.append(("metadata.name", f"Invalid value: \"{name}\": a lowercase RFC 1123 label must consist of "
                        "lower case alphanumeric characters or '-', and must start and end with an alphanumeric "
                        "character"))
     elif kind in _SUBDOMAIN_KINDS and (len(name) > 253 or not _SUBDOMAIN.match(name)):
-        causes.append(("metadata.name", f"Invalid value: {name!r}: a lowercase RFC 1123 subdomain must consist "
+        causes.append(("metadata.name", f"Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist "
                        "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
                        "alphanumeric character"))
     if causes:
