@@ -49,7 +49,8 @@ def test_tunnel_uses_vxlan_with_static_peers_and_a_lower_mtu() -> None:
     assert plan.tunnel.local == "198.18.0.11"
     assert [(p.underlay, p.mac) for p in plan.tunnel.peers] == [
         ("198.18.0.12", node_mac(nodes[1])), ("198.18.0.13", node_mac(nodes[2]))]
-    assert all(r.device == TUNNEL_DEVICE and r.onlink for r in plan.routes)
+    assert all(r.device == TUNNEL_DEVICE and r.onlink == (r.version == 4) for r in plan.routes)
+    assert {r.gateway for r in plan.routes if r.dst == "fd00:19::200/120"} == {"fe80::c7:c612:c"}
     assert {r.dst for r in plan.routes} == {"198.19.2.0/24", "fd00:19::200/120", "198.19.3.0/24",
                                             "fd00:19::300/120"}
 

@@ -6,15 +6,16 @@ fabric is a plain bridge, so cross-node pod traffic then fails exactly as it wou
 
 Tunnel: one VXLAN device (`cilium_vxlan`, learning off). Every other node gets a deterministic MAC, a
 forwarding entry MAC -> its underlay address, a permanent neighbour for a per-node tunnel gateway address
-(the network address of its pod block) and routes of its pod blocks via that gateway, onlink. Both
-families ride the same IPv4 underlay (IPv6 when the cluster is IPv6-only), so the device MTU is the
-underlay MTU minus the encapsulation overhead.
+(the network address of its IPv4 pod block, onlink; a link-local address for IPv6) and routes of its pod
+blocks via that gateway. Both families ride the same IPv4 underlay (IPv6 when the cluster is
+IPv6-only), so the device MTU is the underlay MTU minus the encapsulation overhead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from ipaddress import IPv6Address
 
 from cilium_tune.lab.agent.config import AgentConfig
 from cilium_tune.lab.agent.model import IPNetwork, NodeInfo
@@ -75,8 +76,13 @@ def node_mac(node: NodeInfo) -> str:
     return "0a:c7:" + ":".join(f"{b:02x}" for b in tail)
 
 
-def _tunnel_gateway(cidr: IPNetwork) -> str:
-    return str(cidr.network_address)
+def _tunnel_gateway(cidr: IPNetwork, node: NodeInfo) -> str:
+    """IPv4: the network address of the peer's block, onlink. IPv6: a link-local address derived from the
+    peer's MAC (IPv6 routes take link-local gateways on the device without needing onlink)."""
+    if cidr.version == 4:
+        return str(cidr.network_address)
+    tail = node_mac(node).split(":")[2:]
+    return str(IPv6Address(f"fe80::c7:{tail[0]}{tail[1]}:{tail[2]}{tail[3]}"))
 
 
 def plan_routing(cfg: AgentConfig, me: NodeInfo, nodes: Sequence[NodeInfo], underlay_mtu: int) -> Routing:
@@ -107,9 +113,9 @@ def plan_routing(cfg: AgentConfig, me: NodeInfo, nodes: Sequence[NodeInfo], unde
         for cidr in node.pod_cidrs:
             if cidr.version not in cfg.families:
                 continue
-            gateway = _tunnel_gateway(cidr)
+            gateway = _tunnel_gateway(cidr, node)
             gateways.append(gateway)
-            routes.append(Route(dst=str(cidr), gateway=gateway, onlink=True, device=TUNNEL_DEVICE))
+            routes.append(Route(dst=str(cidr), gateway=gateway, onlink=cidr.version == 4, device=TUNNEL_DEVICE))
         peers.append(TunnelPeer(node.name, node_mac(node), str(remote), tuple(gateways)))
     tunnel = Tunnel(TUNNEL_DEVICE, TUNNEL_VNI, cfg.tunnel_port, str(local), mtu, node_mac(me), tuple(peers))
     return Routing("tunnel", tuple(routes), tunnel, managed)
