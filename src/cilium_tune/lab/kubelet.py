@@ -286,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True, help="lab instance name")
     parser.add_argument("--ready-file", type=Path)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s kubelet[%(name)s] %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s kubelet %(levelname)s %(message)s")
+    for noisy in ("httpx", "httpx2", "httpcore"):  # one line per API request drowns the pod events
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     topo = topology.load_topology(args.state_dir / "lab.json")
     if topo.lab != args.name:
