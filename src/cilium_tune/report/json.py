@@ -1,0 +1,64 @@
+"""Machine output: lint results and the rule list as JSON (stable keys, versioned by `schema`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from cilium_tune.rules import LintResult, Rule, Severity, registry
+
+LINT_SCHEMA = "cilium-tune/lint/v1"
+RULES_SCHEMA = "cilium-tune/rules/v1"
+
+
+def lint_document(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> dict[str, Any]:
+    """The lint result as plain data; `failed` says whether lint exits 1 with this threshold."""
+    findings = []
+    for finding in result.findings:
+        rule = registry.find(finding.rule_id)
+        entry = finding.to_dict()
+        entry["name"] = rule.name if rule else None
+        entry["title"] = rule.title if rule else None
+        findings.append(entry)
+    return {
+        "schema": LINT_SCHEMA,
+        "summary": {
+            **{str(s): result.count(s) for s in Severity},
+            "rules_run": len(result.rules),
+            "fail_on": str(fail_on),
+            "failed": result.failed(fail_on),
+        },
+        "findings": findings,
+    }
+
+
+def rule_document(rule: Rule, *, source: str | None = None) -> dict[str, Any]:
+    """One rule's metadata and documentation sections."""
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "severity": str(rule.severity),
+        "since": rule.since,
+        "status": str(rule.status),
+        "area": rule.area,
+        "title": rule.title,
+        "sections": dict(rule.sections),
+        "fix": rule.fix,
+        "requires": list(rule.requires),
+        "source": source,
+    }
+
+
+def dumps(document: Any) -> str:
+    """JSON text with a trailing newline; values the rules saw that JSON lacks (IP objects) become strings."""
+    return json.dumps(document, indent=2, sort_keys=False, default=str) + "\n"
+
+
+def render_lint(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> str:
+    return dumps(lint_document(result, fail_on=fail_on))
+
+
+def render_rules(rules: Iterable[Rule], *, sources: dict[str, str] | None = None) -> str:
+    sources = sources or {}
+    return dumps({"schema": RULES_SCHEMA, "rules": [rule_document(r, source=sources.get(r.id)) for r in rules]})

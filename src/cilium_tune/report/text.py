@@ -1,0 +1,92 @@
+"""Terminal text: findings grouped by severity with their evidence and fix, the rules table, one rule."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from cilium_tune.rules import LintResult, Rule, Severity, registry
+from cilium_tune.rules.registry import DOC_SECTIONS
+
+Style = Callable[[str, Severity], str]
+
+
+def plain(text: str, severity: Severity) -> str:
+    """No styling (files, pipes, golden tests)."""
+    return text
+
+
+def show_value(value: Any) -> str:
+    """Evidence values as the user would write them: strings bare, everything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 or word == "info" else "s")
+
+
+def summary_line(result: LintResult) -> str:
+    """`1 error, 2 warnings, 0 info from 31 rules`."""
+    counts = ", ".join(_plural(result.count(s), str(s)) for s in Severity)
+    return f"{counts} from {_plural(len(result.rules), 'rule')}"
+
+
+def render_findings(result: LintResult, *, style: Style = plain, width: int = 100) -> str:
+    """Findings grouped by severity (worst first), each with evidence and fix, then a summary line."""
+    lines: list[str] = []
+    for severity in Severity:
+        group = [f for f in result.findings if f.severity == severity]
+        if not group:
+            continue
+        lines.append(style(f"{severity} ({len(group)})", severity))
+        for finding in group:
+            rule = registry.find(finding.rule_id)
+            name = f" {rule.name}" if rule else ""
+            lines.append(f"  {style(finding.rule_id, severity)}{name}: {finding.message}")
+            lines.extend(f"      {line}" for line in evidence_lines(finding.evidence))
+            if finding.fix:
+                lines.extend(
+                    textwrap.wrap(finding.fix, width=width, initial_indent="    fix: ", subsequent_indent="         ")
+                )
+        lines.append("")
+    rules = _plural(len(result.rules), "rule")
+    lines.append(summary_line(result) if result.findings else f"no findings from {rules}")
+    return "\n".join(lines) + "\n"
+
+
+def render_rule_table(rules: Iterable[Rule]) -> str:
+    """One line per rule: id, severity, name, title (for `cilium-tune rules list`)."""
+    rows = [(r.id, str(r.severity), r.name, r.title) for r in rules]
+    if not rows:
+        return "no rules\n"
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    header = ("ID", "SEVERITY", "NAME")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  TITLE"]
+    for row in rows:
+        out.append("  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    return "\n".join(out) + "\n"
+
+
+def render_rule(rule: Rule, *, source: str | None = None) -> str:
+    """The full documentation of one rule (for `cilium-tune rules explain ID`)."""
+    head = f"{rule.id} {rule.name} ({rule.severity}, since {rule.since}, {rule.status})"
+    out = [head, rule.title, ""]
+    for section in DOC_SECTIONS:
+        out.append(f"{section}:")
+        out.extend(f"    {line}" if line else "" for line in rule.sections[section].splitlines())
+        out.append("")
+    if rule.requires:
+        out.append(f"Facts read: {', '.join(rule.requires)}")
+    if source:
+        out.append(f"Source: {source}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
+    """`key = value` lines, shared by the JUnit and Markdown renderers."""
+    return [f"{key} = {show_value(value)}" for key, value in evidence.items()]
