@@ -22,7 +22,10 @@ def _kube(server: ApiServer, tmp_path: Path) -> Iterator[Kube]:
         for name in ("CACHE", "CONFIG", "DATA"):
             env[f"HELM_{name}_HOME"] = str(tmp_path / f"helm-{name.lower()}")
         client = Client(KubeConfig.from_file(config), field_manager="cilium-tune-test")
-        yield Kube(server, url, env, client)
+        try:
+            yield Kube(server, url, env, client)
+        finally:
+            client.close()
     finally:
         server.stop()
 
