@@ -34,8 +34,14 @@ TARGET_S = 3.0
 
 
 def node(i: int) -> dict[str, Any]:
-    args = ["server" if i == 0 else "agent", "--flannel-backend", "none", "--disable-kube-proxy",
-            "--node-ip", f"198.18.{i // 250}.{i % 250 + 1}"]  # fmt: skip
+    args = [
+        "server" if i == 0 else "agent",
+        "--flannel-backend",
+        "none",
+        "--disable-kube-proxy",
+        "--node-ip",
+        f"198.18.{i // 250}.{i % 250 + 1}",
+    ]
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -45,7 +51,7 @@ def node(i: int) -> dict[str, Any]:
                 "kubernetes.io/hostname": f"node-{i:04d}",
                 "kubernetes.io/os": "linux",
                 "node.kubernetes.io/instance-type": "k3s",
-            },  # fmt: skip
+            },
             "annotations": {"k3s.io/node-args": json.dumps(args)},
         },
         "spec": {"podCIDR": f"10.{64 + i // 256}.{i % 256}.0/24", "podCIDRs": [f"10.{64 + i // 256}.{i % 256}.0/24"]},
@@ -57,7 +63,7 @@ def node(i: int) -> dict[str, Any]:
                 "kubeletVersion": "v1.33.1+k3s1",
                 "operatingSystem": "linux",
                 "architecture": "amd64",
-            },  # fmt: skip
+            },
         },
     }
 
@@ -73,11 +79,13 @@ def pod(name: str, namespace: str, node_name: str, labels: dict[str, str], image
 
 def release_secret() -> dict[str, Any]:
     release = {
-        "name": "cilium", "namespace": "kube-system", "version": 1,
+        "name": "cilium",
+        "namespace": "kube-system",
+        "version": 1,
         "info": {"status": "deployed", "last_deployed": "2026-11-26T07:00:00Z"},
         "chart": {"metadata": {"name": "cilium", "version": "1.19.0-rc.1"}, "values": {"routingMode": ""}},
         "config": {"routingMode": "native"},
-    }  # fmt: skip
+    }
     body = base64.b64encode(gzip.compress(json.dumps(release).encode())).decode()
     return {
         "apiVersion": "v1",
@@ -87,7 +95,7 @@ def release_secret() -> dict[str, Any]:
             "name": "sh.helm.release.v1.cilium.v1",
             "namespace": "kube-system",
             "labels": {"owner": "helm", "name": "cilium", "status": "deployed", "version": "1"},
-        },  # fmt: skip
+        },
         "stringData": {"release": body},
     }
 
@@ -99,7 +107,7 @@ def crd(plural: str, kind: str) -> dict[str, Any]:
         "metadata": {
             "name": f"{plural}.gateway.networking.k8s.io",
             "annotations": {"gateway.networking.k8s.io/bundle-version": "v1.4.0"},
-        },  # fmt: skip
+        },
         "spec": {
             "group": "gateway.networking.k8s.io",
             "scope": "Namespaced",
@@ -112,7 +120,7 @@ def crd(plural: str, kind: str) -> dict[str, Any]:
                     "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
                 }
             ],
-        },  # fmt: skip
+        },
     }
 
 
@@ -122,19 +130,38 @@ def load(api: LightkubeAPI, nodes: int, pods_per_node: int, services: int) -> in
     for i in range(nodes):
         name = f"node-{i:04d}"
         work.append((NODES, node(i), None))
-        work.append((PODS, pod(f"cilium-{i:04d}", "kube-system", name, {"k8s-app": "cilium"},
-                                "quay.io/cilium/cilium:v1.19.0-rc.1"), "kube-system"))  # fmt: skip
+        work.append(
+            (
+                PODS,
+                pod(
+                    f"cilium-{i:04d}", "kube-system", name, {"k8s-app": "cilium"}, "quay.io/cilium/cilium:v1.19.0-rc.1"
+                ),
+                "kube-system",
+            )
+        )
         for j in range(pods_per_node):
             work.append((PODS, pod(f"app-{i:04d}-{j}", "default", name, {"app": "web"}, "nginx:1.27"), "default"))
     for s in range(services):
-        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"svc-{s}", "namespace": "default"},
-               "spec": {"ports": [{"port": 80}], "selector": {"app": "web"}}}  # fmt: skip
+        svc = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"svc-{s}", "namespace": "default"},
+            "spec": {"ports": [{"port": 80}], "selector": {"app": "web"}},
+        }
         work.append((SERVICES, svc, "default"))
     work.append((SECRETS, release_secret(), "kube-system"))
-    work.append((CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
-                              "metadata": {"name": "cilium-config", "namespace": "kube-system"},
-                              "data": {"routing-mode": "native", "cluster-pool-ipv4-cidr": "10.64.0.0/10"}},
-                 "kube-system"))  # fmt: skip
+    work.append(
+        (
+            CONFIGMAPS,
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cilium-config", "namespace": "kube-system"},
+                "data": {"routing-mode": "native", "cluster-pool-ipv4-cidr": "10.64.0.0/10"},
+            },
+            "kube-system",
+        )
+    )
     for plural, kind in (("gatewayclasses", "GatewayClass"), ("gateways", "Gateway"), ("httproutes", "HTTPRoute")):
         work.append((CRDS, crd(plural, kind), None))
     with ThreadPoolExecutor(max_workers=8) as pool:

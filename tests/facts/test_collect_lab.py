@@ -68,10 +68,25 @@ def test_collect_reads_nodes_pages_and_a_helm_written_release(
         **{f"HELM_{n}_HOME": str(tmp_path / f"helm-{n.lower()}") for n in ("CACHE", "CONFIG", "DATA")},
     }
     subprocess.run(
-        [str(helm4), "upgrade", "--install", "cilium", str(CHART_DIR), "-n", "kube-system",
-         "--set", "routingMode=native", "--set", "ipv4NativeRoutingCIDR=198.19.0.0/16"],
-        env=env, check=True, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            str(helm4),
+            "upgrade",
+            "--install",
+            "cilium",
+            str(CHART_DIR),
+            "-n",
+            "kube-system",
+            "--set",
+            "routingMode=native",
+            "--set",
+            "ipv4NativeRoutingCIDR=198.19.0.0/16",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert [n["metadata"]["name"] for n in api.list(NODES, page_size=2)] == [f"lab-{i}" for i in range(1, 6)]
     snap = collect(api, CollectOptions())
