@@ -7,7 +7,6 @@ from contextlib import closing
 import pytest
 from apiserver_testkit import Kube, eventually, http, node
 from lightkube import ApiError
-from lightkube.operators import in_, not_equal
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.apiextensions_v1 import (
     CustomResourceDefinitionNames,
@@ -18,6 +17,7 @@ from lightkube.models.apiextensions_v1 import (
 )
 from lightkube.models.core_v1 import Container, PodSpec
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.operators import in_, not_equal
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.core_v1 import ConfigMap, Node, Pod
 
