@@ -14,7 +14,7 @@ Two sources:
   parent (`  # hostNamespaceOnly: false` below `socketLB:`); those lines are read too.
 
 Free-form maps (nodeSelector, annotations, resources, extraEnv...) hold user-chosen keys and are
-never checked. Paths are tuples of keys; `format_path` renders them dotted.
+never checked. Paths are tuples of keys (`values.paths.KeyPath`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from typing import Any
 import yaml
 
 from cilium_tune.errors import InputError
-
-KeyPath = tuple[str, ...]
+from cilium_tune.values.paths import KeyPath, format_path
 
 # Keys whose value is a map of user-chosen keys (Kubernetes pod fields, labels, extra config).
 FREE_FORM_NAMES = frozenset(
@@ -360,6 +359,7 @@ class KeyCatalog:
     closed: set[KeyPath] = field(default_factory=set)
     free_form: set[KeyPath] = field(default_factory=set)
     source: str = "built-in"
+    _kids: dict[KeyPath, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def builtin(cls) -> KeyCatalog:
@@ -388,8 +388,10 @@ class KeyCatalog:
 
     def add(self, path: KeyPath, kind: str | None) -> None:
         """Know `path` (and its parents, as maps)."""
-        for end in range(1, len(path)):
-            self.types.setdefault(path[:end], MAP)
+        for end in range(1, len(path) + 1):
+            self._kids.setdefault(path[: end - 1], set()).add(path[end - 1])
+            if end < len(path):
+                self.types.setdefault(path[:end], MAP)
         if self.types.get(path) is None or kind is not None:
             self.types[path] = kind if kind is not None else self.types.get(path)
         if path[-1] in FREE_FORM_NAMES:
@@ -415,8 +417,7 @@ class KeyCatalog:
 
     def children(self, path: KeyPath) -> list[str]:
         """Known child keys of `path`, sorted."""
-        n = len(path)
-        return sorted({p[n] for p in self.types if len(p) > n and p[:n] == path})
+        return sorted(self._kids.get(path, ()))
 
     def knows(self, path: KeyPath) -> bool:
         return path in self.types
@@ -607,11 +608,6 @@ def _values_from_tgz(path: Path) -> tuple[str, str]:
         assert handle is not None  # a regular file member
         with io.TextIOWrapper(handle, encoding="utf-8") as fh:
             return fh.read(), f"{path}:{members[0].name}"
-
-
-def format_path(path: KeyPath) -> str:
-    """Dotted path; keys that contain dots are quoted (`a."b.c"`)."""
-    return ".".join(f'"{k}"' if "." in k else k for k in path)
 
 
 def unknown_keys(values: Mapping[str, Any], catalog: KeyCatalog) -> list[UnknownKey]:
