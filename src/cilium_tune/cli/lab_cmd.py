@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from cilium_tune.errors import InputError
+from cilium_tune.errors import FindingsError, InputError
 from cilium_tune.lab import cluster
 
 _name = click.option("--name", default=cluster.DEFAULT_NAME, show_default=True,
@@ -91,7 +91,7 @@ def status(name: str, lab_dir: Path | None, output: str) -> None:
             click.echo(f"  {n['name']:<12} {ns:<14} {ready:<6} {n['processes']:>5}  {' '.join(n['addresses'])}")
         click.echo(f"  pod namespaces: {info['pod_namespaces']}")
     if not info.get("up"):
-        raise click.exceptions.Exit(1)
+        raise FindingsError(f"lab {name} is not up", hint="start it with `cilium-tune lab up`")
 
 
 def _proc(pid: int | None) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -195,7 +195,7 @@ def kubeconfig_text(name: str, url: str) -> str:
         "current-context": cluster,
         "preferences": {},
     }
-    return yaml.safe_dump(doc, sort_keys=False)
+    return str(yaml.safe_dump(doc, sort_keys=False))
 
 
 # --- up / down ----------------------------------------------------------------------------------------
@@ -296,11 +296,11 @@ def register_nodes(kubeconfig: Path, topo: Topology) -> None:
 
     def one(obj: dict[str, Any]) -> None:
         try:
-            client.create(Node.from_dict(obj))
+            client.create(cast(Node, Node.from_dict(obj)))
         except ApiError as exc:
             if exc.status.code != 409:
                 raise
-            client.replace(Node.from_dict(obj))
+            client.replace(cast(Node, Node.from_dict(obj)))
         client.patch(Node.Status, obj["metadata"]["name"], {"status": obj["status"]}, patch_type=PatchType.MERGE)
 
     try:

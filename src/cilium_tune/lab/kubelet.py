@@ -115,12 +115,13 @@ class Kubelet:
     def lookup(self, kind: str, namespace: str, name: str, key: str) -> str | None:
         """Values for env valueFrom/envFrom (ConfigMap and Secret keys)."""
         try:
-            obj = self.client.get(ConfigMap if kind == "ConfigMap" else Secret, name, namespace=namespace)
+            if kind == "Secret":
+                secret = self.client.get(Secret, name, namespace=namespace)
+                data = {k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.data or {}).items()}
+            else:
+                data = dict(self.client.get(ConfigMap, name, namespace=namespace).data or {})
         except ApiError:
             return None
-        data = dict(obj.data or {})
-        if kind == "Secret":
-            data = {k: base64.b64decode(v).decode(errors="replace") for k, v in data.items()}
         if key:
             return data.get(key)
         return "\n".join(f"{k}={v}" for k, v in data.items())
@@ -295,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.state_dir}/lab.json is lab {topo.lab!r}, not {args.name!r}")
     config = KubeConfig.from_file(args.kubeconfig)
     client = Client(config, field_manager="cilium-tune-lab-kubelet")
-    server = urlsplit(config.get().cluster.server)
+    context = config.get()
+    if context is None:
+        parser.error(f"{args.kubeconfig} has no current context")
+    server = urlsplit(context.cluster.server)
     relay = ApiRelay([n.netns for n in topo.nodes], server.hostname or "127.0.0.1", server.port or 443)
     relay.start()
     kubelet = Kubelet(client, topo, args.state_dir)
