@@ -62,10 +62,12 @@ AGENT_SELECTOR = {"k8s-app": "cilium"}
 CILIUM_CONFIG = "cilium-config"
 
 # The probe runs the host's own tools: when the pod's mount namespace is not the host's (a real node,
-# with hostPID), it enters PID 1's mount namespace; where it already is the host's (the lab), it just runs.
+# with hostPID), it enters PID 1's mount namespace; where it cannot (the lab, or nsenter is missing or
+# refused), it runs where it is.
 _ENTRY = (
     'if [ "$(readlink /proc/1/ns/mnt 2>/dev/null)" != "$(readlink /proc/self/ns/mnt 2>/dev/null)" ] '
-    '&& command -v nsenter >/dev/null 2>&1; then exec nsenter -t 1 -m -- sh -c "$1"; else exec sh -c "$1"; fi'
+    "&& nsenter -t 1 -m -- true >/dev/null 2>&1; "
+    'then exec nsenter -t 1 -m -- sh -c "$1"; else exec sh -c "$1"; fi'
 )
 
 
