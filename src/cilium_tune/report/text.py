@@ -20,7 +20,7 @@ def plain(text: str, severity: Severity) -> str:
 
 def show_value(value: Any) -> str:
     """Evidence values as the user would write them: strings bare, everything else as JSON."""
-    if isinstance(value, str):
+    if isinstance(value, str) and value:
         return value
     return json.dumps(value, sort_keys=True, default=str)
 

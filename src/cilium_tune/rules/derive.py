@@ -114,10 +114,11 @@ def nodes_with_kernel_below(ctx: RuleContext, minimum: KernelVersion) -> Iterato
 
 def previous_values(ctx: RuleContext) -> tuple[Mapping[str, Any], str] | None:
     """The values the cluster runs with before this change, and where they came from: the baseline
-    when given, else the live release's `helm get values --all`; None when neither is known."""
+    when given, else the live release's `helm get values --all` (never empty when collected, so an
+    empty map counts as unknown); None when neither is known."""
     if ctx.baseline is not None:
         return ctx.baseline.values, "baseline"
-    if ctx.facts is not None and ctx.facts.helm_release is not None:
+    if ctx.facts is not None and ctx.facts.helm_release is not None and ctx.facts.helm_release.computed_values:
         return ctx.facts.helm_release.computed_values, "helm_release.computed_values"
     return None
 

@@ -46,6 +46,12 @@ def changed_datapath_keys(ctx: RuleContext) -> tuple[dict[str, tuple[object, obj
     return changed, source
 
 
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else repr(value) if value == "" else str(value)
+
+
 @rule(
     id="CT901",
     name="datapath-change-without-agent-restart",
@@ -84,7 +90,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         "agents keep the old datapath until they restart",
         evidence={
             "values.rollOutCiliumPods": ctx.value("rollOutCiliumPods"),
-            **{f"{source}.{key}": old for key, (old, _) in changed.items()},
-            **{f"values.{key}": new for key, (_, new) in changed.items()},
+            "previous": source,
+            **{f"values.{key}": f"{_shown(old)} -> {_shown(new)}" for key, (old, new) in changed.items()},
         },
     )
