@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cilium_tune.profile import load_profile
 from cilium_tune.values.overlays import render_overlays
+
+CHART_119 = Path("/work/shared/corpus/chart/cilium-1.19-values.yaml")
 
 
 def test_without_out_prints_every_file_with_a_header(cli: Any) -> None:
@@ -50,3 +54,34 @@ def test_bad_profile_and_bad_out_are_input_errors(cli: Any, tmp_path: Path) -> N
     bad.write_text("cluster: {name: x}\nrelease: {version: 1}\nbogus: 1\n")
     result = cli("render", "-p", str(bad))
     assert result.code == 2 and f"{bad}:3: unknown field 'bogus'" in result.err
+
+
+def test_chart_option_warns_about_keys_the_chart_lacks(cli: Any, tmp_path: Path) -> None:
+    old_chart = tmp_path / "old-chart"
+    old_chart.mkdir()
+    (old_chart / "values.yaml").write_text(
+        "routingMode: ''\nsocketLB:\n  enabled: false\n  # hostNamespaceOnly: false\nl2NeighDiscovery: {}\n"
+    )
+    result = cli("render", "--chart", str(old_chart))
+    assert result.code == 0
+    warnings = result.err.splitlines()
+    assert "warning: cilium-values.yaml: unknown key 'bpf': Helm accepts it but nothing reads it" in result.err
+    assert not any("socketLB" in w or "l2NeighDiscovery" in w or "routingMode" in w for w in warnings)
+    assert cli("render", "--chart", str(old_chart / "values.yaml")).err == result.err
+
+
+@pytest.mark.skipif(not CHART_119.exists(), reason="corpus chart not present")
+def test_the_real_1_19_chart_knows_every_rendered_key(cli: Any) -> None:
+    for profile in ("skyforge-dev", "lab"):
+        result = cli("render", "-p", profile, "--chart", str(CHART_119))
+        assert result.code == 0 and result.err == "", result.err
+
+
+def test_chart_option_bad_input(cli: Any, tmp_path: Path) -> None:
+    result = cli("render", "--chart", str(tmp_path / "nope.tgz"))
+    assert result.code == 2
+    assert "chart" in result.err and "does not exist" in result.err and "Traceback" not in result.err
+    bad = tmp_path / "values.yaml"
+    bad.write_text("a: [\n")
+    result = cli("render", "--chart", str(bad))
+    assert result.code == 2 and "not valid YAML" in result.err

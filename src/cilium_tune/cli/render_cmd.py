@@ -9,6 +9,7 @@ import click
 from cilium_tune.errors import InputError
 from cilium_tune.profile import load_profile
 from cilium_tune.profile.files import write_atomic
+from cilium_tune.values.catalog import KeyCatalog, unknown_keys
 from cilium_tune.values.overlays import render_overlays
 
 
@@ -25,7 +26,13 @@ from cilium_tune.values.overlays import render_overlays
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to write the overlay files to (created if missing); without it they are printed.",
 )
-def render(profile_ref: str | None, out: Path | None) -> None:
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path),
+    metavar="DIR|TGZ",
+    help="Warn about rendered keys this chart's values.yaml does not know (e.g. an older chart).",
+)
+def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> None:
     """Write the Helm overlays derived from a profile, with a reason per key.
 
     \b
@@ -39,8 +46,14 @@ def render(profile_ref: str | None, out: Path | None) -> None:
     Examples:
       cilium-tune render                              # print skyforge-dev's overlays
       cilium-tune render -p lab --out deploy/         # write them; unchanged files are left alone
+      cilium-tune render --chart ./cilium-1.19.0.tgz  # and check the keys against that chart
     """
     overlays = render_overlays(load_profile(profile_ref))
+    if chart is not None:
+        catalog = KeyCatalog.from_chart(chart, with_builtin=False)
+        for overlay in overlays:
+            for unknown in unknown_keys(overlay.values, catalog):
+                click.echo(f"warning: {overlay.filename}: {unknown.message()} ({catalog.source})", err=True)
     if out is None:
         for i, overlay in enumerate(overlays):
             if i:

@@ -373,13 +373,14 @@ class KeyCatalog:
         return cat
 
     @classmethod
-    def from_chart(cls, path: str | Path) -> KeyCatalog:
+    def from_chart(cls, path: str | Path, *, with_builtin: bool = True) -> KeyCatalog:
         """A chart directory, a packaged chart (.tgz) or a values.yaml file: its complete key tree.
 
-        The built-in keys are added too: they cover keys the chart reads only in its templates.
+        With `with_builtin` the built-in keys are added too: they cover keys a chart reads only in its
+        templates. Without it the catalog is exactly what this chart's values.yaml shows.
         """
         text, source = _read_chart_values(Path(path))
-        cat = cls.builtin()
+        cat = cls.builtin() if with_builtin else cls()
         cat.source = source
         cat.closed = set()
         cat.merge_values_text(text, source)
