@@ -134,9 +134,7 @@ def build_context(doc: dict[str, Any]) -> RuleContext:
     baseline = None
     if doc.get("baseline") is not None:
         b = doc["baseline"]
-        baseline = BaselineInfo(
-            values=b.get("values") or {}, source=b["source"], chart_version=b.get("chart_version")
-        )
+        baseline = BaselineInfo(values=b.get("values") or {}, source=b["source"], chart_version=b.get("chart_version"))
     return RuleContext(values=values, facts=facts, profile=profile, baseline=baseline)
 
 

@@ -1,0 +1,129 @@
+"""`cilium-tune lint`, `rules` and `docs` end to end through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rule_cases import build_context
+
+from cilium_tune.cli.main import main
+from cilium_tune.facts.io import save_snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def facts_file(tmp_path: Path, name: str = "cluster.json", **overlay: Any) -> str:
+    """The runbook's cluster as a saved snapshot, optionally changed by a fixture-style overlay."""
+    ctx = build_context({"facts_base": "skyforge-dev", "facts": overlay})
+    path = tmp_path / name
+    assert ctx.facts is not None
+    save_snapshot(ctx.facts, path)
+    return str(path)
+
+
+def test_skyforge_dev_passes_against_the_runbook_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "lint", "--profile", "skyforge-dev", "--facts", facts_file(tmp_path))
+    assert code == 0, out + err
+    assert "0 errors" in out
+    assert "error (" not in out
+
+
+def test_one_node_on_kernel_6_1_fails_naming_that_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facts = facts_file(tmp_path, nodes=[{"name": "skyforge-2", "kernel": "6.1.0-18-amd64"}])
+    code, out, err = run(capsys, "lint", "--profile", "skyforge-dev", "--facts", facts)
+    assert code == 1
+    assert "CT201 netkit-on-old-kernel: node skyforge-2 runs kernel 6.1.0-18-amd64" in out
+    assert "nodes[skyforge-2].kernel = 6.1.0-18-amd64" in out
+    assert "lint failed" in err and "Traceback" not in err
+
+
+def test_json_output_and_junit_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facts = facts_file(tmp_path, nodes=[{"name": "skyforge-2", "kernel": "6.1.0-18-amd64"}])
+    junit = tmp_path / "reports" / "lint.xml"
+    code, out, _ = run(capsys, "lint", "--facts", facts, "-o", "json", "--junit", str(junit))
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["summary"]["error"] == 1 and doc["summary"]["failed"] is True
+    assert doc["findings"][0]["rule_id"] == "CT201"
+    assert doc["findings"][0]["evidence"]["nodes[skyforge-2].kernel"] == "6.1.0-18-amd64"
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "1"
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["CT201 netkit-on-old-kernel"]
+
+
+def test_fail_on_warning_is_stricter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lint", "--facts", facts_file(tmp_path), "--fail-on", "warning")
+    assert code == 1
+    assert "CT702" in out
+
+
+def test_values_files_without_a_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("routingMode: native\nsocketLb:\n  enabled: true\n")
+    code, out, _ = run(capsys, "lint", "-f", str(values))
+    assert code == 1
+    assert "CT301 native-routing-without-native-cidr" in out
+    assert "did you mean 'socketLB'" in out
+
+
+def test_select_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facts = facts_file(tmp_path, nodes=[{"name": "skyforge-2", "kernel": "6.1.0-18-amd64"}])
+    code, out, _ = run(capsys, "lint", "--facts", facts, "--select", "CT2", "--ignore", "CT201")
+    assert code == 0
+    assert "CT205" in out and "CT201" not in out and "from 8 rules" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--select", "CT999"], "no rule 'CT999'"),
+        (["--facts", "/nonexistent/cluster.json"], "/nonexistent/cluster.json"),
+        (["--profile", "no-such-profile"], "no-such-profile"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    code, _, err = run(capsys, "lint", *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_rules_list_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rules")
+    assert code == 0 and "CT201  error     netkit-on-old-kernel" in out
+    code, out, _ = run(capsys, "rules", "list", "-o", "json")
+    assert code == 0 and {r["id"] for r in json.loads(out)["rules"]} >= {"CT101", "CT904"}
+    code, out, _ = run(capsys, "rules", "explain", "ct801")
+    assert code == 0 and "Why it matters:" in out and "hostNamespaceOnly" in out
+    code, _, err = run(capsys, "rules", "explain", "netkit-on-old-kernal")
+    assert code == 2 and "did you mean netkit-on-old-kernel?" in err
+
+
+def test_docs_rules_md_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/rules.md is generated from the rules; regenerate with `cilium-tune docs --write`."""
+    from cilium_tune.cli.docs_cmd import stale_docs
+
+    assert "rules.md" not in stale_docs(ROOT / "docs"), "docs/rules.md is stale: run `cilium-tune docs --write`"
+
+
+def test_docs_check_and_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "docs", "--check", "--dir", str(tmp_path))
+    assert code == 1 and "stale:" in out
+    code, out, _ = run(capsys, "docs", "--write", "--dir", str(tmp_path))
+    assert code == 0 and (tmp_path / "rules.md").read_text().startswith("# Rules reference")
+    code, out, _ = run(capsys, "docs", "--check", "--dir", str(tmp_path))
+    assert code == 0 and "up to date" in out
