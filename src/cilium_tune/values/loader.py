@@ -529,7 +529,7 @@ class _DocumentReader:
                         f"{here}: duplicate key {format_path((*path, key))} (first at line {first.line}); "
                         "Helm silently keeps the last one"
                     )
-                _drop_subtree(origins, (*path, key))
+                _drop_subtree(origins, (*path, key), out[key])
             seen[key] = (kind, here)
             child = (*path, key)
             origins[child] = here
@@ -549,7 +549,9 @@ def node_text(node: Node) -> str:
     return str(node.value)
 
 
-def _drop_subtree(origins: dict[KeyPath, Origin], path: KeyPath) -> None:
-    size = len(path)
-    for stale in [p for p in origins if p[:size] == path]:
-        del origins[stale]
+def _drop_subtree(origins: dict[KeyPath, Origin], path: KeyPath, value: Any) -> None:
+    """Forget the origins below `path` (its value was a map that a duplicate key replaced)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            origins.pop((*path, key), None)
+            _drop_subtree(origins, (*path, key), item)
