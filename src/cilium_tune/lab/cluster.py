@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -303,10 +302,11 @@ def register_nodes(kubeconfig: Path, topo: Topology) -> None:
             client.replace(cast(Node, Node.from_dict(obj)))
         client.patch(Node.Status, obj["metadata"]["name"], {"status": obj["status"]}, patch_type=PatchType.MERGE)
 
+    # Sequential on purpose: lightkube's msgspec decoders are not safe to build from several threads.
     try:
-        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab") as client, \
-                ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(one, [node_object(topo, n) for n in topo.nodes]))
+        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab") as client:
+            for node in topo.nodes:
+                one(node_object(topo, node))
     except ApiError as exc:
         raise ClusterError(f"registering the lab's nodes failed: {exc}") from exc
 

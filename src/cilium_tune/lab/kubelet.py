@@ -91,6 +91,23 @@ class NodeIPAM:
                 self.used.discard(int(addr) - int(self.node.pod_cidr_v4.network_address))
 
 
+def warm_up_models() -> None:
+    """Build lightkube's decoders for every type the kubelet's threads decode, on this one thread.
+
+    lightkube 1.x decodes with msgspec, which builds a type's decoder on first use; two threads
+    doing that first use at the same moment crashed the interpreter (seen as a segfault in
+    `Node.from_dict` under a thread pool). After this warm-up the threads only read the caches.
+    """
+    from lightkube.core import decoders
+
+    for res in (Pod, ConfigMap, Secret):
+        decoders.decode_object(b"{}", res)
+        decoders.decode_list(b'{"items": []}', res)
+        res.from_dict({}).to_dict()
+    decoders.decode_watch_event(b'{"type": "ADDED", "object": {}}')
+    decoders.decode_status(b"{}")
+
+
 def _retry(_: Exception, count: int) -> OnErrorResult:
     return OnErrorResult(OnErrorAction.RETRY, sleep=min(0.2 * count, 2.0))
 
@@ -294,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     topo = topology.load_topology(args.state_dir / "lab.json")
     if topo.lab != args.name:
         parser.error(f"{args.state_dir}/lab.json is lab {topo.lab!r}, not {args.name!r}")
+    warm_up_models()
     config = KubeConfig.from_file(args.kubeconfig)
     client = Client(config, field_manager="cilium-tune-lab-kubelet")
     context = config.get()
