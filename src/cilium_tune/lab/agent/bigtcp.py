@@ -26,4 +26,4 @@ def ensure_ipv4_big_tcp_attributes() -> None:
     # pyroute2 compiles a message class's table on first use and caches it on the class (a name-mangled
     # attribute of nlmsg_base); drop that cache so the longer table is compiled on the next message.
     if "_nlmsg_base__compiled_nla" in vars(ifinfmsg):
-        ifinfmsg._nlmsg_base__compiled_nla = False  # type: ignore[attr-defined]
+        setattr(ifinfmsg, "_nlmsg_base__compiled_nla", False)  # noqa: B010 (a name-mangled attribute)

@@ -1,0 +1,136 @@
+"""What the agent reads from the Kubernetes API (lightkube), turned into the agent's plain model.
+
+The agent finds the API the way a pod does: KUBERNETES_SERVICE_HOST/PORT (the chart sets them from
+k8sServiceHost/Port; the lab kubelet otherwise points them at the node's API relay). The lab API speaks
+plain HTTP; KUBECONFIG, when set, wins (handy for running the agent by hand).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any
+
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ApiError
+from lightkube.resources.core_v1 import ConfigMap, Node, Pod, Service
+from lightkube.resources.discovery_v1 import EndpointSlice
+
+from cilium_tune.lab.agent import model
+from cilium_tune.lab.agent.config import AgentConfig
+from cilium_tune.lab.agent.ipam import node_pod_cidrs
+
+CONFIG_MAP = "cilium-config"
+
+
+def connect(env: Mapping[str, str]) -> Client:
+    if env.get("KUBECONFIG"):
+        return Client(KubeConfig.from_file(env["KUBECONFIG"]), timeout=10.0)  # type: ignore[arg-type]
+    host = env.get("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    port = env.get("KUBERNETES_SERVICE_PORT", "6443")
+    if ":" in host:
+        host = f"[{host}]"
+    config = KubeConfig.from_dict({
+        "clusters": [{"name": "in-cluster", "cluster": {"server": f"http://{host}:{port}"}}],
+        "users": [{"name": "cilium", "user": {}}],
+        "contexts": [{"name": "in-cluster", "context": {"cluster": "in-cluster", "user": "cilium"}}],
+        "current-context": "in-cluster",
+    })
+    return Client(config, timeout=10.0)  # type: ignore[arg-type]
+
+
+def read_config(client: Client, namespace: str) -> dict[str, str] | None:
+    """cilium-config's data, or None while it does not exist."""
+    try:
+        cm = client.get(ConfigMap, CONFIG_MAP, namespace=namespace)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise
+    return dict(cm.data or {})
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """One consistent read of everything the datapath depends on."""
+
+    nodes: tuple[model.NodeInfo, ...]
+    services: tuple[model.Service, ...]
+
+
+def _node_info(obj: Node, cfg: AgentConfig, index: int) -> model.NodeInfo:
+    v4: IPv4Address | None = None
+    v6: IPv6Address | None = None
+    for addr in (obj.status.addresses or []) if obj.status else []:
+        if addr.type != "InternalIP":
+            continue
+        ip = ip_address(addr.address)
+        if isinstance(ip, IPv4Address) and v4 is None:
+            v4 = ip
+        elif isinstance(ip, IPv6Address) and v6 is None:
+            v6 = ip
+    spec_cidrs = list((obj.spec.podCIDRs or []) if obj.spec else [])
+    name = obj.metadata.name if obj.metadata and obj.metadata.name else ""
+    return model.NodeInfo(name, v4, v6, node_pod_cidrs(cfg, spec_cidrs, index))
+
+
+def read_cluster(client: Client, cfg: AgentConfig) -> ClusterView:
+    nodes = sorted(client.list(Node), key=lambda n: (n.metadata.name or "") if n.metadata else "")
+    infos = tuple(_node_info(n, cfg, i) for i, n in enumerate(nodes, start=1))
+    slices: dict[tuple[str, str], list[Any]] = {}
+    for es in client.list(EndpointSlice, namespace="*"):
+        labels = (es.metadata.labels or {}) if es.metadata else {}
+        owner = labels.get("kubernetes.io/service-name")
+        if owner and es.metadata and es.metadata.namespace:
+            slices.setdefault((es.metadata.namespace, owner), []).append(es)
+    services = []
+    for svc in client.list(Service, namespace="*"):
+        if not svc.metadata or not svc.spec:
+            continue
+        ips = [ip for ip in (svc.spec.clusterIPs or [svc.spec.clusterIP or ""]) if ip and ip != "None"]
+        if not ips or svc.spec.type not in (None, "ClusterIP", "NodePort", "LoadBalancer"):
+            continue
+        ns, name = svc.metadata.namespace or "default", svc.metadata.name or ""
+        ports = []
+        for port in svc.spec.ports or []:
+            backends = _backends(slices.get((ns, name), []), port.name or "")
+            ports.append(model.ServicePort(port.name or "", port.protocol or "TCP", port.port, tuple(backends)))
+        services.append(model.Service(ns, name, tuple(ips), tuple(ports)))
+    return ClusterView(infos, tuple(services))
+
+
+def _backends(slices: list[Any], port_name: str) -> list[model.Backend]:
+    """Ready endpoints of the slices for the service port named `port_name` (matched by name, as kube-proxy does)."""
+    result: list[model.Backend] = []
+    seen: set[tuple[str, int]] = set()
+    for es in slices:
+        number = next((p.port for p in (es.ports or []) if (p.name or "") == port_name and p.port), None)
+        if number is None:
+            continue
+        for ep in es.endpoints or []:
+            ready = ep.conditions.ready if ep.conditions and ep.conditions.ready is not None else True
+            if not ready:
+                continue
+            for address in ep.addresses or []:
+                if (address, number) not in seen:
+                    seen.add((address, number))
+                    result.append(model.Backend(address, number))
+    return result
+
+
+def pods_on_node(client: Client, node: str) -> dict[str, str]:
+    """Pod IP -> namespace/name for the pods scheduled to `node` (names the endpoints in messages)."""
+    result = {}
+    for pod in client.list(Pod, namespace="*", fields={"spec.nodeName": node}):
+        if not pod.metadata or not pod.status or (pod.spec and pod.spec.hostNetwork):
+            continue
+        for ip in pod.status.podIPs or []:
+            if ip.ip:
+                result[ip.ip] = f"{pod.metadata.namespace}/{pod.metadata.name}"
+    return result
+
+
+def namespace_from_env() -> str:
+    return os.environ.get("CILIUM_K8S_NAMESPACE", "kube-system")
