@@ -66,3 +66,22 @@ def test_no_kubeconfig_exits_2_and_suggests_offline_mode(
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     code, _, err = _run(["facts"], capsys)
     assert code == 2 and "hint:" in err and "--facts" in err
+
+
+def test_snapshot_can_come_from_stdin(
+    saved: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(saved.read_text()))
+    code, out, _ = _run(["facts", "--facts", "-", "-o", "json"], capsys)
+    assert code == 0 and json.loads(out) == json.loads(saved.read_text())
+
+
+def test_facts_live_collects_from_the_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--facts live` (the spelling offline-by-default commands use) means the kubeconfig, not a file."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    code, _, err = _run(["facts", "--facts", "live"], capsys)
+    assert code == 2 and "no kubeconfig found" in err

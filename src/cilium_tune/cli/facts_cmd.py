@@ -15,6 +15,7 @@ import click
 from cilium_tune.facts.model import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
+LIVE = "live"  # `--facts live`: collect from the cluster (for commands that are offline by default)
 
 
 def facts_options(func: F) -> F:
@@ -24,7 +25,8 @@ def facts_options(func: F) -> F:
             "--facts",
             "facts_file",
             type=click.Path(dir_okay=False),
-            help="Read a saved snapshot (from `cilium-tune facts -o json`) instead of the cluster.",
+            help="Read a saved snapshot (from `cilium-tune facts -o json`; '-' for stdin) instead of the "
+            "cluster; 'live' collects from the cluster.",
         ),
         click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG)."),
         click.option("--context", "kube_context", help="Kubeconfig context (default: the current context)."),
@@ -61,7 +63,11 @@ def snapshot_from_options(
     probe_timeout: float,
 ) -> Snapshot:
     """Load `facts_file`, or collect live from the kubeconfig/context (errors are CiliumTuneErrors)."""
-    if facts_file:
+    if facts_file == "-":
+        from cilium_tune.facts.io import loads_snapshot
+
+        return loads_snapshot(sys.stdin.read(), source="<stdin>")
+    if facts_file and facts_file != LIVE:
         from cilium_tune.facts.io import load_snapshot
 
         return load_snapshot(facts_file)
@@ -101,6 +107,7 @@ def facts(output: str, out_file: str | None, **source: Any) -> None:
       cilium-tune facts -o json > cluster.json       # save for offline planning/linting
       cilium-tune facts --probe-nodes --context prod # add kernel config / iptables / CNI dirs per node
       cilium-tune facts --facts cluster.json         # show a saved snapshot
+      cilium-tune facts -o json | jq .nodes          # JSON for scripts
       cilium-tune lint --facts cluster.json          # ...and use it offline
     """
     from cilium_tune.facts.io import dump_snapshot, save_snapshot

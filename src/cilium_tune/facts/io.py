@@ -27,14 +27,19 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         ) from None
     except OSError as exc:
         raise InputError(f"{p}: cannot read facts file ({exc.strerror})") from None
+    return loads_snapshot(text, source=str(p))
+
+
+def loads_snapshot(text: str, source: str = "<facts>") -> Snapshot:
+    """Parse a snapshot from JSON text; `source` names it in errors (a path, or '<stdin>')."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{p}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
+            f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
             hint="facts files are the JSON that `cilium-tune facts -o json` prints",
         ) from None
-    return parse_snapshot(data, source=str(p))
+    return parse_snapshot(data, source=source)
 
 
 def parse_snapshot(data: Any, source: str = "<facts>") -> Snapshot:
