@@ -136,7 +136,7 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
     """Parse values from a string; `source` labels origins and error messages (normally a file path)."""
     if helm not in (3, 4):
         raise InputError(f"unsupported helm major version {helm}", hint="use 3 or 4")
-    reader = _DocumentReader(source, text.splitlines())
+    reader = _DocumentReader(source, _BREAK.split(text))
     documents: list[Document] = []
     for root in _compose_documents(text, source, helm=helm):
         doc = reader.document(root)
@@ -217,12 +217,16 @@ def _compose_documents(text: str, source: str, *, helm: int) -> Iterator[Node]:
             yield root
 
 
+_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")  # Kubernetes' YAML reader splits lines at \n only
+_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")  # what libyaml counts as a line break
+
+
 def _split_at_separators(text: str, source: str) -> list[str]:
     """Chunks of `text`, each padded with newlines so that line numbers stay those of the file."""
     chunks: list[str] = []
     current: list[str] = []
     start = 0
-    for number, line in enumerate(text.splitlines(keepends=True)):
+    for number, line in enumerate(_LINE.findall(text)):
         if line.startswith("---"):
             rest = line[3:].strip()
             if rest and not rest.startswith("#"):
