@@ -245,3 +245,21 @@ def test_without_privileges_the_error_names_root_and_the_capabilities(monkeypatc
 
     with pytest.raises(InputError, match=r"root \(or CAP_NET_ADMIN and CAP_SYS_ADMIN\)"):
         cluster.up("tnoroot", base_dir=Path("/nonexistent"))
+
+
+def test_pods_reach_the_api_at_their_node_and_find_the_tool_on_path(
+        client: Client, pods: Callable[..., Pod]) -> None:
+    script = ('curl -sf -m 3 "http://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/version" && echo; '
+              'python3 -c "import cilium_tune; print(\'package-found\')"')
+    pods("apiuser", [{"name": "main", "image": "python:3.11", "command": ["sh", "-c", script]}],
+         nodeName="lab-2", restartPolicy="Never")
+    pods("hostnet", [{"name": "main", "image": "busybox", "command": ["sh", "-c", script]}],
+         nodeName="lab-1", restartPolicy="Never", hostNetwork=True)
+
+    for name in ("apiuser", "hostnet"):
+        pod = wait_pod(client, name, lambda p: p.status.phase in ("Succeeded", "Failed"))
+        log = "\n".join(client.log(name, namespace="default"))
+        assert pod.status.phase == "Succeeded", log
+        assert '"gitVersion"' in log and "package-found" in log
+    assert [ip.ip for ip in client.get(Pod, "hostnet", namespace="default").status.podIPs] == [
+        "198.18.0.11", "fd00:18::11"]

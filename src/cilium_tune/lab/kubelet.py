@@ -173,6 +173,8 @@ class Kubelet:
         runner = PodRunner(pod, node, self.topo, ips, self.log_dir, lookup=self.lookup)
         self.runners[uid] = runner
         runner.start()
+        log.info("pod %s/%s started on %s in %s (%s)", runner.namespace, runner.name, node.name, runner.netns,
+                 " ".join(runner.pod_ips))
         self._push(uid, runner)
 
     def _forget(self, uid: str) -> None:
@@ -183,6 +185,7 @@ class Kubelet:
 
     def _stop_runner(self, runner: PodRunner, grace: float) -> None:
         runner.stop(grace=grace)
+        log.info("pod %s/%s stopped, namespace %s removed", runner.namespace, runner.name, runner.netns)
         if not runner.host_network:
             self.ipam[runner.node.name].release(runner.pod_ips)
 
