@@ -8,7 +8,7 @@ PyYAML and Helm's parser use), otherwise it is double-quoted with JSON escapes (
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -19,22 +19,69 @@ import yaml
 Path = tuple[str, ...]
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./+-]*")
+# Plain words Go's YAML parser (Helm) reads as numbers or booleans although PyYAML reads strings.
+_GO_NOT_STRING = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?0[oObBxX][0-9a-fA-F_]*|[-+]?[0-9][0-9_]*|[yYnN]"
+)
 _COMMENT_WIDTH = 100
 
 
 def scalar(value: Any) -> str:
-    """One scalar as YAML text."""
+    """One scalar as YAML text that PyYAML and Helm both read back as `value`."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
     if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and yaml.safe_load(value) == value:
+        if _PLAIN.fullmatch(value) and not _GO_NOT_STRING.fullmatch(value) and yaml.safe_load(value) == value:
             return value
-        return json.dumps(value, ensure_ascii=False)
+        return _double_quoted(value)
     raise TypeError(f"cannot write {type(value).__name__} as a YAML scalar")
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _printable(ch: str) -> bool:
+    """YAML's printable set minus the characters YAML 1.1 treats as line breaks (NEL, LS, PS)."""
+    code = ord(ch)
+    if code in (0x2028, 0x2029):
+        return False
+    return 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+
+
+def _double_quoted(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif _printable(ch):
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return '"' + "".join(out) + '"'
+
+
+def _comment_text(text: str) -> str:
+    return "".join(ch if _printable(ch) else "?" for ch in text)
+
+
+def _float(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    if "e" in text and "." not in text:  # YAML 1.1 floats need a dot: 1e+100 -> 1.0e+100
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
 
 
 def dump(
@@ -54,7 +101,8 @@ def dump(
 
 def _comment(text: str, indent: str) -> list[str]:
     out: list[str] = []
-    for paragraph in text.splitlines():
+    for paragraph in text.split("\n"):
+        paragraph = _comment_text(paragraph)
         wrapped = textwrap.wrap(paragraph, _COMMENT_WIDTH - len(indent) - 2) or [""]
         out.extend(f"{indent}# {w}".rstrip() for w in wrapped)
     return out
