@@ -62,10 +62,12 @@ _SAFE_TEXT = st.text(alphabet="abcXYZ019 .-_/éü✓", min_size=0, max_size=8)
 
 @dataclass(frozen=True)
 class Scalar:
-    """A scalar as written; `flow_ok` is False for the empty plain null (only valid in block style)."""
+    """A scalar as written. `block` lines make a `|`/`>` block scalar (`text` is its header); block
+    scalars and the empty plain null are only valid in block style (`~` stands in inside flow)."""
 
     text: str
     flow_ok: bool = True
+    block: tuple[str, ...] = ()
 
 
 def _quote(text: str, style: str) -> str:
@@ -80,6 +82,15 @@ scalars = st.one_of(
     st.integers(-(2**70), 2**70).map(lambda n: Scalar(str(n))),
     st.floats(allow_nan=False, allow_infinity=False).map(lambda f: Scalar(repr(f))),
     st.just(Scalar("", flow_ok=False)),
+    st.builds(
+        lambda header, lines: Scalar(header, flow_ok=False, block=tuple(lines)),
+        st.sampled_from(["|", "|-", "|+", ">", ">-"]),
+        st.lists(
+            st.sampled_from(["yes", "0x1F", "text  with  spaces", "", "  indented", "# not a comment"]),
+            min_size=1,
+            max_size=3,
+        ).filter(lambda lines: lines[0].strip() != ""),
+    ),
 )
 keys = st.lists(st.sampled_from(KEYS), min_size=0, max_size=4, unique_by=lambda key: key[1])
 
@@ -108,6 +119,7 @@ def _block_map(node: dict[Any, Any], indent: int, flow: st.DataObject) -> list[s
     for key, value in node.items():
         if isinstance(value, Scalar):
             lines.append(f"{pad}{key[0]}:" + (f" {value.text}" if value.text else ""))
+            lines.extend(f"{pad}  {line}" if line else "" for line in value.block)
         elif not value or flow.draw(st.booleans(), label="flow"):
             lines.append(f"{pad}{key[0]}: {_flow(value)}")
         elif isinstance(value, dict):
@@ -121,18 +133,35 @@ def _block_map(node: dict[Any, Any], indent: int, flow: st.DataObject) -> list[s
 
 def render_file(data: st.DataObject) -> str:
     """One values file: usually a map, sometimes empty or only a comment, sometimes two documents."""
-    kind = data.draw(st.sampled_from(["map"] * 8 + ["empty", "comment", "two-docs"]), label="file kind")
+    kinds = ["map"] * 8 + ["empty", "comment", "two-docs", "anchors", "explicit-start"]
+    kind = data.draw(st.sampled_from(kinds), label="file kind")
     if kind == "empty":
         return ""
     if kind == "comment":
         return "# nothing here\n"
+    if kind == "anchors":
+        return render_anchors(data)
     top = data.draw(keys.flatmap(lambda ks: st.tuples(*[values_trees for _ in ks]).map(
         lambda vs: dict(zip(ks, vs, strict=True)))), label="top")  # fmt: skip
     text = "\n".join(_block_map(top, 0, data)) + "\n" if top else "{}\n"
+    if kind == "explicit-start":
+        text = "# leading comment\n---\n" + text
     if kind == "two-docs":
         second = data.draw(st.dictionaries(st.sampled_from(KEYS[:6]), scalars, max_size=2), label="doc2")
         text += "---\n" + ("\n".join(_block_map(second, 0, data)) + "\n" if second else "")
     return text
+
+
+def render_anchors(data: st.DataObject) -> str:
+    """An anchored map reused by an alias and by `<<` merge keys (a single map or a list of maps)."""
+    base = data.draw(st.dictionaries(st.sampled_from(KEYS[:8]), scalars, max_size=3), label="anchored")
+    extra = data.draw(st.dictionaries(st.sampled_from(KEYS[:8]), scalars, max_size=2), label="extra")
+    before = data.draw(st.dictionaries(st.sampled_from(KEYS[:8]), scalars, max_size=2), label="before")
+    after = data.draw(st.dictionaries(st.sampled_from(KEYS[:8]), scalars, max_size=2), label="after")
+    merge = data.draw(st.sampled_from(["*base", f"[*base, {_flow(extra)}]", f"[{_flow(extra)}, *base]"]))
+    lines = [f"a: &base {_flow(base)}", "b: *base", "c:"]
+    lines += [*_block_map(before, 2, data), f"  <<: {merge}", *_block_map(after, 2, data)]
+    return "\n".join(lines) + "\n"
 
 
 def engine(files: list[str], chart_values: str | None, helm: int) -> dict[str, Any] | InputError:
