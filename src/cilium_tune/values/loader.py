@@ -524,7 +524,7 @@ class _DocumentReader:
                 first_kind, first = seen[key]
                 if first_kind != kind:
                     raise InputError(
-                        f"{here}: key {node_text(key_node)!r} and the key at line {first.line} both become "
+                        f"{here}: key {key_node.value!r} and the key at line {first.line} both become "
                         f"{key!r} in Helm, which then keeps one of them at random",
                         hint="remove one of the two keys",
                     )
@@ -546,11 +546,6 @@ class _DocumentReader:
         if isinstance(node, SequenceNode) and all(isinstance(item, MappingNode) for item in node.value):
             return list(reversed(node.value))
         raise self._error(node, "`<<` (merge key) needs a map or a list of maps", "merge")
-
-
-def node_text(node: Node) -> str:
-    """The source text of a scalar node (for messages)."""
-    return str(node.value)
 
 
 def _drop_subtree(origins: dict[KeyPath, Origin], path: KeyPath, value: Any) -> None:
