@@ -72,8 +72,7 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         ["tuning.native_routing_cidrs.ipv4", "does not contain the pod pool 100.70.0.0/16"],
     ),
     "native-routing-without-ipv6-cidr": (
-        "    ipv6: fd00::/104                            # the IPv6 pod pool (Helm needs it for dual-stack"
-        " native)",
+        "    ipv6: fd00::/104                            # the IPv6 pod pool (Helm needs it for dual-stack native)",
         "    ipv6: null",
         ["tuning.native_routing_cidrs", "ipv6 is required with native routing", "ipv6NativeRoutingCIDR"],
     ),
@@ -81,6 +80,16 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "    api_server_host: 10.128.16.58               # ASSUMED: skyforge-1 runs the k3s server",
         "    api_server_host: null",
         ["tuning.kube_proxy_replacement.api_server_host", "required with kube-proxy replacement"],
+    ),
+    "api-server-is-a-cluster-ip": (
+        "    api_server_host: 10.128.16.58               # ASSUMED: skyforge-1 runs the k3s server",
+        "    api_server_host: 10.43.0.1",
+        ["tuning.kube_proxy_replacement.api_server_host", "is a ClusterIP", "node address"],
+    ),
+    "node-address-inside-k3s-cluster-cidr": (
+        "    ipv4: 10.128.16.54",
+        "    ipv4: 10.42.7.7",
+        ["nodes[1].ipv4", "lies inside distribution.cluster_cidrs.ipv4 10.42.0.0/16"],
     ),
     "bad-choice": (
         "  datapath_mode: netkit",

@@ -455,18 +455,28 @@ def _check_family(profile: Profile, family: Family) -> None:
                 f"{a} overlaps {'.'.join(loc_b)} {b}",
                 hint="pod pools, service CIDRs and node addresses must not overlap; pick disjoint ranges",
             )
+    node_ranges = list(ranges)
+    if cluster_cidr is not None:
+        node_ranges.append((("distribution", "cluster_cidrs", family), ipaddress.ip_network(cluster_cidr)))
     for i, node in enumerate(profile.nodes):
         raw = getattr(node, family)
         if raw is None:
             continue
         addr = ipaddress.ip_address(raw)
-        for loc, net in ranges:
+        for loc, net in node_ranges:
             if addr in net:
                 raise InconsistentProfile(
                     ("nodes", i, family),
                     f"node {node.name} address {addr} lies inside {'.'.join(loc)} {net}",
                     hint="pod pools, service CIDRs and node addresses must not overlap; pick disjoint ranges",
                 )
+
+
+def _maybe_address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text) if text else None
+    except ValueError:
+        return None  # a hostname
 
 
 def _contains(outer: str, inner: IPNetwork) -> bool:
@@ -485,6 +495,16 @@ def _check_services(profile: Profile) -> None:
             ("tuning", "kube_proxy_replacement", "enabled"),
             "is false but distribution.kube_proxy_disabled is true: nothing would serve ClusterIP Services",
         )
+    host = kpr.api_server_host
+    address = _maybe_address(host)
+    for family in ("ipv4", "ipv6"):
+        service = profile.distribution.service_cidrs.get(family)
+        if address is not None and service is not None and address in ipaddress.ip_network(service):
+            raise InconsistentProfile(
+                ("tuning", "kube_proxy_replacement", "api_server_host"),
+                f"{host} is a ClusterIP (inside {service}); without kube-proxy nothing translates it",
+                hint="use the API server's node address (e.g. the k3s server node's InternalIP)",
+            )
     gateway = profile.tuning.gateway_api
     if gateway.host_network and not gateway.enabled:
         raise InconsistentProfile(("tuning", "gateway_api", "host_network"), "needs gateway_api.enabled")
