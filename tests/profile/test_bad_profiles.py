@@ -91,6 +91,11 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "    ipv4: 10.42.7.7",
         ["nodes[1].ipv4", "lies inside distribution.cluster_cidrs.ipv4 10.42.0.0/16"],
     ),
+    "unknown-builtin-chart": (
+        "  chart: cilium/cilium",
+        "  chart: builtin:prod",
+        ["release.chart", "unknown built-in chart 'builtin:prod' (known: builtin:lab)"],
+    ),
     "bad-choice": (
         "  datapath_mode: netkit",
         "  datapath_mode: netkitt",

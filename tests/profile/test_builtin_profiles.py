@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 from cilium_tune.profile import DEFAULT_PROFILE, builtin_profile_names, load_profile
 
@@ -66,3 +67,9 @@ def test_lab_only_uses_the_benchmark_and_ula_ranges() -> None:
     for value in [*addresses, *cidrs]:
         net = ipaddress.ip_network(value)
         assert any(net.version == a.version and net.subnet_of(a) for a in allowed), value  # type: ignore[arg-type]
+
+
+def test_builtin_lab_chart_resolves_to_the_shipped_chart() -> None:
+    chart = Path(load_profile("lab").release.chart_argument)
+    assert (chart / "Chart.yaml").is_file()
+    assert load_profile("skyforge-dev").release.chart_argument == "cilium/cilium"

@@ -12,6 +12,7 @@ The field descriptions are the user documentation: they feed the JSON Schema
 from __future__ import annotations
 
 import ipaddress
+from importlib import resources
 from itertools import combinations
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    field_validator,
     model_validator,
 )
 
@@ -28,6 +30,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Family = Literal["ipv4", "ipv6"]
 
 BUILTIN_CHART_PREFIX = "builtin:"
+# Charts shipped inside the package, by the name used after `builtin:` (folder relative to cilium_tune/).
+BUILTIN_CHARTS = {"lab": "lab/chart"}
 
 
 class InconsistentProfile(ValueError):
@@ -155,6 +159,22 @@ class HelmRelease(_Strict):
         description="Helm repository URL of the chart; null for a path/OCI chart.",
     )
     version: str = Field(min_length=1, description="Pinned chart version (helm --version).", examples=["1.19.0"])
+
+    @field_validator("chart")
+    @classmethod
+    def _known_builtin_chart(cls, chart: str) -> str:
+        if chart.startswith(BUILTIN_CHART_PREFIX) and chart.removeprefix(BUILTIN_CHART_PREFIX) not in BUILTIN_CHARTS:
+            known = ", ".join(BUILTIN_CHART_PREFIX + name for name in BUILTIN_CHARTS)
+            raise ValueError(f"unknown built-in chart {chart!r} (known: {known})")
+        return chart
+
+    @property
+    def chart_argument(self) -> str:
+        """The chart as helm takes it: `builtin:lab` becomes the path of the chart shipped in the package."""
+        if self.chart.startswith(BUILTIN_CHART_PREFIX):
+            folder = BUILTIN_CHARTS[self.chart.removeprefix(BUILTIN_CHART_PREFIX)]
+            return str(resources.files("cilium_tune").joinpath(folder))
+        return self.chart
 
 
 class K3s(_Strict):
