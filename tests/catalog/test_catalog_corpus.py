@@ -185,3 +185,12 @@ def test_builtin_catalog_alone_stays_quiet_on_valid_keys(chart_catalog: KeyCatal
         values = _load(path)
         builtin = {u.dotted for u in unknown_keys(values, BUILTIN)}
         assert builtin <= {u.dotted for u in unknown_keys(values, chart_catalog)}, path.name
+
+
+@pytest.mark.parametrize("version", ["1.18", "1.19"])
+def test_a_full_values_dump_raises_no_warning(version: str) -> None:
+    """`helm get values --all` holds every key of the chart's values.yaml: none may be reported."""
+    chart = CORPUS / "chart" / f"cilium-{version}-values.yaml"
+    full = yaml.load(chart.read_text(), Loader=yaml.CSafeLoader)
+    assert unknown_keys(full, BUILTIN) == []
+    assert unknown_keys(full, KeyCatalog.from_chart(chart)) == []
