@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
@@ -88,8 +89,14 @@ def parse_network(text: object) -> Network | None:
     """A CIDR from values, None when empty or not a CIDR (values rules report malformed ones)."""
     if not isinstance(text, str) or not text.strip():
         return None
+    return _parse_cidr(text.strip())
+
+
+@lru_cache(maxsize=4096)
+def _parse_cidr(text: str) -> Network | None:
+    """Cached: snapshots repeat the same CIDR strings on every node."""
     try:
-        return ipaddress.ip_network(text.strip(), strict=False)
+        return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
 

@@ -12,6 +12,13 @@ from cilium_tune.rules.registry import Finding, Severity, rule
 ASSUMED_PREFIX = {4: 24, 6: 64}
 
 
+def _segment(version: int, key: int) -> str:
+    """The subnet a shifted address key stands for, e.g. 10.128.16.0/24."""
+    prefix = ASSUMED_PREFIX[version]
+    width = 32 if version == 4 else 128
+    return str(ipaddress.ip_network((key << (width - prefix), prefix)))
+
+
 @rule(
     id="CT303",
     name="direct-routes-across-subnets",
@@ -40,17 +47,19 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     """
     if not ctx.flag("autoDirectNodeRoutes") or derive.routing_mode(ctx) != "native":
         return
-    groups: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     evidence: dict[int, dict[str, str]] = defaultdict(dict)
     for name, addr, path in derive.node_addresses(ctx):
         if addr.is_link_local:
             continue
-        segment = ipaddress.ip_network(f"{addr}/{ASSUMED_PREFIX[addr.version]}", strict=False)
-        groups[addr.version][str(segment)].append(name)
+        width = addr.max_prefixlen
+        groups[addr.version][int(addr) >> (width - ASSUMED_PREFIX[addr.version])].append(name)
         evidence[addr.version][path] = str(addr)
     for version, segments in sorted(groups.items()):
         if len(segments) > 1:
-            shown = "; ".join(f"{seg}: {', '.join(sorted(set(names)))}" for seg, names in sorted(segments.items()))
+            shown = "; ".join(
+                f"{_segment(version, key)}: {', '.join(sorted(set(names)))}" for key, names in sorted(segments.items())
+            )
             yield Finding(
                 f"autoDirectNodeRoutes needs one L2 segment but IPv{version} node addresses span "
                 f"{len(segments)} /{ASSUMED_PREFIX[version]} subnets ({shown})",
