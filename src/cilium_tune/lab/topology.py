@@ -31,8 +31,6 @@ from pathlib import Path
 from socket import AF_INET, AF_INET6
 from typing import TYPE_CHECKING, Any
 
-from pyroute2 import NetNS
-
 from cilium_tune.errors import InputError
 from cilium_tune.lab import netns
 
@@ -279,7 +277,7 @@ def build(topo: Topology) -> None:
     teardown(topo.lab)
     netns.create(topo.fabric_ns)
     netns.sysctl(topo.fabric_ns, _NS_SYSCTLS)
-    with NetNS(topo.fabric_ns) as fab:
+    with netns.ipr(topo.fabric_ns) as fab:
         fab.link("add", ifname=BRIDGE, kind="bridge")
         bridge = fab.link_lookup(ifname=BRIDGE)[0]
         fab.link("set", index=bridge, state="up")
@@ -290,7 +288,7 @@ def build(topo: Topology) -> None:
                      peer={"ifname": NODE_UPLINK, "net_ns_fd": node.netns})
             port = fab.link_lookup(ifname=node.fabric_port)[0]
             fab.link("set", index=port, master=bridge, state="up")
-            with NetNS(node.netns) as ns:
+            with netns.ipr(node.netns) as ns:
                 up = ns.link_lookup(ifname=NODE_UPLINK)[0]
                 ns.link("set", index=up, state="up")
                 ns.addr("add", index=up, address=str(node.ipv4), prefixlen=topo.plan.fabric_v4.prefixlen)
@@ -305,7 +303,7 @@ def install_native_routes(topo: Topology) -> None:
     Replaceable: the lab datapath swaps this for the agent's native or tunnel routing.
     """
     for node in topo.nodes:
-        with NetNS(node.netns) as ns:
+        with netns.ipr(node.netns) as ns:
             for other in topo.nodes:
                 if other is node:
                     continue
@@ -332,12 +330,12 @@ def wire_pod(node: LabNode, pod_ns: str, addresses: Sequence[str]) -> PodLink:
     netns.sysctl(pod_ns, _NS_SYSCTLS)
     host_if = "lxc" + pod_ns.rsplit("-p", 1)[-1][:12]
     ips = [ipaddress.ip_address(a) for a in addresses]
-    with NetNS(node.netns) as ns:
+    with netns.ipr(node.netns) as ns:
         ns.link("add", ifname=host_if, kind="veth", peer={"ifname": POD_IFNAME, "net_ns_fd": pod_ns})
         host_idx = ns.link_lookup(ifname=host_if)[0]
         ns.link("set", index=host_idx, state="up")
         node_mac = ns.get_links(host_idx)[0].get("IFLA_ADDRESS")
-        with NetNS(pod_ns) as pod:
+        with netns.ipr(pod_ns) as pod:
             pod_idx = pod.link_lookup(ifname=POD_IFNAME)[0]
             pod.link("set", index=pod_idx, state="up")
             pod_mac = pod.get_links(pod_idx)[0].get("IFLA_ADDRESS")
