@@ -27,6 +27,16 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "descripton:",
         ["unknown field 'descripton'", "did you mean 'description'?"],
     ),
+    "unknown-field-in-a-list-item": (
+        "    ipv6: fd00:128:16::58",
+        "    ipv66: fd00:128:16::58",
+        ["unknown field 'nodes[0].ipv66'", "did you mean 'ipv6'?"],
+    ),
+    "several-problems-unknown-field-first": (
+        "ingress:\n  hostnames:",
+        "ingress: []\nx_hostnames:",
+        ["unknown field 'x_hostnames'", "(1 of 2 problems)"],
+    ),
     "cidr-with-host-bits": (
         "    ipv4: 10.43.0.0/16",
         "    ipv4: 10.43.0.1/16",
