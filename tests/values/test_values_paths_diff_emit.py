@@ -115,3 +115,13 @@ def test_output_is_sorted_block_yaml_and_json() -> None:
     values = {"b": [1, "x"], "a": {"d": True, "c": None}, "e": {}}
     assert dump_yaml(values) == "a:\n  c: null\n  d: true\nb:\n- 1\n- x\ne: {}\n"
     assert dump_json(values).startswith('{\n  "a": {\n    "c": null,')
+
+
+def test_public_surface_is_pinned() -> None:
+    import cilium_tune.values as package
+
+    assert sorted(package.__all__) == [
+        "DiffEntry", "Explanation", "LoadedValues", "MergedValues", "Origin", "Override", "ValuesDiff",
+        "diff_values", "flatten", "format_path", "get_path", "load_values", "load_values_text", "merge_values",
+        "parse_path",
+    ]  # fmt: skip
