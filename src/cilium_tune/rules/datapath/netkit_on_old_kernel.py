@@ -22,7 +22,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
     What it checks:
         `bpf.datapathMode` is `netkit` or `netkit-l2` while a node runs a kernel older than 6.7, or a
-        node probe read the kernel config and found `CONFIG_NETKIT` not set.
+        node probe read the kernel config and found `CONFIG_NETKIT` not set. A node whose kernel
+        version is unknown gets an info finding (netkit failing there is fatal, so it is worth a look).
     Why it matters:
         The agent probes for netkit at start and treats a failure as fatal: on such a node
         cilium-agent never becomes ready, so pods there get no network at all.
@@ -38,6 +39,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if not derive.netkit_requested(ctx):
         return
     mode = derive.datapath_mode(ctx)
+    if ctx.facts is not None and ctx.known("nodes"):
+        unknown = [n.name for n in ctx.facts.nodes if n.kernel is None]
+        if unknown:
+            yield Finding(
+                f"kernel version unknown on {', '.join(unknown)}: cannot confirm netkit support there",
+                evidence={"values.bpf.datapathMode": mode, **{f"nodes[{n}].kernel": None for n in unknown}},
+                fix="Check `uname -r` on those nodes (6.7 or newer with CONFIG_NETKIT), or collect the facts "
+                "with --probe-nodes.",
+                severity=Severity.INFO,
+            )
     for node in derive.nodes_with_kernel_below(ctx, NETKIT_MIN_KERNEL):
         yield Finding(
             f"node {node.name} runs kernel {node.kernel}; bpf.datapathMode={mode} needs 6.7 or newer",
