@@ -31,7 +31,7 @@ from cilium_tune.lab import netns, topology
 from cilium_tune.lab.topology import Topology
 
 DEFAULT_NAME = "ctlab"
-PROCESSES = ("kubelet", "apiserver")  # stop order
+PROCESSES = ("kubelet", "apiserver")
 START_TIMEOUT = 15.0
 # Processes this Python process started; kept so they are reaped (not left as zombies, not warned about).
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -206,11 +206,9 @@ def _remove_runtime_files(sdir: Path) -> None:
 
 def _clean(name: str, sdir: Path) -> None:
     """Stop the instance's processes, then remove its namespaces (which takes devices and routes along)."""
-    pids = instance_pids(sdir)
-    ordered = [pids[p] for p in PROCESSES if p in pids] + [v for k, v in pids.items() if k.startswith("stray-")]
-    if "kubelet" in pids:
-        _stop_pids([pids["kubelet"]], grace=1.0)  # it stops its pods itself
-    _stop_pids(ordered, grace=1.0)
+    # All at once: the kubelet stops its pods without needing the API, and the API server's own
+    # shutdown (~0.8 s) then overlaps with it. Whatever ignores SIGTERM for 1 s is killed.
+    _stop_pids(list(instance_pids(sdir).values()), grace=1.0)
     topology.teardown(name)
     _remove_runtime_files(sdir)
 
