@@ -73,3 +73,16 @@ def test_builtin_lab_chart_resolves_to_the_shipped_chart() -> None:
     chart = Path(load_profile("lab").release.chart_argument)
     assert (chart / "Chart.yaml").is_file()
     assert load_profile("skyforge-dev").release.chart_argument == "cilium/cilium"
+
+
+def test_public_surface_is_pinned() -> None:
+    import cilium_tune.profile as package
+
+    assert sorted(package.__all__) == [
+        "DEFAULT_PROFILE",
+        "Profile",
+        "builtin_profile_names",
+        "builtin_profile_text",
+        "load_profile",
+        "parse_profile",
+    ]
