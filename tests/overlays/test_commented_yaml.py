@@ -85,3 +85,14 @@ def test_helm_reads_back_the_tricky_scalars(helm4: Path, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     got = json.loads(yaml.safe_load(result.stdout)["data"]["json"])
     assert got == TRICKY
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[A-Za-z0-9_./+-]{1,8}", fullmatch=True))
+def test_plain_words_are_strings_to_the_go_yaml_resolver(word: str) -> None:
+    """Whatever is written unquoted must also be a string to Helm's parser (the values engine models it)."""
+    from cilium_tune.profile.commented_yaml import scalar
+    from cilium_tune.values.loader import resolve_plain_scalar
+
+    if not scalar(word).startswith('"'):
+        assert resolve_plain_scalar(word) == ("str", word)
