@@ -127,3 +127,34 @@ def test_docs_check_and_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 0 and (tmp_path / "rules.md").read_text().startswith("# Rules reference")
     code, out, _ = run(capsys, "docs", "--check", "--dir", str(tmp_path))
     assert code == 0 and "up to date" in out
+
+
+def test_facts_live_collects_from_the_cluster(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--facts live` hands the kubeconfig options to the facts collector (no file is read)."""
+    seen: dict[str, Any] = {}
+    snapshot = build_context({"facts_base": "skyforge-dev"}).facts
+
+    def collect(**options: Any) -> Any:
+        seen.update(options)
+        return snapshot
+
+    monkeypatch.setattr("cilium_tune.cli.lint_cmd.snapshot_from_options", collect)
+    code, out, _ = run(capsys, "lint", "--facts", "live", "--context", "skyforge", "--select", "CT201")
+    assert code == 0 and "no findings from 1 rule" in out
+    assert seen["facts_file"] is None and seen["kube_context"] == "skyforge"
+
+
+def test_chart_values_yaml_is_the_key_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    chart_values = tmp_path / "values.yaml"
+    chart_values.write_text("routingMode: ''\nbpf:\n  datapathMode: veth\n  # tproxy: false\n")
+    values = tmp_path / "mine.yaml"
+    values.write_text("bpf:\n  tproxy: true\n  datapthMode: netkit\n")
+    args = ["lint", "-f", str(values), "--chart", str(chart_values), "--select", "CT101", "-o", "json"]
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    (finding,) = json.loads(out)["findings"]  # tproxy is known from the commented-out example key
+    assert "did you mean 'bpf.datapathMode'" in finding["message"]
+    assert finding["evidence"]["values.bpf.datapthMode"] == "netkit"
+    assert finding["evidence"]["catalog"].endswith("values.yaml")
