@@ -52,6 +52,8 @@ def render_findings(result: LintResult, *, style: Style = plain, width: int = 10
                 lines.extend(
                     textwrap.wrap(finding.fix, width=width, initial_indent="    fix: ", subsequent_indent="         ")
                 )
+            if finding.patch is not None:
+                lines.append(f"    values patch: {show_value(finding.patch)}")
         lines.append("")
     rules = _plural(len(result.rules), "rule")
     lines.append(summary_line(result) if result.findings else f"no findings from {rules}")
