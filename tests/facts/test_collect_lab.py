@@ -55,8 +55,9 @@ def _nodes(count: int) -> list[dict[str, object]]:
     return out
 
 
+@pytest.mark.parametrize("driver", ["secret", "configmap"])
 def test_collect_reads_nodes_pages_and_a_helm_written_release(
-    lab: tuple[LightkubeAPI, Path], helm4: Path, tmp_path: Path
+    lab: tuple[LightkubeAPI, Path], helm4: Path, tmp_path: Path, driver: str
 ) -> None:
     api, kubeconfig = lab
     for node in _nodes(5):
@@ -65,6 +66,7 @@ def test_collect_reads_nodes_pages_and_a_helm_written_release(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "KUBECONFIG": str(kubeconfig),
+        "HELM_DRIVER": driver,
         **{f"HELM_{n}_HOME": str(tmp_path / f"helm-{n.lower()}") for n in ("CACHE", "CONFIG", "DATA")},
     }
     subprocess.run(

@@ -98,6 +98,9 @@ def collect(
             "pods": pool.submit(kube.list, PODS),
             "services": pool.submit(kube.list, SERVICES),
             "secrets": pool.submit(kube.list, SECRETS, ns, label_selector=f"owner=helm,name={opts.release}"),
+            "release_configmaps": pool.submit(
+                kube.list, CONFIGMAPS, ns, label_selector=f"owner=helm,name={opts.release}"
+            ),
             "crds": pool.submit(kube.list, CRDS),
             "gateway_classes": pool.submit(_list_gateway_api, kube, GATEWAY_CLASSES),
             "gateways": pool.submit(_list_gateway_api, kube, GATEWAYS),
@@ -133,6 +136,9 @@ def collect(
         if raw_secrets is not None:
             try:
                 helm_release = parse_helm_release(raw_secrets, opts.release)
+                if helm_release is None:  # HELM_DRIVER=configmap keeps releases in ConfigMaps
+                    raw_cms = result("release_configmaps", "helm_release")
+                    helm_release = parse_helm_release(raw_cms or [], opts.release, storage="configmap")
             except ReleaseDecodeError as exc:
                 unknown["helm_release"] = str(exc)
 

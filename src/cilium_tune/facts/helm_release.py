@@ -63,17 +63,22 @@ def coalesce_values(defaults: Mapping[str, Any], user: Mapping[str, Any]) -> dic
     return out
 
 
-def parse_helm_release(secrets: Iterable[Mapping[str, Any]], name: str = "cilium") -> HelmRelease | None:
-    """The release `name` from its storage Secrets: the latest deployed revision, else the newest.
+def parse_helm_release(
+    secrets: Iterable[Mapping[str, Any]],
+    name: str = "cilium",
+    storage: Literal["secret", "configmap"] = "secret",
+) -> HelmRelease | None:
+    """The release `name` from its storage objects: the latest deployed revision, else the newest.
 
-    Secrets of other releases are ignored; None when the release has no stored revision.
+    `secrets` are Helm's release Secrets (or ConfigMaps with `storage="configmap"`, HELM_DRIVER=configmap).
+    Objects of other releases are ignored; None when the release has no stored revision.
     """
     revisions: list[tuple[int, dict[str, Any]]] = []
     for secret in secrets:
         labels = (secret.get("metadata") or {}).get("labels") or {}
         if labels.get("owner", "helm") != "helm" or labels.get("name") != name:
             continue
-        release = decode_release(secret)
+        release = decode_release(secret, storage)
         revisions.append((int(release.get("version") or labels.get("version") or 0), release))
     if not revisions:
         return None
