@@ -79,7 +79,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; map the error hierarchy onto exit codes without tracebacks."""
     try:
-        return cli.main(args=argv, prog_name="cilium-tune", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="cilium-tune", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -96,3 +96,7 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    # Without standalone mode click returns (rather than raises) the code of a `click.exceptions.Exit`.
+    if isinstance(result, int) and not isinstance(result, bool):
+        sys.exit(result)
+    return result

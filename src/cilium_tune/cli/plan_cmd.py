@@ -108,7 +108,7 @@ def _build(
     release = Release(
         profile.release.namespace,
         profile.release.name,
-        profile.release.chart,
+        profile.release.chart_argument,
         profile.release.version,
         kubeconfig=profile.cluster.kubeconfig,
         kube_context=profile.cluster.kube_context,
