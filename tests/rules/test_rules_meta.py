@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
-from rule_cases import HERE
+from rule_cases import HERE, case_paths, load_case
 
 import cilium_tune.rules as rules_pkg
+from cilium_tune.facts.model import AREAS as AREAS_OF_FACTS
 from cilium_tune.facts.model import Snapshot
 from cilium_tune.rules import AREAS, Rule, Severity, registry
 from cilium_tune.rules.registry import (
@@ -176,3 +178,23 @@ def test_select_by_area_prefix() -> None:
     assert selected and all(r.id.startswith("CT2") for r in selected)
     with pytest.raises(KeyError):
         registry.select(["no-such-rule"])
+
+
+# ---- unknown is not false
+
+ALL_UNKNOWN = Snapshot.model_validate(
+    {"collected_at": "2026-01-01T00:00:00Z", "unknown": {area: "not collected (test)" for area in AREAS_OF_FACTS}}
+)
+FACT_PREFIXES = tuple(f"{area}{sep}" for area in AREAS_OF_FACTS for sep in ("[", "."))
+
+
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_no_finding_cites_a_fact_that_was_not_collected(path: Path) -> None:
+    """Each fixture's values against a snapshot where every area is unknown: no finding may rest on facts."""
+    case = load_case(path)
+    found = registry.find(case.rule_id)
+    assert found is not None
+    ctx = dataclasses.replace(case.ctx, facts=ALL_UNKNOWN)
+    for finding in found.run(ctx):
+        cited = [key for key in finding.evidence if key.startswith(FACT_PREFIXES)]
+        assert not cited, f"{case.rule_id} fired on unknown facts: {cited}"

@@ -42,6 +42,11 @@ def datapath_mode(ctx: RuleContext) -> str:
     return str(ctx.value("bpf.datapathMode") or "veth")
 
 
+def device_family(mode: str) -> str:
+    """The pod device a datapath mode creates: "netkit" for netkit and netkit-l2, else "veth"."""
+    return "netkit" if mode in NETKIT_MODES else "veth"
+
+
 def netkit_requested(ctx: RuleContext) -> bool:
     return datapath_mode(ctx) in NETKIT_MODES
 

@@ -18,8 +18,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     """The datapath mode changes (veth <-> netkit) while pods exist: a per-node migration is required.
 
     What it checks:
-        The live cilium-config `datapath-mode` differs from the new `bpf.datapathMode`, and at least one
-        node runs pods that are not on the host network.
+        The live cilium-config `datapath-mode` and the new `bpf.datapathMode` create different pod
+        devices (veth vs netkit / netkit-l2), and at least one node runs pods that are not on the host
+        network.
     Why it matters:
         There is no in-place migration. At start the agent compares every restored endpoint's device type
         with the configured mode and refuses to start on a mismatch ("detected N existing endpoint(s)
@@ -39,7 +40,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         return
     live = ctx.facts.cilium_config.get("datapath-mode") or "veth"
     wanted = derive.datapath_mode(ctx)
-    if live == wanted:
+    if derive.device_family(live) == derive.device_family(wanted):
         return
     busy = {s.node: s.pods - s.host_network for s in ctx.facts.pod_ips if s.pods - s.host_network > 0}
     if busy:

@@ -18,8 +18,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     """`rollOutCiliumPods: true` together with a datapath-mode change: every node switches at once.
 
     What it checks:
-        `rollOutCiliumPods` is true and `bpf.datapathMode` differs from the mode the cluster runs
-        (cilium-config `datapath-mode`, else the baseline or live release values).
+        `rollOutCiliumPods` is true and `bpf.datapathMode` switches the pod device (veth vs netkit)
+        from the mode the cluster runs (cilium-config `datapath-mode`, else the baseline or live
+        release values).
     Why it matters:
         With rollOutCiliumPods the config checksum on the agent pod template changes, so the DaemonSet
         restarts every agent right after `helm upgrade`. For veth <-> netkit each restarted agent finds
@@ -45,7 +46,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             return
         current = str(derive.previous_value(previous[0], "bpf.datapathMode") or "veth")
         path = f"{previous[1]}.bpf.datapathMode"
-    if current != wanted:
+    if derive.device_family(current) != derive.device_family(wanted):
         yield Finding(
             f"bpf.datapathMode changes {current} -> {wanted} with rollOutCiliumPods=true: every agent restarts at once",
             evidence={"values.rollOutCiliumPods": True, path: current, "values.bpf.datapathMode": wanted},
