@@ -124,3 +124,19 @@ def test_missing_kubeconfig_points_to_the_offline_option(tmp_path: Path, monkeyp
     assert "--facts" in (err.value.hint or "")
     with pytest.raises(InputError, match="not found"):
         LightkubeAPI(kubeconfig=str(tmp_path / "given"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "clusters: [\n  - name: x\n   bad indent",
+        "- just\n- a list\n",
+        "clusters:\n- name: lab\n  cluster: {server: 7}\n",
+    ],
+)
+def test_malformed_kubeconfig_is_an_input_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config"
+    path.write_text(text + f"\n# token: {TOKEN}\n")
+    with pytest.raises(InputError, match="kubeconfig") as err:
+        LightkubeAPI(str(path))
+    assert TOKEN not in str(err.value)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
+
 from cilium_tune.errors import ClusterError, InputError
 
 Obj = dict[str, Any]
@@ -141,10 +143,8 @@ def load_kubeconfig(kubeconfig: str | None = None, context: str | None = None) -
                 raise InputError(f"kubeconfig {path} not found", hint="pass an existing file to --kubeconfig")
             continue
         try:
-            import yaml
-
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, yaml.YAMLError) as exc:
             raise InputError(f"kubeconfig {path}: cannot read it ({type(exc).__name__})") from None
         if not isinstance(doc, dict):
             raise InputError(f"kubeconfig {path}: not a kubeconfig mapping")
