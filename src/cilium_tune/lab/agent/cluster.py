@@ -79,6 +79,11 @@ def _node_info(obj: Node, cfg: AgentConfig, index: int) -> model.NodeInfo:
 def read_cluster(client: Client, cfg: AgentConfig) -> ClusterView:
     nodes = sorted(client.list(Node), key=lambda n: (n.metadata.name or "") if n.metadata else "")
     infos = tuple(_node_info(n, cfg, i) for i, n in enumerate(nodes, start=1))
+    return ClusterView(infos, read_services(client))
+
+
+def read_services(client: Client) -> tuple[model.Service, ...]:
+    """ClusterIP Services with the Ready backends of their EndpointSlices (also used by the lab gateway)."""
     slices: dict[tuple[str, str], list[Any]] = {}
     for es in client.list(EndpointSlice, namespace="*"):
         labels = (es.metadata.labels or {}) if es.metadata else {}
@@ -98,7 +103,7 @@ def read_cluster(client: Client, cfg: AgentConfig) -> ClusterView:
             backends = _backends(slices.get((ns, name), []), port.name or "")
             ports.append(model.ServicePort(port.name or "", port.protocol or "TCP", port.port, tuple(backends)))
         services.append(model.Service(ns, name, tuple(ips), tuple(ports)))
-    return ClusterView(infos, tuple(services))
+    return tuple(services)
 
 
 def _backends(slices: list[Any], port_name: str) -> list[model.Backend]:
