@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -427,16 +427,3 @@ def _labels_match(obj: Mapping[str, Any], selector: str | None) -> bool:
         elif key.strip() not in labels:
             return False
     return True
-
-
-def fake_from_objects(objects: Iterable[Mapping[str, Any]], resources: Sequence[Resource]) -> FakeKube:
-    """A FakeKube seeded with `objects` sorted into `resources` by kind; unlisted kinds stay unseeded."""
-    by_kind = {r.kind: r for r in resources}
-    seed: dict[Resource, list[Obj] | Exception] = {r: [] for r in resources}
-    for obj in objects:
-        res = by_kind.get(str(obj.get("kind")))
-        if res is not None:
-            value = seed[res]
-            assert isinstance(value, list)
-            value.append(dict(obj))
-    return FakeKube(seed=seed)
