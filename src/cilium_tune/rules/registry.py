@@ -16,7 +16,7 @@ import enum
 import inspect
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -157,9 +157,6 @@ class Registry:
     def all(self) -> list[Rule]:
         """Every rule, ordered by id."""
         return [self._by_id[key] for key in sorted(self._by_id)]
-
-    def __iter__(self) -> Iterator[Rule]:
-        return iter(self.all())
 
     def __len__(self) -> int:
         return len(self._by_id)
