@@ -158,3 +158,17 @@ def test_chart_values_yaml_is_the_key_catalog(tmp_path: Path, capsys: pytest.Cap
     assert "did you mean 'bpf.datapathMode'" in finding["message"]
     assert finding["evidence"]["values.bpf.datapthMode"] == "netkit"
     assert finding["evidence"]["catalog"].endswith("values.yaml")
+
+
+def test_baseline_header_gives_its_chart_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text("# chart-version: 1.18.6\nkubeProxyReplacement: 'true'\nbpf:\n  datapathMode: veth\n")
+    code, out, _ = run(capsys, "lint", "--baseline", str(baseline), "-o", "json")
+    assert code == 0
+    by_rule = {f["rule_id"]: f for f in json.loads(out)["findings"]}
+    assert by_rule["CT904"]["evidence"] == {
+        "baseline.chart_version": "1.18.6",
+        "profile.release.version": "1.19.0-rc.1",
+    }
+    assert by_rule["CT901"]["evidence"]["values.bpf.datapathMode"] == "veth -> netkit"
+    assert "CT903" not in by_rule
