@@ -467,8 +467,10 @@ class Snapshot(Frozen):
     pod_ips: tuple[PodIPSummary, ...] = Field(default=(), description="One per node that has pods.")
     services: tuple[ServiceFacts, ...] = ()
     vm_workloads: tuple[VmWorkload, ...] = ()
-    kube_proxy: KubeProxy | None = None
-    probes: tuple[NodeProbe, ...] = Field(default=(), description="Empty unless collected with --probe-nodes.")
+    kube_proxy: KubeProxy | None = Field(default=None, description="None only when unknown (see `unknown`).")
+    probes: tuple[NodeProbe, ...] = Field(
+        default=(), description="One per node with --probe-nodes; otherwise empty and 'probes' is in `unknown`."
+    )
 
     def is_known(self, area: str) -> bool:
         """True when `area` was collected, so an empty/None value there means absent, not unknown."""
