@@ -169,3 +169,10 @@ def test_native_without_cidr_is_fine_when_masquerading_is_off(helm_bin: Path) ->
     data = config(render(helm_bin, "routingMode=native", "enableIPv4Masquerade=false"))
     assert data["enable-ipv4-masquerade"] == "false"
     assert "ipv4-native-routing-cidr" not in data
+
+
+def test_gateway_class_follows_the_installed_crds(helm_bin: Path) -> None:
+    on = ["gatewayAPI.enabled=true", "kubeProxyReplacement=true"]
+    assert not [d for d in render(helm_bin, *on) if d["kind"] == "GatewayClass"]
+    forced = [d for d in render(helm_bin, *on, "gatewayAPI.gatewayClass.create=true") if d["kind"] == "GatewayClass"]
+    assert forced[0]["spec"]["controllerName"] == "io.cilium/gateway-controller"
