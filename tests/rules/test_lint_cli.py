@@ -172,3 +172,13 @@ def test_baseline_header_gives_its_chart_version(tmp_path: Path, capsys: pytest.
     }
     assert by_rule["CT901"]["evidence"]["values.bpf.datapathMode"] == "veth -> netkit"
     assert "CT903" not in by_rule
+
+
+def test_junit_records_a_run_that_could_not_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junit = tmp_path / "lint.xml"
+    code, _, err = run(capsys, "lint", "--facts", str(tmp_path / "missing.json"), "--junit", str(junit))
+    assert code == 2 and "missing.json" in err
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("errors") == "1"
+    error = suite.find("testcase/error")
+    assert error is not None and "missing.json" in (error.get("message") or "")

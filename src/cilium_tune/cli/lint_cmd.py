@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
-from cilium_tune.errors import FindingsError, InputError
+from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
 if TYPE_CHECKING:
     from cilium_tune.facts.model import Snapshot
@@ -121,23 +121,28 @@ def lint(
     """
     from cilium_tune.report import json as json_report
     from cilium_tune.report.files import write_atomic
-    from cilium_tune.report.junit import render_junit
+    from cilium_tune.report.junit import render_junit, render_junit_setup_error
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import Severity, run_rules
 
-    facts = None
-    if facts_source.get("facts_file") is not None:
-        if facts_source["facts_file"] == "live":
-            facts_source["facts_file"] = None
-        facts = snapshot_from_options(**facts_source)
-    ctx = lint_context(
-        profile_ref=profile_ref,
-        value_files=value_files,
-        baseline_path=baseline_path,
-        baseline_version=baseline_version,
-        facts=facts,
-        chart=chart,
-    )
+    try:
+        facts = None
+        if facts_source.get("facts_file") is not None:
+            if facts_source["facts_file"] == "live":
+                facts_source["facts_file"] = None
+            facts = snapshot_from_options(**facts_source)
+        ctx = lint_context(
+            profile_ref=profile_ref,
+            value_files=value_files,
+            baseline_path=baseline_path,
+            baseline_version=baseline_version,
+            facts=facts,
+            chart=chart,
+        )
+    except CiliumTuneError as exc:
+        if junit_file:
+            write_atomic(junit_file, render_junit_setup_error(exc.message, exc.hint))
+        raise
     try:
         result = run_rules(ctx, select=_split(select), ignore=_split(ignore))
     except KeyError as exc:

@@ -1,6 +1,8 @@
 """JUnit XML for CI: one testcase per rule that ran, a <failure> per finding at or above the threshold.
 
-Findings below the threshold are kept in the testcase's <system-out> so CI logs still show them.
+Findings below the threshold are kept in the testcase's <system-out> so CI logs still show them. A run
+that cannot start (unreadable facts or values) is reported as one `setup` testcase with an <error>,
+as cilium-cli records infrastructure failures, so CI never silently loses the report.
 The testcase names (`CT201 netkit-on-old-kernel`) are stable across runs, so CI can track them.
 """
 
@@ -39,9 +41,22 @@ def render_junit(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> s
             out = ET.SubElement(case, "system-out")
             out.text = "\n\n".join(f"{f.severity}: {_body(f)}" for f in passing)
         cases.append(case)
-    suite = ET.Element("testsuite", name=SUITE, tests=str(len(cases)), failures=str(failures), errors="0")
+    return _document(cases, failures=failures, errors=0)
+
+
+def render_junit_setup_error(message: str, hint: str | None = None) -> str:
+    """A report for a run that could not start (facts or values unreadable), so CI still sees a result."""
+    case = ET.Element("testcase", classname="cilium-tune.rules", name="setup")
+    error = ET.SubElement(case, "error", message=message, type="setup")
+    error.text = message + (f"\nhint: {hint}" if hint else "")
+    return _document([case], failures=0, errors=1)
+
+
+def _document(cases: list[ET.Element], *, failures: int, errors: int) -> str:
+    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors)}
+    suite = ET.Element("testsuite", {"name": SUITE, **counts})
     suite.extend(cases)
-    root = ET.Element("testsuites", name=SUITE, tests=str(len(cases)), failures=str(failures), errors="0")
+    root = ET.Element("testsuites", {"name": SUITE, **counts})
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
