@@ -41,7 +41,7 @@ def facts_options(func: F) -> F:
         ),
         click.option(
             "--probe-image",
-            default="docker.io/library/debian:bookworm-slim",
+            default="debian:bookworm-slim",
             show_default=True,
             help="Image of the probe pods (needs sh; nsenter when the node's tools are used).",
         ),

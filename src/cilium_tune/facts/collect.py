@@ -78,7 +78,7 @@ class CollectOptions:
     namespace: str = "kube-system"
     release: str = "cilium"
     probe_nodes: bool = False
-    probe_image: str = "docker.io/library/debian:bookworm-slim"
+    probe_image: str = "debian:bookworm-slim"
     probe_timeout: float = 120.0
     workers: int = 12
 
