@@ -14,9 +14,34 @@ import pytest
 
 from cilium_tune.lab import topology
 
+_USED: set[str] = set()
+
 
 def unique_name() -> str:
-    return "t" + secrets.token_hex(4)
+    name = "t" + secrets.token_hex(4)
+    _USED.add(name)
+    return name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """After the last lab test: no namespace or process of any instance these tests made is left."""
+    yield
+    from cilium_tune.lab import cluster
+
+    left = {name: topology.lab_namespaces(name) for name in sorted(_USED)}
+    strays = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and any(
+        f"/{name}".encode() in _cmdline(p) for name in _USED)]
+    assert {k: v for k, v in left.items() if v} == {}, "lab namespaces left behind"
+    assert strays == [], f"lab processes left behind: {strays}"
+    assert cluster.DEFAULT_NAME not in _USED
+
+
+def _cmdline(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def leftovers(name: str) -> list[str]:

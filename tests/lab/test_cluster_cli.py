@@ -51,10 +51,22 @@ def test_up_status_kubeconfig_down_leaves_nothing_behind(
     assert cli("status", "--name", lab_name, "--lab-dir", lab_dir).returncode == 1
 
 
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_up_cleans_up_after_a_crashed_run(root: None, lab_name: str, tmp_path: Path) -> None:
     first = cluster.up(lab_name, nodes=1, base_dir=tmp_path)
     try:
-        os.kill(int((first.state_dir / "kubelet.pid").read_text()), 9)  # "crash"
+        kubelet = int((first.state_dir / "kubelet.pid").read_text())
+        os.kill(kubelet, 9)  # "crash"
+        deadline = time.monotonic() + 5
+        while running(kubelet):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         second = cluster.up(lab_name, nodes=1, base_dir=tmp_path)
         assert cluster.status(lab_name, base_dir=tmp_path)["up"] is True
         assert second.api_url != first.api_url  # a fresh API server replaced the old one

@@ -200,3 +200,33 @@ def test_service_env_points_at_the_node_local_api_forwarder(topo: topology.Topol
     env = container_env(make_pod("p"), {"name": "c"}, node, ["198.19.1.9"], None)
     assert env["KUBERNETES_SERVICE_HOST"] == str(node.ipv4)
     assert env["PATH"].split(":")[0].endswith("bin")
+
+
+def test_init_containers_run_to_completion_first(run_pod: Callable[..., PodRunner], tmp_path: Path) -> None:
+    marker = tmp_path / "init-done"
+    pod = make_pod("inits", sh("main", f"cat {marker}; sleep 30"),
+                   initContainers=[sh("init", f"echo prepared > {marker}")])
+    runner = run_pod(pod)
+    status = wait_for(runner, lambda s: s["phase"] == "Running" and runner.log_path("main").exists()
+                      and "prepared" in runner.log_path("main").read_text())
+
+    assert status["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Initialized"] == "True"
+
+
+def test_a_failing_liveness_probe_restarts_the_container(run_pod: Callable[..., PodRunner]) -> None:
+    probe = {"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1}
+    runner = run_pod(make_pod("unlively", sh("main", "sleep 30", livenessProbe=probe)))
+
+    status = wait_for(runner, lambda s: s["containerStatuses"][0]["restartCount"] >= 1)
+    assert status["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 137
+
+
+def test_http_readiness_probe(run_pod: Callable[..., PodRunner]) -> None:
+    probe = {"httpGet": {"path": "/", "port": 8081}, "periodSeconds": 1}
+    runner = run_pod(make_pod("webready", {
+        "name": "web", "image": "python:3", "readinessProbe": probe,
+        "command": ["python3", "-m", "http.server", "--bind", "::", "8081"],
+    }))
+
+    wait_for(runner, lambda s: s["containerStatuses"][0]["ready"] is True)
