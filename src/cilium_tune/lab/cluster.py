@@ -92,28 +92,48 @@ def _pid_file(sdir: Path, proc: str) -> Path:
     return sdir / f"{proc}.pid"
 
 
-def _owned(pid: int, sdir: Path) -> bool:
-    """True if `pid` is alive and is one of this instance's processes (its argv names the state dir)."""
+_MODULES = {b"cilium_tune.lab.apiserver", b"cilium_tune.lab.kubelet"}
+
+
+def _argv(pid: int) -> list[bytes] | None:
+    """The argv of a live (not zombie) process, or None."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+    return None if state == "Z" else argv
+
+
+def _owned(pid: int, sdir: Path) -> bool:
+    """True if `pid` is alive and is one of this instance's processes (its argv names the state dir)."""
+    argv = _argv(pid)
+    return argv is not None and str(sdir).encode() in argv
+
+
+def _same_name(argv: list[bytes], name: str) -> bool:
+    """A lab process of an instance called `name`, whatever its base directory (names are global,
+    as the namespaces they prefix are), so `down` from another directory still finds it."""
+    if not _MODULES.intersection(argv) or b"--state-dir" not in argv:
         return False
-    return stat != "Z" and str(sdir).encode() in argv
+    i = argv.index(b"--state-dir")
+    return i + 1 < len(argv) and Path(argv[i + 1].decode(errors="replace")).name == name
 
 
 def instance_pids(sdir: Path) -> dict[str, int]:
-    """The instance's live processes, found from the pid files, plus any stray one naming the state dir."""
+    """The instance's live processes: from the pid files, plus any stray lab process of the same name."""
     found: dict[str, int] = {}
     for proc in PROCESSES:
         with contextlib.suppress(OSError, ValueError):
             pid = int(_pid_file(sdir, proc).read_text().split()[0])
             if _owned(pid, sdir):
                 found[proc] = pid
-    known = set(found.values())
+    known = {*found.values(), os.getpid()}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) not in known and int(entry.name) != os.getpid() \
-                and _owned(int(entry.name), sdir):
+        if not entry.name.isdigit() or int(entry.name) in known:
+            continue
+        argv = _argv(int(entry.name))
+        if argv is not None and (str(sdir).encode() in argv or _same_name(argv, sdir.name)):
             found[f"stray-{entry.name}"] = int(entry.name)
     return found
 
