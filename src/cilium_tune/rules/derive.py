@@ -48,6 +48,7 @@ def device_family(mode: str) -> str:
 
 
 def netkit_requested(ctx: RuleContext) -> bool:
+    """bpf.datapathMode asks for netkit pod devices (netkit or netkit-l2)."""
     return datapath_mode(ctx) in NETKIT_MODES
 
 
