@@ -27,7 +27,7 @@ test: setup
 	CILIUM_TUNE_REQUIRE_ALL=$${CI:+1} $(PY) -m pytest
 
 demo: setup
-	$(VENV)/bin/cilium-tune plan --profile skyforge-dev
+	scripts/demo.sh
 
 lint: setup
 	$(VENV)/bin/ruff check src tests scripts

@@ -87,3 +87,35 @@ def test_malformed_baseline_names_file_line_and_column(tmp_path: Path) -> None:
     result = run("plan", "--baseline", str(bad))
     assert result.returncode == 2
     assert f"{bad}:" in result.stderr and "Traceback" not in result.stderr
+
+
+def runbook_facts(tmp_path: Path, kernel_of: dict[str, str] | None = None) -> Path:
+    """The runbook's cluster as a facts file (the rules' base fixture), with some kernels replaced."""
+    import yaml
+
+    from cilium_tune.facts.io import save_snapshot
+    from cilium_tune.facts.model import KernelVersion, Snapshot
+
+    base = Path(__file__).resolve().parents[1] / "rules" / "_bases" / "facts" / "skyforge-dev.yaml"
+    raw = yaml.safe_load(base.read_text())
+    for node in raw["nodes"]:
+        kernel = (kernel_of or {}).get(node["name"], node["kernel"])
+        node["kernel"] = KernelVersion.parse(kernel).model_dump()  # type: ignore[union-attr]
+    path = tmp_path / "cluster.json"
+    save_snapshot(Snapshot.model_validate(raw), path)
+    return path
+
+
+def test_plan_shows_preflight_findings_and_fails_on_errors(tmp_path: Path) -> None:
+    clean = run("plan", "--facts", str(runbook_facts(tmp_path)))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Preflight findings:" in clean.stdout and "0 errors" in clean.stdout
+
+    old = runbook_facts(tmp_path, {"skyforge-2": "6.1.0-18-amd64"})
+    failed = run("plan", "--facts", str(old))
+    assert failed.returncode == 1
+    assert "CT201 netkit-on-old-kernel: node skyforge-2 runs kernel 6.1.0-18-amd64" in failed.stdout
+    assert "Apply:" in failed.stdout, "the plan is still shown in full"
+    assert run("plan", "--facts", str(old), "--detailed-exitcode").returncode == 1
+    data = json.loads(run("plan", "--facts", str(old), "-o", "json").stdout)
+    assert [f["rule_id"] for f in data["preflight"]["findings"]][:1] == ["CT201"]

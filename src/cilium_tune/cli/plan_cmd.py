@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cilium_tune.errors import CiliumTuneError, InputError
+from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
+from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
 if TYPE_CHECKING:
     from cilium_tune.plan.planner import Plan
+    from cilium_tune.profile import Profile
+    from cilium_tune.rules import LintResult
 
 EXAMPLES = """
 \b
@@ -20,7 +23,11 @@ Examples:
   cilium-tune plan                                     # skyforge-dev, no baseline yet
   cilium-tune plan --baseline cilium-values.before.yaml
   cilium-tune plan --profile my-cluster.yaml --baseline before.yaml -o json
+  cilium-tune plan --baseline before.yaml --facts cluster.json  # with the preflight findings
   cilium-tune plan --baseline before.yaml --detailed-exitcode   # 0 none, 2 pending, 1 error
+\b
+The preflight rules run on the planned values (with cluster facts when --facts is given); an error
+finding makes the plan exit 1 after printing it, as `lint` does.
 """
 
 
@@ -44,6 +51,7 @@ Examples:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on any error."
 )
+@facts_options
 def plan(
     profile_ref: str | None,
     baseline_path: str | None,
@@ -52,6 +60,7 @@ def plan(
     all_values: bool,
     output: str,
     detailed_exitcode: bool,
+    **facts_source: Any,
 ) -> None:
     """Show what applying the profile would do, without touching any cluster.
 
@@ -62,7 +71,8 @@ def plan(
     the baseline's chart version) are printed ready to run.
     """
     try:
-        plan_obj, status = _build(profile_ref, baseline_path, baseline_version, overlay_dir)
+        profile, plan_obj, status = _build(profile_ref, baseline_path, baseline_version, overlay_dir)
+        findings = _preflight(profile, plan_obj, facts_source)
     except CiliumTuneError as exc:
         if not detailed_exitcode:
             raise
@@ -72,18 +82,48 @@ def plan(
         sys.exit(1)
 
     from cilium_tune.plan import render
+    from cilium_tune.report.json import lint_document
+    from cilium_tune.report.text import render_findings
 
     if output == "json":
-        click.echo(json.dumps(render.to_json(plan_obj, overlay_status=status), indent=2, sort_keys=False))
+        document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
+        click.echo(json.dumps(document, indent=2, sort_keys=False))
     else:
         click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values), nl=False)
+        click.echo("\nPreflight findings:")
+        click.echo(render_findings(findings), nl=False)
+    if findings.failed():
+        errors = sum(1 for finding in findings.findings if str(finding.severity) == "error")
+        if detailed_exitcode:
+            click.echo(f"error: the plan has {errors} preflight error(s)", err=True)
+            sys.exit(1)
+        raise FindingsError(
+            f"the plan has {errors} preflight error(s)", hint="fix them before applying (`cilium-tune lint` explains)"
+        )
     if detailed_exitcode and plan_obj.changes_pending:
         sys.exit(2)
 
 
+def _preflight(profile: Profile, plan_obj: Plan, facts_source: dict[str, Any]) -> LintResult:
+    """The preflight rules on exactly the values the plan would apply (facts only when --facts is given)."""
+    from cilium_tune.rules import BaselineInfo, RuleContext, run_rules
+
+    facts = snapshot_from_options(**facts_source) if facts_source.get("facts_file") is not None else None
+    baseline = plan_obj.baseline
+    ctx = RuleContext(
+        values=plan_obj.merged.values,
+        facts=facts,
+        profile=profile,
+        baseline=None
+        if baseline is None
+        else BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version),
+    )
+    return run_rules(ctx)
+
+
 def _build(
     profile_ref: str | None, baseline_path: str | None, baseline_version: str | None, overlay_dir: str
-) -> tuple[Plan, dict[str, str]]:
+) -> tuple[Profile, Plan, dict[str, str]]:
     from cilium_tune.plan.baseline import chart_version
     from cilium_tune.plan.planner import Baseline, Release, build_plan
     from cilium_tune.profile.load import load_profile
@@ -122,7 +162,7 @@ def _build(
         loaded_overlays=loaded,
         baseline=baseline,
     )
-    return plan_obj, status
+    return profile, plan_obj, status
 
 
 def _file_status(path: Path, text: str, base_dir: str) -> str:
