@@ -25,6 +25,7 @@ from lightkube.resources.apps_v1 import DaemonSet
 from lightkube.resources.core_v1 import Pod, Service
 
 from cilium_tune.lab import cluster
+from cilium_tune.lab.agent.kernel import NodeKernel
 from cilium_tune.lab.chart import CHART_DIR
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.helm]
@@ -256,3 +257,49 @@ def test_datapath_mode_change_is_refused_until_pods_are_recreated(env: Env, work
     create_workload(env, workload)
     for ip in web_ips(env):
         assert "hello from web" in wait_for(f"pod {ip}", lambda i=ip: env.http("client", i, 8080))
+
+
+def test_ipv4_big_tcp_reaches_pod_devices_and_the_status(env: Env, workload: dict[str, str]) -> None:
+    env.install(routingMode="native", enableIPv4BIGTCP=True)
+    wait_for("agents ready", env.agents_ready)
+    node1 = env.lab.topology.nodes[0].name
+    assert "IPv4 BIG TCP:            Enabled   [196608]" in wait_for(
+        "status", lambda: "BIG TCP" in env.agent_log(node1) and env.agent_log(node1))
+    def pod_side() -> int:
+        with NodeKernel(env.pod_ns("client")) as pod:
+            return pod.gso_sizes("eth0")["gso_ipv4_max_size"]
+
+    wait_for("pod side sized", lambda: pod_side() == 196608)
+    for ip in web_ips(env):
+        assert "hello from web" in env.http("client", ip, 8080)
+
+
+def test_without_roll_out_a_config_change_waits_for_the_agent_restart(env: Env,
+                                                                       workload: dict[str, str]) -> None:
+    env.install(routingMode="native", rollOutCiliumPods=False)
+    wait_for("agents ready", env.agents_ready)
+    env.install(routingMode="tunnel", rollOutCiliumPods=False)
+    node1 = env.lab.topology.nodes[0].name
+    wait_for("drift noticed", lambda: "cilium-config changed" in env.agent_log(node1))
+    assert "cilium_vxlan" not in env.in_ns(env.node_ns(0), "ip", "link", "show")  # still native
+
+    done = env.run("tools/bin/kubectl", "-n", "kube-system", "rollout", "restart", "daemonset/cilium")
+    assert done.returncode == 0, done.stderr
+    wait_for("tunnel on every node", lambda: all(
+        "cilium_vxlan" in env.in_ns(env.node_ns(i), "ip", "link", "show") for i in range(2)))
+    wait_for("agents ready", env.agents_ready)
+    for ip in web_ips(env):
+        assert "hello from web" in wait_for(f"pod {ip}", lambda i=ip: env.http("client", i, 8080))
+
+
+def test_clean_state_forgets_running_pods_until_they_are_recreated(env: Env, workload: dict[str, str]) -> None:
+    env.install(routingMode="native", cleanState=True)
+    wait_for("agents ready", env.agents_ready)
+    wait_for("old pods cut off", lambda: all("hello" not in env.http("client", ip, 8080) for ip in web_ips(env)))
+
+    delete_workload(env, workload)
+    create_workload(env, workload)
+    for ip in web_ips(env):
+        assert "hello from web" in wait_for(f"pod {ip}", lambda i=ip: env.http("client", i, 8080))
+    env.install(routingMode="native")  # remove the one-time value right away, as the runbook says
+    wait_for("agents ready", env.agents_ready)

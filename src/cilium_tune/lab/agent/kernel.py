@@ -21,14 +21,12 @@ from pyroute2.netlink.rtnl.rtmsg import RTNH_F_ONLINK
 
 from cilium_tune.lab.agent.bigtcp import ensure_ipv4_big_tcp_attributes
 from cilium_tune.lab.agent.config import BIG_TCP_SIZE, DEFAULT_GSO_SIZE
-from cilium_tune.lab.agent.routing import Routing, Tunnel
+from cilium_tune.lab.agent.routing import TUNNEL_DEVICE, Routing, Tunnel
 
 ENDPOINT_PREFIX = "lxc"
 """Host-side pod devices are named lxc*, as Cilium names them (the lab kubelet follows suit)."""
 NETNS_DIR = "/run/netns"
 _PROBE_IFNAME = "cilium_probe"
-_UNIVERSE = 0
-_RTN_UNICAST = 1
 _NTF_SELF = 2
 _NO_NSID = 0xFFFFFFFF  # "not assigned", as the kernel reports -1 unsigned
 
@@ -133,7 +131,7 @@ class NodeKernel:
     # -- routing --------------------------------------------------------------------------------------
     def apply_routing(self, routing: Routing) -> None:
         if routing.tunnel is None:
-            self._remove_tunnel(routing.tunnel)
+            self._remove_tunnel()
         else:
             self._ensure_tunnel(routing.tunnel)
         wanted = {r.dst for r in routing.routes}
@@ -158,10 +156,10 @@ class NodeKernel:
                 with contextlib.suppress(NetlinkError):
                     self.ipr.route("del", dst=dst, family=_family(dst), oif=route.get("RTA_OIF"))
 
-    def _remove_tunnel(self, _: Tunnel | None) -> None:
+    def _remove_tunnel(self) -> None:
         with contextlib.suppress(NetlinkError):
-            if self.ipr.link_lookup(ifname="cilium_vxlan"):
-                self.ipr.link("del", ifname="cilium_vxlan")
+            if self.ipr.link_lookup(ifname=TUNNEL_DEVICE):
+                self.ipr.link("del", ifname=TUNNEL_DEVICE)
 
     def _ensure_tunnel(self, tunnel: Tunnel) -> None:
         link = self._link(tunnel.device)
@@ -192,7 +190,7 @@ class NodeKernel:
             and local == tunnel.local
         )
 
-    def tunnel_fdb(self, device: str = "cilium_vxlan") -> dict[str, str]:
+    def tunnel_fdb(self, device: str = TUNNEL_DEVICE) -> dict[str, str]:
         """Static forwarding entries of the tunnel device: MAC -> remote underlay address."""
         index = self.ipr.link_lookup(ifname=device)
         if not index:
