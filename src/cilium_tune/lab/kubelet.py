@@ -124,6 +124,7 @@ class Kubelet:
         self.runners: dict[str, PodRunner] = {}
         self.sent: dict[str, dict[str, Any]] = {}
         self.deleting: set[str] = set()
+        self.failed: set[str] = set()
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pod-stop")
         self.stopping = threading.Event()
@@ -162,7 +163,13 @@ class Kubelet:
             return
         if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
             return  # finished before this kubelet started: nothing to run again
-        self._start(pod, node)
+        try:
+            self._start(pod, node)
+        except Exception as exc:  # one bad pod must not take the node agent down; retried on relist
+            if uid not in self.failed:
+                self.failed.add(uid)
+                log.exception("pod %s/%s could not start", meta.get("namespace"), meta.get("name"))
+            self._report_failure(pod, exc)
 
     def _start(self, pod: dict[str, Any], node: LabNode) -> None:
         uid = pod["metadata"]["uid"]
@@ -171,11 +178,23 @@ class Kubelet:
             known = [p["ip"] for p in pod.get("status", {}).get("podIPs", []) or []]
             ips = self.ipam[node.name].reserve(known) or self.ipam[node.name].allocate()
         runner = PodRunner(pod, node, self.topo, ips, self.log_dir, lookup=self.lookup)
+        try:
+            runner.start()
+        except Exception:
+            self._stop_runner(runner, 0.0)
+            raise
         self.runners[uid] = runner
-        runner.start()
         log.info("pod %s/%s started on %s in %s (%s)", runner.namespace, runner.name, node.name, runner.netns,
                  " ".join(runner.pod_ips))
-        self._push(uid, runner)
+        with contextlib.suppress(Exception):  # sync() sends it again, and logs, if the API is away
+            self._push(uid, runner)
+
+    def _report_failure(self, pod: dict[str, Any], exc: Exception) -> None:
+        meta = pod["metadata"]
+        status = {"phase": "Pending", "reason": "LabStartFailed", "message": f"{type(exc).__name__}: {exc}"}
+        with contextlib.suppress(Exception):
+            self.client.patch(Pod.Status, meta["name"], {"status": status}, namespace=meta.get("namespace"),
+                              patch_type=PatchType.MERGE)
 
     def _forget(self, uid: str) -> None:
         runner = self.runners.pop(uid, None)
@@ -223,8 +242,11 @@ class Kubelet:
         for uid, runner in list(self.runners.items()):
             if runner.stopped or uid in self.deleting:
                 continue
-            runner.tick()
-            self._push(uid, runner)
+            try:
+                runner.tick()
+                self._push(uid, runner)
+            except Exception as exc:  # API away for a moment: the next round sends it again
+                log.warning("pod %s/%s: %s", runner.namespace, runner.name, exc)
 
     # --- main loop ----------------------------------------------------------------------------------
     def _watch(self, resource_version: str | None) -> None:
