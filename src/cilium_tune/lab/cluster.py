@@ -54,6 +54,7 @@ class LabInstance:
 
     @property
     def log_dir(self) -> Path:
+        """Pod logs, `<namespace>_<pod>_<container>.log` (the API server serves them)."""
         return self.state_dir / "logs"
 
 

@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from cilium_tune.lab import netns, topology
+from cilium_tune.lab.kubelet_apiproxy import PORT as API_PORT
 from cilium_tune.lab.topology import LabNode
 
 BACKOFF_START = 1.0
 BACKOFF_MAX = 20.0
 BACKOFF_RESET_AFTER = 10.0
-API_PROXY_PORT = 6443
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 Pod = Mapping[str, Any]
@@ -103,8 +103,8 @@ def container_env(
         "HOSTNAME": node.name if host_network else pod.get("metadata", {}).get("name", ""),
         "PYTHONUNBUFFERED": "1",
         "KUBERNETES_SERVICE_HOST": str(node.ipv4),
-        "KUBERNETES_SERVICE_PORT": str(API_PROXY_PORT),
-        "KUBERNETES_PORT": f"tcp://{node.ipv4}:{API_PROXY_PORT}",
+        "KUBERNETES_SERVICE_PORT": str(API_PORT),
+        "KUBERNETES_PORT": f"tcp://{node.ipv4}:{API_PORT}",
     }
     for source in container.get("envFrom", []) or []:
         prefix = source.get("prefix", "")
