@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 from lightkube import Client, KubeConfig
 from lightkube.resources.core_v1 import Pod
@@ -25,12 +26,12 @@ from cilium_tune.lab import cluster
 
 
 def pod(name: str) -> Pod:
-    return Pod.from_dict({
+    return cast(Pod, Pod.from_dict({
         "metadata": {"name": name, "namespace": "default",
                      "labels": {"app.kubernetes.io/managed-by": "cilium-tune", "bench": "lab"}},
         "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}],
                  "terminationGracePeriodSeconds": 1},
-    })
+    }))
 
 
 def one_round(nodes: int, pods: int, base: Path) -> dict[str, float]:
