@@ -89,3 +89,12 @@ def test_kubeconfig_of_a_lab_that_is_not_up_is_an_input_error(tmp_path: Path) ->
 
     assert result.returncode == 2
     assert "cilium-tune lab up" in result.stderr
+
+
+def test_without_iproute2_up_names_the_package(root: None, tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path)}  # nothing on PATH: no `ip`
+    result = subprocess.run([sys.executable, "-m", "cilium_tune", "lab", "up", "--name", "tnoip", "--lab-dir",
+                             str(tmp_path)], capture_output=True, text=True, env=env, timeout=60)
+
+    assert result.returncode == 2
+    assert "iproute2" in result.stderr and "Traceback" not in result.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from typing import Any, cast
 
 import yaml
 
-from cilium_tune.errors import ClusterError, InputError
+from cilium_tune.errors import ClusterError, InputError, ToolMissingError
 from cilium_tune.lab import netns, topology
 from cilium_tune.lab.topology import Topology
 
@@ -78,6 +79,13 @@ def require_privileges() -> None:
         "the lab needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) to create network namespaces",
         hint="run it with sudo, e.g. `sudo -E cilium-tune lab up`",
     )
+
+
+def require_iproute2() -> None:
+    """Namespaces are added and entered by containers with iproute2's `ip`."""
+    if shutil.which("ip") is None:
+        raise ToolMissingError("the lab needs iproute2's `ip` command, which is not on PATH",
+                               hint="install it, e.g. `apt-get install iproute2`")
 
 
 def effective_capabilities() -> int:
@@ -265,6 +273,7 @@ def up(
 
     say = progress or (lambda _msg: None)
     require_privileges()
+    require_iproute2()
     topo = topology.topology_from_profile(name, load_profile(profile), nodes=nodes, dual_stack=dual_stack)
     sdir = state_dir(name, base_dir)
     running = current(name, base_dir)
@@ -338,8 +347,6 @@ def down(name: str = DEFAULT_NAME, *, base_dir: Path | None = None, purge: bool 
     removed += [f"namespace {n}" for n in topology.lab_namespaces(name)]
     _clean(name, sdir)
     if purge and sdir.exists():
-        import shutil
-
         shutil.rmtree(sdir)
     return removed
 
