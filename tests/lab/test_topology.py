@@ -89,3 +89,19 @@ def test_build_is_idempotent_over_a_crashed_run(root: None, lab_name: str) -> No
     finally:
         topology.teardown(topo.lab)
     assert topology.lab_namespaces(topo.lab) == []
+
+
+@pytest.mark.root
+def test_nodes_can_be_built_without_routes_to_each_other(root: None, lab_name: str) -> None:
+    topo = topology.plan_topology(lab_name, 2)
+    try:
+        topology.build(topo, node_routes=False)
+        routes = subprocess.run(["ip", "-n", topo.nodes[0].netns, "route"], capture_output=True, text=True,
+                                check=True).stdout
+        assert "198.19." not in routes
+        topology.install_native_routes(topo)
+        routes = subprocess.run(["ip", "-n", topo.nodes[0].netns, "-6", "route"], capture_output=True, text=True,
+                                check=True).stdout
+        assert "fd00:19::200/120 via fd00:18::12" in routes
+    finally:
+        topology.teardown(topo.lab)

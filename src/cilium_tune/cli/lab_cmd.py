@@ -41,11 +41,14 @@ def lab() -> None:
 @click.option("--nodes", type=click.IntRange(1, 50), default=None, help="Node count (default: the profile's).")
 @click.option("--dual-stack/--single-stack", default=None, help="IP families (default: the profile's).")
 @click.option("--profile", default="lab", show_default=True, help="Profile describing the lab cluster.")
-def up(name: str, lab_dir: Path | None, nodes: int | None, dual_stack: bool | None, profile: str) -> None:
+@click.option("--node-routes/--no-node-routes", default=True, show_default=True,
+              help="Static routes between the nodes' pod blocks (off: the lab agent's datapath routes).")
+def up(name: str, lab_dir: Path | None, nodes: int | None, dual_stack: bool | None, profile: str,
+       node_routes: bool) -> None:
     """Start the lab (API server, node namespaces, Node objects, kubelet). Idempotent."""
     started = time.monotonic()
     instance = cluster.up(name, nodes=nodes, dual_stack=dual_stack, profile=profile, base_dir=lab_dir,
-                          progress=lambda msg: click.echo(f"  {msg}", err=True))
+                          node_routes=node_routes, progress=lambda msg: click.echo(f"  {msg}", err=True))
     took = time.monotonic() - started
     click.echo(f"lab {instance.name} is up ({len(instance.topology.nodes)} nodes, {took:.1f} s): "
                f"API {instance.api_url}")

@@ -261,13 +261,14 @@ def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance |
 
 def up(
     name: str = DEFAULT_NAME, *, nodes: int | None = None, dual_stack: bool | None = None,
-    profile: str = "lab", base_dir: Path | None = None,
+    profile: str = "lab", base_dir: Path | None = None, node_routes: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> LabInstance:
     """Start (or keep) the lab: API server, namespaces, Node objects, kubelet. Idempotent.
 
     A healthy instance with the same topology is left as it is; anything else of this instance
-    (a crashed run, another node count) is removed first.
+    (a crashed run, another node count) is removed first. `node_routes=False` builds the nodes
+    without the static routes to each other's pod blocks (for a datapath that routes itself).
     """
     from cilium_tune.profile import load_profile
 
@@ -285,13 +286,13 @@ def up(
     (sdir / "logs").mkdir(exist_ok=True)
     topology.save_topology(topo, sdir / "lab.json")
     try:
-        return _start(topo, sdir, say)
+        return _start(topo, sdir, say, node_routes)
     except BaseException:
         _clean(name, sdir)
         raise
 
 
-def _start(topo: Topology, sdir: Path, say: Callable[[str], None]) -> LabInstance:
+def _start(topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: bool) -> LabInstance:
     py = sys.executable
     services = [str(topo.plan.services_v4)] + ([str(topo.plan.services_v6)] if topo.dual_stack else [])
     argv = [py, "-m", "cilium_tune.lab.apiserver", "--host", "127.0.0.1", "--port", "0",
@@ -300,7 +301,7 @@ def _start(topo: Topology, sdir: Path, say: Callable[[str], None]) -> LabInstanc
         argv += ["--service-cidr", cidr]
     api = _spawn(sdir, "apiserver", argv)
     say(f"building {len(topo.nodes)} node namespaces")
-    topology.build(topo)
+    topology.build(topo, node_routes=node_routes)
     url = _wait_file(sdir / "apiserver.url", api, "API server", sdir / "apiserver.log")
     _write_atomic(sdir / "kubeconfig", kubeconfig_text(topo.lab, url))
     kubelet = _spawn(sdir, "kubelet", [py, "-m", "cilium_tune.lab.kubelet", "--kubeconfig",

@@ -272,8 +272,11 @@ def teardown(lab: str) -> list[str]:
     return found
 
 
-def build(topo: Topology) -> None:
-    """Create the fabric and node namespaces with addresses and inter-node routes."""
+def build(topo: Topology, *, node_routes: bool = True) -> None:
+    """Create the fabric and node namespaces with addresses and (unless told not to) inter-node routes.
+
+    `node_routes=False` leaves routing between nodes' pod blocks to someone else (the lab agent).
+    """
     teardown(topo.lab)
     netns.create(topo.fabric_ns)
     netns.sysctl(topo.fabric_ns, _NS_SYSCTLS)
@@ -294,7 +297,8 @@ def build(topo: Topology) -> None:
                 ns.addr("add", index=up, address=str(node.ipv4), prefixlen=topo.plan.fabric_v4.prefixlen)
                 if node.ipv6 is not None:
                     ns.addr("add", index=up, address=str(node.ipv6), prefixlen=topo.plan.fabric_v6.prefixlen)
-    install_native_routes(topo)
+    if node_routes:
+        install_native_routes(topo)
 
 
 def install_native_routes(topo: Topology) -> None:
