@@ -263,3 +263,24 @@ def test_pods_reach_the_api_at_their_node_and_find_the_tool_on_path(
         assert '"gitVersion"' in log and "package-found" in log
     assert [ip.ip for ip in client.get(Pod, "hostnet", namespace="default").status.podIPs] == [
         "198.18.0.11", "fd00:18::11"]
+
+
+def test_env_comes_from_configmaps_and_secrets(client: Client, pods: Callable[..., Pod]) -> None:
+    from lightkube.resources.core_v1 import ConfigMap, Secret
+
+    client.create(ConfigMap.from_dict({"metadata": {"name": "envcm", "namespace": "default", "labels": MANAGED},
+                                       "data": {"MODE": "native", "MTU": "1500"}}))
+    client.create(Secret.from_dict({"metadata": {"name": "envsec", "namespace": "default", "labels": MANAGED},
+                                    "stringData": {"token": "s3cret"}, "data": {"token": "czNjcmV0"}}))
+    try:
+        pods("envfrom", [{
+            "name": "main", "image": "busybox", "command": ["sh", "-c", "echo $CFG_MODE $CFG_MTU $TOKEN"],
+            "envFrom": [{"configMapRef": {"name": "envcm"}, "prefix": "CFG_"}],
+            "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "envsec", "key": "token"}}}],
+        }], restartPolicy="Never")
+        wait_pod(client, "envfrom", lambda p: p.status.phase == "Succeeded")
+
+        assert list(client.log("envfrom", namespace="default")) == ["native 1500 s3cret\n"]
+    finally:
+        client.delete(ConfigMap, "envcm", namespace="default")
+        client.delete(Secret, "envsec", namespace="default")
