@@ -78,10 +78,10 @@ class ListenerServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port: int, tls: bool, proxy: Proxy) -> None:
-        self.port = port
         self.tls = tls
         self.proxy = proxy
         super().__init__(("::", port), Handler)
+        self.port: int = self.server_address[1]
 
     def server_bind(self) -> None:
         self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
