@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from ipaddress import IPv4Address, IPv6Address
+
+import pytest
 
 from cilium_tune.lab.agent.config import parse_config
 from cilium_tune.lab.agent.endpoints import NETKIT_PROBE_FAILED, incompatible_endpoints_error
 from cilium_tune.lab.agent.model import Endpoint, NodeInfo
+from cilium_tune.lab.agent.run import Log, kernel_version
 from cilium_tune.lab.agent.status import Observed, status_lines
 
 PODS = [Endpoint("default/b", ("198.19.1.6",), "lxcb", "veth"), Endpoint("default/a", ("198.19.1.5",), "lxca", "veth")]
@@ -53,3 +57,17 @@ def test_tunnel_with_iptables_masquerading() -> None:
     assert "Routing:                 Network: Tunnel [vxlan]   Host: Legacy" in lines
     assert "Masquerading:            IPTables [IPv4: Enabled, IPv6: Disabled]" in lines
     assert "KubeProxyReplacement:    False" in lines
+
+
+def test_log_lines_are_logfmt_like_cilium_agent() -> None:
+    out = io.StringIO()
+    Log(out)("fatal", 'Cannot start: "x" failed', node="lab-1")
+    line = out.getvalue()
+    assert line.startswith("time=") and line.endswith('subsys=daemon node=lab-1\n')
+    assert 'level=fatal msg="Cannot start: \\"x\\" failed"' in line
+
+
+@pytest.mark.parametrize(("release", "version"), [("6.18.44-fc-v657", (6, 18)), ("5.19.0", (5, 19)),
+                                                  ("6.3rc1", (6, 3)), ("weird", (0, 0))])
+def test_kernel_release_parsing(release: str, version: tuple[int, int]) -> None:
+    assert kernel_version(release) == version

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import signal
 import sys
 import threading
@@ -61,11 +62,9 @@ def _quote(text: str) -> str:
 
 
 def kernel_version(release: str | None = None) -> tuple[int, int]:
-    parts = (release or platform.release()).split(".")
-    try:
-        return int(parts[0]), int("".join(ch for ch in parts[1] if ch.isdigit()) or 0)
-    except (IndexError, ValueError):
-        return (0, 0)
+    """(major, minor) of a kernel release string such as 6.18.44-fc or 6.3rc1; (0, 0) if unreadable."""
+    match = re.match(r"(\d+)\.(\d+)", release or platform.release())
+    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 class Refusal(Exception):
