@@ -98,13 +98,15 @@ def test_nodes_look_like_dual_stack_k3s_nodes(client: Client, lab: LabInstance) 
 def test_pods_on_two_nodes_get_both_families_and_reach_each_other(
         client: Client, pods: Callable[..., Pod]) -> None:
     pods("server", [{"name": "http", "image": "python:3.11",
-                     "command": ["python3", "-m", "http.server", "--bind", "::", "8080"],
+                     "command": ["sh", "-c", "ip -br a; exec python3 -m http.server --bind :: 8080"],
                      "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1}}],
          nodeName="lab-1")
     server = wait_pod(client, "server", running_ready)
     v4, v6 = (ip.ip for ip in server.status.podIPs)
     assert ipaddress.ip_address(v4) in ipaddress.ip_network("198.19.1.0/24")
     assert ipaddress.ip_address(v6) in ipaddress.ip_network("fd00:19::100/120")
+    server_log = "\n".join(client.log("server", namespace="default"))
+    assert f"{v4}/32" in server_log and f"{v6}/128" in server_log
 
     script = (f"ip -br a; curl -sf -m 3 -o /dev/null http://{v4}:8080/ && echo v4-ok; "
               f"curl -sf -m 3 -o /dev/null http://[{v6}]:8080/ && echo v6-ok")
@@ -114,7 +116,9 @@ def test_pods_on_two_nodes_get_both_families_and_reach_each_other(
 
     log = "\n".join(client.log("client", namespace="default"))
     own_v4, own_v6 = (ip.ip for ip in client_pod.status.podIPs)
-    assert f"{own_v4}/32" in log and f"{own_v6}/128" in log and own_v4.startswith("198.19.2.")
+    assert f"{own_v4}/32" in log and f"{own_v6}/128" in log
+    assert ipaddress.ip_address(own_v4) in ipaddress.ip_network("198.19.2.0/24")
+    assert ipaddress.ip_address(own_v6) in ipaddress.ip_network("fd00:19::200/120")
     assert "v4-ok" in log and "v6-ok" in log
 
 
