@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cilium_tune.lab import topology
+from cilium_tune.lab import cluster, topology
+from cilium_tune.lab.cluster import LabInstance
 
 _USED: set[str] = set()
 
@@ -27,8 +28,6 @@ def unique_name() -> str:
 def nothing_left_behind() -> Iterator[None]:
     """After the last lab test: no namespace or process of any instance these tests made is left."""
     yield
-    from cilium_tune.lab import cluster
-
     left = {name: topology.lab_namespaces(name) for name in sorted(_USED)}
     strays = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and any(
         f"/{name}".encode() in _cmdline(p) for name in _USED)]
@@ -68,10 +67,8 @@ def topo(root: None) -> Iterator[topology.Topology]:
 
 
 @pytest.fixture(scope="session")
-def lab(root: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def lab(root: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInstance]:
     """A `lab up` cluster of 2 nodes; `lab down` afterwards must leave nothing behind."""
-    from cilium_tune.lab import cluster
-
     state = Path(tmp_path_factory.mktemp("lab"))
     instance = cluster.up(unique_name(), nodes=2, base_dir=state)
     try:
