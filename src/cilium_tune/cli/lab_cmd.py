@@ -87,11 +87,12 @@ def status(name: str, lab_dir: Path | None, output: str) -> None:
         click.echo(f"  API server  {_proc(info['processes']['apiserver'])}  {info['api_url'] or '-'}")
         click.echo(f"  kubelet     {_proc(info['processes']['kubelet'])}")
         if info["nodes"]:
-            click.echo(f"  {'NODE':<12} {'NETNS':<14} {'READY':<6} {'PROCS':>5}  ADDRESSES")
+            click.echo(f"  {'NODE':<12} {'NETNS':<14} {'READY':<6} {'PODS':>4} {'PROCS':>5}  ADDRESSES")
         for n in info["nodes"]:
             ns = n["netns"] if n["netns_present"] else f"{n['netns']}(missing)"
             ready = {True: "yes", False: "no", None: "?"}[n["ready"]]
-            click.echo(f"  {n['name']:<12} {ns:<14} {ready:<6} {n['processes']:>5}  {' '.join(n['addresses'])}")
+            click.echo(f"  {n['name']:<12} {ns:<14} {ready:<6} {n['pods']:>4} {n['processes']:>5}  "
+                       f"{' '.join(n['addresses'])}")
         click.echo(f"  pod namespaces: {info['pod_namespaces']}")
     if not info.get("up"):
         raise FindingsError(f"lab {name} is not up", hint="start it with `cilium-tune lab up`")

@@ -384,7 +384,7 @@ def status(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> dict[st
     except (OSError, ValueError, KeyError):
         out["up"] = False
         return out
-    ready = _api_node_ready(sdir / "kubeconfig") if "apiserver" in pids else {}
+    ready, pods = _api_view(sdir / "kubeconfig") if "apiserver" in pids else ({}, {})
     for node in topo.nodes:
         out["nodes"].append({
             "name": node.name,
@@ -394,21 +394,30 @@ def status(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> dict[st
             "pod_cidrs": node.pod_cidrs,
             "processes": len(in_ns.get(node.netns, [])),
             "ready": ready.get(node.name),
+            "pods": pods.get(node.name, 0),
         })
     out["up"] = all(p in pids for p in PROCESSES) and all(n["netns_present"] for n in out["nodes"])
     return out
 
 
-def _api_node_ready(kubeconfig: Path) -> dict[str, bool]:
+def _api_view(kubeconfig: Path) -> tuple[dict[str, bool], dict[str, int]]:
+    """Per node: Ready in the API, and how many pods are bound to it and not finished."""
+    from collections import Counter
+
     from lightkube import Client, KubeConfig
-    from lightkube.resources.core_v1 import Node
+    from lightkube.resources.core_v1 import Node, Pod
 
     try:
         with Client(KubeConfig.from_file(kubeconfig), timeout=2.0) as client:  # type: ignore[arg-type]
-            return {
+            ready = {
                 n.metadata.name: any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
                 for n in client.list(Node)
                 if n.metadata and n.metadata.name and n.status
             }
+            pods = Counter(
+                p.spec.nodeName for p in client.list(Pod, namespace="*")
+                if p.spec and p.spec.nodeName and not (p.status and p.status.phase in ("Succeeded", "Failed"))
+            )
+            return ready, dict(pods)
     except Exception:  # status must report a broken API, not crash on it
-        return {}
+        return {}, {}
