@@ -67,7 +67,7 @@ def stale_docs(docs_dir: Path) -> list[str]:
 )
 def docs(mode: str, docs_dir: str) -> None:
     """Generate the reference docs (rules, profile and facts schemas) from the code."""
-    from cilium_tune.report.files import write_atomic
+    from cilium_tune.files import write_atomic
 
     folder = Path(docs_dir)
     stale = stale_docs(folder)

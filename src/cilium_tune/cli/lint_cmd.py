@@ -119,8 +119,8 @@ def lint(
     merged exactly as helm merges them. The facts come from --facts FILE (a saved snapshot), or from the
     cluster with --facts live. Findings are grouped by severity, each with the evidence it used and a fix.
     """
+    from cilium_tune.files import write_atomic
     from cilium_tune.report import json as json_report
-    from cilium_tune.report.files import write_atomic
     from cilium_tune.report.junit import render_junit, render_junit_setup_error
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import Severity, run_rules

@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 from cilium_tune.errors import FindingsError, InputError
+from cilium_tune.files import write_atomic
 from cilium_tune.profile import builtin_profile_names, builtin_profile_text, load_profile
 from cilium_tune.profile.commented_yaml import dump
-from cilium_tune.profile.files import write_atomic
 from cilium_tune.profile.schema import schema_text
 from cilium_tune.profile.starter import starter_text
 
@@ -106,5 +106,5 @@ def schema(out: Path | None, check: bool) -> None:
             raise FindingsError(f"{out} is out of date", hint=f"run `cilium-tune profile schema --out {out}`")
         click.echo(f"{out} is up to date")
         return
-    changed = write_atomic(out, text)
+    changed = write_atomic(out, text, skip_unchanged=True)
     click.echo(f"{out}: {'written' if changed else 'unchanged'}")

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from cilium_tune.errors import InputError
+from cilium_tune.files import write_atomic
 from cilium_tune.profile import load_profile
-from cilium_tune.profile.files import write_atomic
 from cilium_tune.values.catalog import KeyCatalog, unknown_keys
 from cilium_tune.values.overlays import render_overlays
 
@@ -65,6 +65,6 @@ def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> Non
         raise InputError(f"--out {out} is not a directory", hint="pass a directory for the overlay files")
     for overlay in overlays:
         target = out / overlay.filename
-        changed = write_atomic(target, overlay.text)
+        changed = write_atomic(target, overlay.text, skip_unchanged=True)
         note = " (one-time: apply once, then drop it)" if overlay.one_time and changed else ""
         click.echo(f"{target}: {'written' if changed else 'unchanged'}{note}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 
 from cilium_tune.errors import InputError
 from cilium_tune.facts.model import SCHEMA_VERSION, Snapshot
+from cilium_tune.files import write_atomic
 
 SCHEMA_ID = "https://cilium-tune.invalid/facts-schema.json"
 
@@ -87,18 +87,8 @@ def dump_snapshot(snapshot: Snapshot) -> str:
 
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> None:
-    """Write atomically: a temp file in the same directory, fsync, then rename over the target."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dump_snapshot(snapshot))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically, so a reader never sees half a snapshot."""
+    write_atomic(path, dump_snapshot(snapshot))
 
 
 def schema_json() -> str:

@@ -37,10 +37,18 @@ def scalar(value: Any) -> str:
     if isinstance(value, float):
         return _float(value)
     if isinstance(value, str):
-        if _PLAIN.fullmatch(value) and not _GO_NOT_STRING.fullmatch(value) and yaml.safe_load(value) == value:
+        if _PLAIN.fullmatch(value) and not _GO_NOT_STRING.fullmatch(value) and _reads_back(value):
             return value
         return _double_quoted(value)
     raise TypeError(f"cannot write {type(value).__name__} as a YAML scalar")
+
+
+def _reads_back(word: str) -> bool:
+    """True when `word` written plain parses as that same string (not `...`, `---`, a number, null...)."""
+    try:
+        return bool(yaml.safe_load(word) == word)
+    except yaml.YAMLError:
+        return False
 
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
