@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from cilium_tune.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = ROOT / "tools" / "bin"
@@ -59,3 +63,27 @@ def root() -> None:
     """Skip unless running as root with network namespace support."""
     if os.geteuid() != 0 or shutil.which("ip") is None:
         _need("needs root and iproute2 (network namespaces)")
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `cilium-tune ARGS...` in this process; return exit code, stdout and stderr."""
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
