@@ -29,9 +29,14 @@ NODE_SEQUENCE = ("cordon", "drain", "restart-agent", "wait-agent", "uncordon")
 class OverlayLike(Protocol):
     """What the planner needs of a rendered overlay (values/overlays.py `Overlay`)."""
 
-    name: str
-    filename: str
-    text: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
