@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, ip_network
 
 from cilium_tune.lab.agent.config import parse_config
-from cilium_tune.lab.agent.ipam import node_pod_cidrs, pool_block
+from cilium_tune.lab.agent.ipam import node_pod_cidrs, outside_pool, pool_block
 from cilium_tune.lab.agent.model import NodeInfo
 from cilium_tune.lab.agent.routing import TUNNEL_DEVICE, node_mac, plan_routing
 
@@ -71,3 +71,9 @@ def test_cluster_pool_blocks_follow_the_pool_list() -> None:
 def test_node_spec_pod_cidrs_win_and_the_pool_fills_the_missing_family() -> None:
     cfg = parse_config({"enable-ipv6": "true", "cluster-pool-ipv6-cidr": "fd00:19::/104"})
     assert [str(c) for c in node_pod_cidrs(cfg, ["198.19.2.0/24"], 2)] == ["198.19.2.0/24", "fd00:19::200/120"]
+
+
+def test_blocks_outside_the_cluster_pool_are_reported() -> None:
+    cfg = parse_config({"cluster-pool-ipv4-cidr": "10.0.0.0/8"})
+    assert outside_pool(cfg, [ip_network("198.19.1.0/24")]) == ["198.19.1.0/24"]
+    assert outside_pool(cfg, [ip_network("10.0.1.0/24")]) == []

@@ -26,6 +26,7 @@ from lightkube import Client
 from cilium_tune.lab.agent import cluster
 from cilium_tune.lab.agent.config import AgentConfig, AgentConfigError, parse_config
 from cilium_tune.lab.agent.endpoints import NETKIT_PROBE_FAILED, incompatible_endpoints_error
+from cilium_tune.lab.agent.ipam import outside_pool
 from cilium_tune.lab.agent.kernel import EndpointDevice, KernelError, NodeKernel
 from cilium_tune.lab.agent.model import Endpoint, NodeInfo
 from cilium_tune.lab.agent.routing import plan_routing
@@ -134,6 +135,11 @@ class Agent:
             self.log("warning", "IPv4 BIG TCP needs kernel 6.3 or newer; disabling it")
         if cfg.enable_ipv6_big_tcp and not self.ipv6_big_tcp:
             self.log("warning", "IPv6 BIG TCP needs kernel 5.19 or newer; disabling it")
+        view = cluster.read_cluster(self.client, cfg)
+        outside = outside_pool(cfg, self._me(view.nodes).pod_cidrs)
+        if outside:
+            self.log("warning", "This node's pod CIDRs are outside the cluster-pool: Cilium would hand out "
+                     "addresses from the pool, the lab keeps the node's podCIDRs", podCIDRs=",".join(outside))
         restored = self.kernel.endpoints()
         if cfg.clean_state:
             self.log("warning", "clean-cilium-state is set: removing all endpoint state", endpoints=len(restored))
