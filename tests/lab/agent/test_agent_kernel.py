@@ -170,7 +170,19 @@ def test_endpoints_are_found_and_netkit_cannot_be_created_here(lab: Lab) -> None
         assert k.probe_netkit() == "Operation not supported"
 
 
+def test_resetting_load_balancing_empties_conntrack_and_the_service_map(lab: Lab) -> None:
+    base = {**DUAL, "routing-mode": "native", "auto-direct-node-routes": "true", "kube-proxy-replacement": "true"}
+    lab.apply(parse_config(base), [web(lab)])
+    assert "hello from pod 2" in lab.http(0, SERVICE_V4)
+    with lab.kernel(0) as k:
+        assert SERVICE_V4 in k.run(["conntrack", "-L"])
+        k.reset_load_balancing()
+        assert SERVICE_V4 not in k.run(["conntrack", "-L"])
+        assert "cilium_tune_lb" not in k.run(["nft", "list", "tables"])
+
+
 def test_forgotten_endpoints_lose_connectivity(lab: Lab) -> None:
+    """Last in this module: it cuts pod 2 off for good."""
     lab.apply(parse_config({**DUAL, "routing-mode": "native", "auto-direct-node-routes": "true"}))
     with lab.kernel(1) as k:
         k.forget(k.endpoints())

@@ -22,6 +22,7 @@ from pyroute2.netlink.rtnl.rtmsg import RTNH_F_ONLINK
 from cilium_tune.lab.agent.bigtcp import ensure_ipv4_big_tcp_attributes
 from cilium_tune.lab.agent.config import BIG_TCP_SIZE, DEFAULT_GSO_SIZE
 from cilium_tune.lab.agent.routing import TUNNEL_DEVICE, Routing, Tunnel
+from cilium_tune.lab.agent.services import LB_TABLE
 
 ENDPOINT_PREFIX = "lxc"
 """Host-side pod devices are named lxc*, as Cilium names them (the lab kubelet follows suit)."""
@@ -248,6 +249,12 @@ class NodeKernel:
         return result
 
     # -- NAT --------------------------------------------------------------------------------------------
+    def reset_load_balancing(self) -> None:
+        """Forget every tracked connection and the lab service table (they are rebuilt by the next sync)."""
+        self.run(["nft", "-f", "-"], f"table inet {LB_TABLE}\ndelete table inet {LB_TABLE}\n")
+        with contextlib.suppress(KernelError):  # conntrack -F fails when the table is already empty
+            self.run(["conntrack", "-F"])
+
     def apply_nat(self, nat_v4: str, nat_v6: str, nft: str) -> None:
         """Replace both families' nat tables and the lab's nft table (each load is atomic)."""
         self.run(["iptables-restore", "-w"], nat_v4)

@@ -145,6 +145,10 @@ class Agent:
             self.log("warning", "clean-cilium-state is set: removing all endpoint state", endpoints=len(restored))
             self.kernel.forget(restored)
             restored = []
+        if cfg.clean_state or cfg.clean_bpf_state:
+            # The lab's stand-in for wiping BPF maps: connection tracking and the service map start empty.
+            self.kernel.reset_load_balancing()
+            self.log("warning", "clean-cilium-bpf-state: connection tracking and service map reset")
         self.log("info", "Restored endpoints", count=len(restored))
         endpoints = self._endpoints(restored)
         ids = {ep.pod: dev.index for ep, dev in zip(endpoints, restored, strict=True)}
