@@ -116,6 +116,8 @@ def test_agent_daemonset_runs_the_lab_agent_on_the_host_network(helm_bin: Path) 
     assert pod["hostNetwork"] is True
     (container,) = pod["containers"]
     assert container["command"] == ["python3", "-m", "cilium_tune.lab.agent"]
+    assert container["terminationMessagePolicy"] == "FallbackToLogsOnError"  # the refusal shows in the status
+    assert container["readinessProbe"]["httpGet"]["port"] == 9879
     env = {e["name"]: e for e in container["env"]}
     assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
     assert env["KUBERNETES_SERVICE_HOST"]["value"] == "198.18.0.1"
