@@ -14,6 +14,7 @@ Deletion, kept simple on purpose:
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import uuid
 from pathlib import Path
@@ -302,8 +303,22 @@ class Api:
             self._register_crd(obj, old)
         elif rt.key == PODS and old is None:
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
-        elif rt.key == NODES and self.auto_ready:
-            conds = obj.setdefault("status", {}).setdefault("conditions", [])
+        elif rt.key == NODES:
+            self._admit_node(obj)
+
+    def _admit_node(self, node: dict[str, Any]) -> None:
+        spec = node.get("spec") or {}
+        for field, cidrs in (("spec.podCIDR", [spec.get("podCIDR")]), ("spec.podCIDRs", spec.get("podCIDRs") or [])):
+            for cidr in cidrs:
+                try:
+                    if cidr is not None:
+                        ipaddress.ip_network(cidr, strict=True)
+                except (ValueError, TypeError):
+                    raise errors.invalid("Node", node["metadata"]["name"],
+                                         [(field, f'Invalid value: "{cidr}": must be a CIDR such as 198.19.1.0/24')]
+                                         ) from None
+        if self.auto_ready:
+            conds = node.setdefault("status", {}).setdefault("conditions", [])
             if not any(c.get("type") == "Ready" for c in conds):
                 conds.append({"type": "Ready", "status": "True", "reason": "KubeletReady",
                               "message": "auto-ready (lab API without kubelet)", "lastHeartbeatTime": now(),

@@ -77,7 +77,7 @@ class Controllers:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[tuple[str, str]] = set()
         self._per_node: Counter[str] = Counter()
-        self._ips: dict[str, set[str]] = {}
+        self._ips: set[str] | None = None  # pod IPs in use (auto-ready allocation), built on first use
         self.store.add_listener(self._on_event)
 
     def _rt(self, group: str, kind: str) -> ResourceType:
@@ -122,6 +122,9 @@ class Controllers:
                 self._per_node[old_node] -= 1
             if new_node:
                 self._per_node[new_node] += 1
+        if ev.type == "DELETED" and self._ips is not None:
+            for ip in obj.get("status", {}).get("podIPs") or []:
+                self._ips.discard(ip.get("ip"))
         if ev.type == "DELETED" or new_node:
             self._pending.discard((ns, name))
         elif not obj["metadata"].get("deletionTimestamp"):
@@ -439,10 +442,10 @@ class Controllers:
         out = []
         nspec = node.get("spec", {})
         for cidr in nspec.get("podCIDRs") or ([nspec["podCIDR"]] if nspec.get("podCIDR") else []):
-            used = self._ips.get(cidr)
-            if used is None:
-                used = self._ips[cidr] = {ip["ip"] for p in self.store.objects(PODS)
-                                          for ip in p.get("status", {}).get("podIPs") or []}
+            if self._ips is None:
+                self._ips = {ip["ip"] for p in self.store.objects(PODS)
+                             for ip in p.get("status", {}).get("podIPs") or []}
+            used = self._ips
             net = ipaddress.ip_network(cidr)
             for offset in range(10, min(net.num_addresses - 1, 65536)):
                 ip = str(net.network_address + offset)
