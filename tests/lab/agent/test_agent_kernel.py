@@ -20,7 +20,7 @@ from cilium_tune.lab import topology
 from cilium_tune.lab.agent.config import AgentConfig, parse_config
 from cilium_tune.lab.agent.kernel import NodeKernel
 from cilium_tune.lab.agent.model import Backend, NodeInfo, Service, ServicePort
-from cilium_tune.lab.agent.routing import plan_routing
+from cilium_tune.lab.agent.routing import endpoint_mtu, plan_routing
 from cilium_tune.lab.agent.services import iptables_nat, nft_ruleset, plan_masquerade
 
 pytestmark = pytest.mark.root
@@ -46,7 +46,10 @@ class Lab:
     def apply(self, cfg: AgentConfig, services: list[Service] | None = None) -> None:
         for i, me in enumerate(self.nodes):
             with self.kernel(i) as k:
-                k.apply_routing(plan_routing(cfg, me, self.nodes, 1500))
+                routing = plan_routing(cfg, me, self.nodes, 1500)
+                k.apply_routing(routing)
+                k.apply_device_settings(k.uplink(str(me.ipv4)), k.endpoints(), mtu=endpoint_mtu(routing, 1500),
+                                        ipv4_big_tcp=False, ipv6_big_tcp=False)
                 masq = plan_masquerade(cfg, me)
                 kube_proxy = not cfg.kube_proxy_replacement
                 k.apply_nat(iptables_nat(4, services or [], masq, kube_proxy=kube_proxy),
@@ -120,6 +123,8 @@ def test_tunnel_then_native_keeps_pods_reaching_each_other_in_both_families(lab:
     assert lab.in_ns(lab.topo.nodes[0].netns, "ip", "link", "show", "cilium_vxlan").returncode != 0
     routes = lab.in_ns(lab.topo.nodes[0].netns, "ip", "-6", "route").stdout
     assert "fd00:19::200/120 via fd00:18::12" in routes
+    with NodeKernel(lab.pods[0].netns) as pod:
+        assert pod.mtu("eth0") == 1500
     assert lab.reach(0, lab.pod_ips[1][0]) and lab.reach(0, lab.pod_ips[1][1])
 
 
@@ -152,14 +157,14 @@ def test_ipv4_big_tcp_sizes_land_on_uplink_and_both_pod_ends(lab: Lab) -> None:
     with lab.kernel(0) as k:
         uplink = k.uplink("198.18.0.11")
         endpoints = k.endpoints()
-        k.apply_big_tcp(uplink, endpoints, ipv4=True, ipv6=False)
+        k.apply_device_settings(uplink, endpoints, mtu=1500, ipv4_big_tcp=True, ipv6_big_tcp=False)
         assert k.gso_sizes(endpoints[0].ifname)["gso_ipv4_max_size"] == 196608
         assert k.gso_sizes("eth0")["gro_ipv4_max_size"] == 196608
         assert k.gso_sizes("eth0")["gso_max_size"] == 65536
     with NodeKernel(lab.pods[0].netns) as pod:
         assert pod.gso_sizes("eth0")["gso_ipv4_max_size"] == 196608
     with lab.kernel(0) as k:
-        k.apply_big_tcp(uplink, endpoints, ipv4=False, ipv6=False)
+        k.apply_device_settings(uplink, endpoints, mtu=1500, ipv4_big_tcp=False, ipv6_big_tcp=False)
         assert k.gso_sizes(endpoints[0].ifname)["gso_ipv4_max_size"] == 65536
 
 

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_network
 from cilium_tune.lab.agent.config import parse_config
 from cilium_tune.lab.agent.ipam import node_pod_cidrs, outside_pool, pool_block
 from cilium_tune.lab.agent.model import NodeInfo
-from cilium_tune.lab.agent.routing import TUNNEL_DEVICE, node_mac, plan_routing
+from cilium_tune.lab.agent.routing import TUNNEL_DEVICE, endpoint_mtu, node_mac, plan_routing
 
 DUAL = {"enable-ipv6": "true", "ipv4-native-routing-cidr": "198.19.0.0/16",
         "ipv6-native-routing-cidr": "fd00:19::/104"}
@@ -77,3 +77,11 @@ def test_blocks_outside_the_cluster_pool_are_reported() -> None:
     cfg = parse_config({"cluster-pool-ipv4-cidr": "10.0.0.0/8"})
     assert outside_pool(cfg, [ip_network("198.19.1.0/24")]) == ["198.19.1.0/24"]
     assert outside_pool(cfg, [ip_network("10.0.1.0/24")]) == []
+
+
+def test_pods_get_the_tunnel_mtu_in_tunnel_mode_only() -> None:
+    nodes = lab_nodes()
+    tunnel = plan_routing(parse_config(DUAL), nodes[0], nodes, 1500)
+    native = plan_routing(parse_config({**DUAL, "routing-mode": "native"}), nodes[0], nodes, 1500)
+    assert (endpoint_mtu(tunnel, 1500), endpoint_mtu(native, 1500), endpoint_mtu(native, 1500, 9000)) == (
+        1450, 1500, 9000)

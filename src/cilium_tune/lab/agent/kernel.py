@@ -202,32 +202,44 @@ class NodeKernel:
                 result[entry.get("NDA_LLADDR")] = entry.get("NDA_DST")
         return result
 
-    # -- BIG TCP --------------------------------------------------------------------------------------
-    def apply_big_tcp(self, uplink: Uplink, endpoints: Sequence[EndpointDevice], ipv4: bool, ipv6: bool) -> None:
-        """GSO/GRO sizes on the node's uplink and both ends of every pod device."""
+    # -- pod devices: MTU and BIG TCP ---------------------------------------------------------------------
+    def apply_device_settings(self, uplink: Uplink, endpoints: Sequence[EndpointDevice], *, mtu: int,
+                              ipv4_big_tcp: bool, ipv6_big_tcp: bool) -> None:
+        """GSO/GRO sizes on the node's uplink; sizes and the endpoint MTU on both ends of every pod device.
+
+        The MTU is the tunnel device's in tunnel mode (so pods never send what the tunnel cannot carry),
+        the underlay's in native mode.
+        """
         sizes = {
-            "gso_ipv4_max_size": BIG_TCP_SIZE if ipv4 else DEFAULT_GSO_SIZE,
-            "gro_ipv4_max_size": BIG_TCP_SIZE if ipv4 else DEFAULT_GSO_SIZE,
-            "gso_max_size": BIG_TCP_SIZE if ipv6 else DEFAULT_GSO_SIZE,
-            "gro_max_size": BIG_TCP_SIZE if ipv6 else DEFAULT_GSO_SIZE,
+            "gso_ipv4_max_size": BIG_TCP_SIZE if ipv4_big_tcp else DEFAULT_GSO_SIZE,
+            "gro_ipv4_max_size": BIG_TCP_SIZE if ipv4_big_tcp else DEFAULT_GSO_SIZE,
+            "gso_max_size": BIG_TCP_SIZE if ipv6_big_tcp else DEFAULT_GSO_SIZE,
+            "gro_max_size": BIG_TCP_SIZE if ipv6_big_tcp else DEFAULT_GSO_SIZE,
         }
-        self._set_sizes(self.ipr, uplink.index, sizes)
+        self._set_attrs(self.ipr, uplink.index, sizes)
+        attrs = {**sizes, "mtu": mtu}
         peers = self._peer_namespaces()
         for ep in endpoints:
-            self._set_sizes(self.ipr, ep.index, sizes)
+            self._set_attrs(self.ipr, ep.index, attrs)
             name = peers.get(ep.peer_nsid) if ep.peer_nsid is not None else None
             if name is None:
                 continue
             with contextlib.suppress(NetlinkError, OSError), NetNS(name) as pod:
                 for index in pod.link_lookup(ifname="eth0"):
-                    self._set_sizes(pod, index, sizes)
+                    self._set_attrs(pod, index, attrs)
 
     @staticmethod
-    def _set_sizes(ipr: IPRoute | NetNS, index: int, sizes: dict[str, int]) -> None:
+    def _set_attrs(ipr: IPRoute | NetNS, index: int, attrs: dict[str, int]) -> None:
         link = ipr.get_links(index)[0]
-        current = {k: link.get("IFLA_" + k.upper()) for k in sizes}
-        if current != sizes:
-            ipr.link("set", index=index, **sizes)
+        current = {k: link.get("IFLA_" + k.upper()) for k in attrs}
+        if current != attrs:
+            ipr.link("set", index=index, **attrs)
+
+    def mtu(self, ifname: str) -> int:
+        link = self._link(ifname)
+        if link is None:
+            raise KernelError(f"no device {ifname}")
+        return int(link.get("IFLA_MTU"))
 
     def gso_sizes(self, ifname: str) -> dict[str, int]:
         link = self._link(ifname)

@@ -119,3 +119,8 @@ def plan_routing(cfg: AgentConfig, me: NodeInfo, nodes: Sequence[NodeInfo], unde
         peers.append(TunnelPeer(node.name, node_mac(node), str(remote), tuple(gateways)))
     tunnel = Tunnel(TUNNEL_DEVICE, TUNNEL_VNI, cfg.tunnel_port, str(local), mtu, node_mac(me), tuple(peers))
     return Routing("tunnel", tuple(routes), tunnel, managed)
+
+
+def endpoint_mtu(routing: Routing, underlay_mtu: int, configured: int = 0) -> int:
+    """The MTU pods get: the tunnel device's in tunnel mode, else the configured or underlay MTU."""
+    return routing.tunnel.mtu if routing.tunnel is not None else (configured or underlay_mtu)

@@ -29,7 +29,7 @@ from cilium_tune.lab.agent.endpoints import NETKIT_PROBE_FAILED, incompatible_en
 from cilium_tune.lab.agent.ipam import outside_pool
 from cilium_tune.lab.agent.kernel import EndpointDevice, KernelError, NodeKernel
 from cilium_tune.lab.agent.model import Endpoint, NodeInfo
-from cilium_tune.lab.agent.routing import plan_routing
+from cilium_tune.lab.agent.routing import endpoint_mtu, plan_routing
 from cilium_tune.lab.agent.services import iptables_nat, nft_ruleset, plan_masquerade
 from cilium_tune.lab.agent.status import Observed, status_lines
 
@@ -179,7 +179,8 @@ class Agent:
             return False
         self.kernel.apply_routing(routing)
         self.kernel.apply_nat(nat4, nat6, nft)
-        self.kernel.apply_big_tcp(uplink, devices, self.ipv4_big_tcp, self.ipv6_big_tcp)
+        self.kernel.apply_device_settings(uplink, devices, mtu=endpoint_mtu(routing, uplink.mtu, cfg.mtu),
+                                          ipv4_big_tcp=self.ipv4_big_tcp, ipv6_big_tcp=self.ipv6_big_tcp)
         first = self.applied is None
         self.applied = desired
         frontends = sum(len(s.ports) for s in view.services)
