@@ -60,6 +60,7 @@ class Env:
     lab: cluster.LabInstance
     client: Client
     helm: Path
+    kubectl: Path
     tmp: Path
 
     def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -120,13 +121,13 @@ class Env:
 
 
 @pytest.fixture(scope="module")
-def env(root: None, helm4: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+def env(root: None, helm4: Path, kubectl_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     state = Path(tmp_path_factory.mktemp("lab"))
     name = "ctag" + secrets.token_hex(3)
     instance = cluster.up(name, nodes=2, dual_stack=True, base_dir=state)
     try:
         with Client(KubeConfig.from_file(instance.kubeconfig), field_manager="cilium-tune-tests") as client:
-            yield Env(instance, client, helm4, state)
+            yield Env(instance, client, helm4, kubectl_bin, state)
     finally:
         cluster.down(name, base_dir=state)
         assert cluster.leftovers(name, base_dir=state) == []
@@ -283,7 +284,7 @@ def test_without_roll_out_a_config_change_waits_for_the_agent_restart(env: Env,
     wait_for("drift noticed", lambda: "cilium-config changed" in env.agent_log(node1))
     assert "cilium_vxlan" not in env.in_ns(env.node_ns(0), "ip", "link", "show")  # still native
 
-    done = env.run("tools/bin/kubectl", "-n", "kube-system", "rollout", "restart", "daemonset/cilium")
+    done = env.run(str(env.kubectl), "-n", "kube-system", "rollout", "restart", "daemonset/cilium")
     assert done.returncode == 0, done.stderr
     wait_for("tunnel on every node", lambda: all(
         "cilium_vxlan" in env.in_ns(env.node_ns(i), "ip", "link", "show") for i in range(2)))
