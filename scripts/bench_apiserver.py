@@ -9,6 +9,7 @@ Figures are medians over --repeat runs (min in brackets), measured from a client
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,7 +84,7 @@ def big_cluster(nodes: int, pods: int, repeat: int) -> None:
         assert conn.call("POST", "/apis/apps/v1/namespaces/default/deployments", deploy)[0] == 201
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            status, body = conn.call("GET", "/apis/apps/v1/namespaces/default/deployments/bulk")
+            _, body = conn.call("GET", "/apis/apps/v1/namespaces/default/deployments/bulk")
             if json.loads(body).get("status", {}).get("readyReplicas") == pods:
                 break
             time.sleep(0.2)
@@ -103,7 +104,8 @@ def big_cluster(nodes: int, pods: int, repeat: int) -> None:
         for path, label in (("/api/v1/nodes", f"GET /api/v1/nodes ({nodes})"),
                             ("/api/v1/pods", f"GET /api/v1/pods ({pods}, all namespaces)"),
                             ("/api/v1/pods?labelSelector=app%3Dbulk", "GET pods ?labelSelector=app=bulk"),
-                            ("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-0007", "GET pods ?fieldSelector=spec.nodeName")):
+                            ("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-0007",
+                             "GET pods ?fieldSelector=spec.nodeName")):
             report(label, timed(get(path), repeat), f"{size.get(path, 0) / 1e6:.1f} MB" if path in size else "")
 
         def paginate() -> None:
@@ -141,6 +143,12 @@ def big_cluster(nodes: int, pods: int, repeat: int) -> None:
         server.stop()
 
 
+def _install(binary: Path, env: dict[str, str], counter: Iterator[int]) -> None:
+    n = next(counter)
+    subprocess.run([binary, "upgrade", "--install", f"r{n}", CHART, "-n", f"ns{n}", "--create-namespace", "--wait",
+                    "--timeout", "60s"], env=env, check=True, capture_output=True)
+
+
 def helm_installs(repeat: int) -> None:
     for helm in ("helm4", "helm3"):
         binary = TOOLS / helm
@@ -159,13 +167,7 @@ def helm_installs(repeat: int) -> None:
                 env = {"PATH": os.environ["PATH"], "HOME": tmp, "KUBECONFIG": str(cfg),
                        "HELM_CACHE_HOME": f"{tmp}/c", "HELM_CONFIG_HOME": f"{tmp}/g", "HELM_DATA_HOME": f"{tmp}/d"}
                 counter = iter(range(1000))
-
-                def install() -> None:
-                    n = next(counter)
-                    subprocess.run([binary, "upgrade", "--install", f"r{n}", CHART, "-n", f"ns{n}",
-                                    "--create-namespace", "--wait", "--timeout", "60s"],
-                                   env=env, check=True, capture_output=True)
-
+                install = functools.partial(_install, binary, env, counter)
                 report(f"{helm} upgrade --install --wait (Deployment+DaemonSet+CM+Svc)", timed(install, repeat))
             finally:
                 conn.conn.close()

@@ -76,6 +76,7 @@ class Controllers:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[tuple[str, str]] = set()
+        self._placement: dict[str, list[dict[str, Any]]] = {}
         self._per_node: Counter[str] = Counter()
         self._ips: set[str] | None = None  # pod IPs in use (auto-ready allocation), built on first use
         self.store.add_listener(self._on_event)
@@ -111,6 +112,7 @@ class Controllers:
         elif ev.resource == SERVICES:
             self._enqueue(("eps", ns, name))
         elif ev.resource == NODES:
+            self._placement.clear()
             self._enqueue(("nodes",))
 
     def _on_pod(self, ev: Event, ns: str, name: str) -> None:
@@ -396,7 +398,7 @@ class Controllers:
         if not spec.get("nodeName"):
             if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
                 return
-            nodes = [n for n in self.store.objects(NODES) if schedulable(spec, n)]
+            nodes = self._candidates(spec)
             conds = [c for c in pod["status"].get("conditions") or [] if c.get("type") != "PodScheduled"]
             if not nodes:
                 msg = f"0/{len(self.store.objects(NODES))} nodes are available: no schedulable Ready node matches."
@@ -414,6 +416,13 @@ class Controllers:
             pod = self.store.get(PODS, ns, name) or pod
         if self.api.auto_ready and pod["status"].get("phase") == "Pending":
             self._mark_running(pod)
+
+    def _candidates(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """Nodes this pod spec may be bound to; cached per placement constraints until a Node changes."""
+        key = json.dumps([spec.get(k) for k in ("nodeSelector", "affinity", "tolerations")], sort_keys=True)
+        if key not in self._placement:
+            self._placement[key] = [n for n in self.store.objects(NODES) if schedulable(spec, n)]
+        return self._placement[key]
 
     def _mark_running(self, pod: dict[str, Any]) -> None:
         """What a kubelet would report once the containers run (only with --auto-ready)."""
