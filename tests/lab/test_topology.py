@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,14 @@ def test_a_saved_topology_loads_back_equal(tmp_path: Path) -> None:
     assert topology.load_topology(tmp_path / "lab.json") == topo
 
 
+def _wait_until_inside(namespace: str, pid: int, timeout: float = 5.0) -> None:
+    """`ip netns exec` enters the namespace a moment after it starts; teardown must see it there."""
+    deadline = time.monotonic() + timeout
+    while pid not in netns.pids([namespace]).get(namespace, []):
+        assert time.monotonic() < deadline, f"pid {pid} never entered {namespace}"
+        time.sleep(0.02)
+
+
 @pytest.mark.root
 def test_build_wires_nodes_on_the_fabric_and_teardown_removes_everything(root: None, lab_name: str) -> None:
     topo = topology.plan_topology(lab_name, 2)
@@ -71,9 +80,10 @@ def test_build_wires_nodes_on_the_fabric_and_teardown_removes_everything(root: N
         assert "198.19.2.0/24 via 198.18.0.12" in routes
         # a process left in a node namespace does not survive teardown
         stray = subprocess.Popen(["ip", "netns", "exec", topo.nodes[1].netns, "sleep", "60"])
+        _wait_until_inside(topo.nodes[1].netns, stray.pid)
     finally:
         removed = topology.teardown(topo.lab)
-    assert stray.wait(timeout=2) != 0
+    assert stray.wait(timeout=5) != 0
     assert topo.fabric_ns in removed
     assert topology.lab_namespaces(topo.lab) == []
     assert netns.pids(removed) == {}
