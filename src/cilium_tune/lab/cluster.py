@@ -28,6 +28,7 @@ from typing import Any, cast
 import yaml
 
 from cilium_tune.errors import ClusterError, InputError, ToolMissingError
+from cilium_tune.files import write_atomic
 from cilium_tune.lab import netns, topology
 from cilium_tune.lab.topology import Topology
 
@@ -177,7 +178,7 @@ def _spawn(sdir: Path, proc: str, argv: list[str]) -> subprocess.Popen[bytes]:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, cwd=sdir)
     _children[child.pid] = child
-    _write_atomic(_pid_file(sdir, proc), f"{child.pid}\n")
+    write_atomic(_pid_file(sdir, proc), f"{child.pid}\n")
     return child
 
 
@@ -199,15 +200,6 @@ def _tail(path: Path, lines: int = 15) -> str:
     with contextlib.suppress(OSError):
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     return ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 # --- kubeconfig ---------------------------------------------------------------------------------------
@@ -303,7 +295,7 @@ def _start(topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: 
     say(f"building {len(topo.nodes)} node namespaces")
     topology.build(topo, node_routes=node_routes)
     url = _wait_file(sdir / "apiserver.url", api, "API server", sdir / "apiserver.log")
-    _write_atomic(sdir / "kubeconfig", kubeconfig_text(topo.lab, url))
+    write_atomic(sdir / "kubeconfig", kubeconfig_text(topo.lab, url))
     kubelet = _spawn(sdir, "kubelet", [py, "-m", "cilium_tune.lab.kubelet", "--kubeconfig",
                                        str(sdir / "kubeconfig"), "--state-dir", str(sdir), "--name", topo.lab,
                                        "--ready-file", str(sdir / "kubelet.ready")])

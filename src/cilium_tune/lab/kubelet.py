@@ -38,6 +38,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
+from cilium_tune.files import write_atomic
 from cilium_tune.lab import netns, topology
 from cilium_tune.lab.kubelet_apiproxy import ApiRelay
 from cilium_tune.lab.kubelet_runtime import PodRunner
@@ -287,7 +288,7 @@ class Kubelet:
                          name="pod-watch").start()
         threading.Thread(target=self._relist, daemon=True, name="pod-relist").start()
         if ready_file is not None:
-            _write_atomic(ready_file, f"{os.getpid()}\n")
+            write_atomic(ready_file, f"{os.getpid()}\n")
         last = 0.0
         while not self.stopping.is_set():
             try:
@@ -313,12 +314,6 @@ class Kubelet:
         for runner in list(self.runners.values()):
             runner.stop(grace=0.2)
         self.pool.shutdown(wait=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from socket import AF_INET, AF_INET6
 from typing import TYPE_CHECKING, Any
 
 from cilium_tune.errors import InputError
+from cilium_tune.files import write_atomic
 from cilium_tune.lab import netns
 
 if TYPE_CHECKING:
@@ -233,9 +233,7 @@ def save_topology(topo: Topology, path: Path) -> None:
         "nodes": [{k: (None if v is None else str(v)) for k, v in dataclasses.asdict(n).items()}
                   for n in topo.nodes],
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(doc, indent=2) + "\n")
 
 
 def load_topology(path: Path) -> Topology:
