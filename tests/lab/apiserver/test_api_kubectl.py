@@ -107,3 +107,26 @@ def test_errors_are_kubernetes_status_messages(kube: Kube, kubectl_bin: Path) ->
     bad = kube.run([kubectl_bin, "create", "configmap", "Bad_Name"], check=False)
     assert bad.returncode == 1
     assert 'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"' in bad.stderr
+
+
+def test_human_output_has_kubectl_columns(kube: Kube, kubectl_bin: Path) -> None:
+    http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
+    kube.run([kubectl_bin, "apply", "--server-side", "-f", "-"], input=DEPLOYMENT)
+    kube.run([kubectl_bin, "rollout", "status", "deployment/web", "--timeout=20s"])
+    lines = kube.run([kubectl_bin, "get", "pods", "-o", "wide"]).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert [line.split()[1:3] for line in lines[1:]] == [["1/1", "Running"]] * 2
+    nodes = kube.run([kubectl_bin, "get", "nodes"]).stdout.splitlines()
+    assert nodes[1].split()[:2] == ["node1", "Ready"]
+
+
+def test_typed_create_commands_send_protobuf(kube: Kube, kubectl_bin: Path) -> None:
+    kube.run([kubectl_bin, "create", "service", "nodeport", "web", "--tcp=80:8080"])
+    kube.run([kubectl_bin, "create", "serviceaccount", "robot"])
+    kube.run([kubectl_bin, "create", "secret", "generic", "token", "--from-literal=key=value"])
+    svc = http(f"{kube.url}/api/v1/namespaces/default/services/web")[1]["spec"]
+    assert svc["ports"] == [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080,
+                             "nodePort": 30000}]
+    assert svc["selector"] == {"app": "web"} and svc["type"] == "NodePort"
+    assert http(f"{kube.url}/api/v1/namespaces/default/serviceaccounts/robot")[0] == 200
+    assert http(f"{kube.url}/api/v1/namespaces/default/secrets/token")[1]["data"] == {"key": "dmFsdWU="}

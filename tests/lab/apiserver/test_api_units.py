@@ -121,7 +121,8 @@ def test_single_stack_takes_the_primary_family() -> None:
     svc = _svc()
     alloc.assign(svc, None)
     assert svc["spec"] == {"type": "ClusterIP", "clusterIPs": ["198.18.64.1"], "clusterIP": "198.18.64.1",
-                           "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack"}
+                           "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
+                           "internalTrafficPolicy": "Cluster"}
 
 
 def test_prefer_dual_stack_follows_requested_family_order() -> None:

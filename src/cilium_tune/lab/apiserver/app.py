@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, protobuf
+from . import discovery, errors, openapi, protobuf, table
 from .api import Api
 from .discovery import ResourceType
 from .selectors import combine, field_selector, label_selector
@@ -139,7 +139,10 @@ class Routes:
                 return await self._log(request, ns or "", name, q)
             if sub == "scale":
                 return _json(_scale(self.api.get(rt, ns or "", name)))
-            return _json(self.api.get(rt, ns or "", name))
+            obj = self.api.get(rt, ns or "", name)
+            if table.wants_table(request.headers.get("Accept", "")):
+                return _json(table.table(rt.kind, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]}))
+            return _json(obj)
         if method == "POST":
             body = await _body(request)
             if name is None:
@@ -177,7 +180,8 @@ class Routes:
                              q: Mapping[str, str]) -> web.StreamResponse:
         pred = combine(label_selector(q.get("labelSelector")), field_selector(q.get("fieldSelector")))
         if q.get("watch") in ("true", "1"):
-            return await serve_watch(request, self.api.store, rt, ns, pred, q, self.closing)
+            as_table = table.wants_table(request.headers.get("Accept", ""))
+            return await serve_watch(request, self.api.store, rt, ns, pred, q, self.closing, as_table)
         store = self.api.store
         with store.lock:
             items = store.items(rt.key, ns)
@@ -202,6 +206,8 @@ class Routes:
             meta["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
             meta["remainingItemCount"] = len(items) - limit
             items = items[:limit]
+        if table.wants_table(request.headers.get("Accept", "")):
+            return _json(table.table(rt.kind, [s.obj for s in items], meta))
         head = dumps({"kind": f"{rt.kind}List", "apiVersion": rt.group_version, "metadata": meta})
         body = head[:-1] + b',"items":[' + b",".join(s.raw for s in items) + b"]}"
         return web.Response(body=body, content_type=JSON_TYPE)

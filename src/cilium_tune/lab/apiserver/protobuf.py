@@ -2,7 +2,7 @@
 
 helm (3 and 4) stores releases as Secrets or ConfigMaps through client-go's typed clients, which send
 `application/vnd.kubernetes.protobuf`; DELETE then carries protobuf DeleteOptions and
-`--create-namespace` a protobuf Namespace. Responses are always JSON (clients accept it), so only these
+`--create-namespace` a protobuf Namespace; `kubectl create service|serviceaccount` send those kinds. Responses are always JSON (clients accept it), so only these
 decoders are needed. The wire format: the magic `k8s\\0`, then a runtime.Unknown message
 (1: TypeMeta{1: apiVersion, 2: kind}, 2: raw bytes of the object's own message).
 """
@@ -94,7 +94,7 @@ def _map(f: Fields, n: int, binary: bool = False) -> dict[str, str] | None:
 
 
 def _time(f: Fields, n: int) -> str | None:
-    if n not in f or not isinstance(f[n][-1], bytes):
+    if n not in f or not isinstance(f[n][-1], bytes) or not f[n][-1]:
         return None
     t = _collect(bytes(f[n][-1]))
     seconds = _int(t, 1) or 0
@@ -161,8 +161,50 @@ def _delete_options(f: Fields) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if v is not None}
 
 
+def _strs(f: Fields, n: int) -> list[str] | None:
+    values = [bytes(b).decode() for b in f.get(n, []) if isinstance(b, bytes)]
+    return values or None
+
+
+def _compact(obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop unset fields: proto2 optionals arrive as "" / 0 / false when the client left them empty."""
+    return {k: v for k, v in obj.items() if v not in (None, "", 0, False, [], {})}
+
+
+def _service_port(buf: bytes) -> dict[str, Any]:
+    f = _collect(buf)
+    port = _compact({"name": _str(f, 1), "protocol": _str(f, 2), "port": _int(f, 3), "nodePort": _int(f, 5),
+                     "appProtocol": _str(f, 6)})
+    raw = f.get(4, [b""])[-1]
+    if isinstance(raw, bytes) and raw:
+        t = _collect(raw)
+        port["targetPort"] = _str(t, 3) if _int(t, 1) == 1 else _int(t, 2)
+    return port
+
+
+def _service(f: Fields) -> dict[str, Any]:
+    raw = f.get(2, [b""])[-1]
+    sf = _collect(raw if isinstance(raw, bytes) else b"")
+    spec = _compact({
+        "ports": [_service_port(bytes(b)) for b in sf.get(1, []) if isinstance(b, bytes)],
+        "selector": _map(sf, 2), "clusterIP": _str(sf, 3), "type": _str(sf, 4), "externalIPs": _strs(sf, 5),
+        "sessionAffinity": _str(sf, 7), "loadBalancerIP": _str(sf, 8), "loadBalancerSourceRanges": _strs(sf, 9),
+        "externalName": _str(sf, 10), "externalTrafficPolicy": _str(sf, 11), "healthCheckNodePort": _int(sf, 12),
+        "publishNotReadyAddresses": _bool(sf, 13), "ipFamilyPolicy": _str(sf, 17), "clusterIPs": _strs(sf, 18),
+        "ipFamilies": _strs(sf, 19), "internalTrafficPolicy": _str(sf, 22)})
+    return {"metadata": _meta_of(f), "spec": spec}
+
+
+def _service_account(f: Fields) -> dict[str, Any]:
+    obj: dict[str, Any] = {"metadata": _meta_of(f)}
+    if _bool(f, 4) is not None:
+        obj["automountServiceAccountToken"] = _bool(f, 4)
+    return obj
+
+
 _DECODERS: dict[str, Callable[[Fields], dict[str, Any]]] = {
     "Secret": _secret, "ConfigMap": _configmap, "Namespace": _namespace, "DeleteOptions": _delete_options,
+    "Service": _service, "ServiceAccount": _service_account,
 }
 
 

@@ -79,6 +79,11 @@ class ServiceAllocator:
         """Fill spec.clusterIP(s), ipFamilies, ipFamilyPolicy and nodePorts of a new or updated Service."""
         spec = svc.setdefault("spec", {})
         spec.setdefault("type", "ClusterIP")
+        if spec["type"] != "ExternalName":
+            spec.setdefault("sessionAffinity", "None")
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
         if old is not None:
             ospec = old.get("spec", {})
             for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):

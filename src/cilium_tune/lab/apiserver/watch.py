@@ -17,10 +17,11 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from . import table
 from .discovery import ResourceType
 from .errors import bad_request, gone
 from .selectors import Predicate
-from .store import Event, Store, Watcher
+from .store import Event, Store, Stored, Watcher
 
 MAX_TIMEOUT = 1800.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -49,7 +50,9 @@ def _translate(ev: Event, ns: str | None, pred: Predicate | None) -> str | None:
 
 
 async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: str | None,
-                      pred: Predicate | None, params: Mapping[str, str], closing: asyncio.Event) -> web.StreamResponse:
+                      pred: Predicate | None, params: Mapping[str, str], closing: asyncio.Event,
+                      as_table: bool = False) -> web.StreamResponse:
+    """Stream events; with `as_table` each object is a one-row Table (columns in the first only)."""
     rv_param = params.get("resourceVersion", "")
     send_initial = params.get("sendInitialEvents") == "true"
     try:
@@ -58,6 +61,16 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
     except ValueError as exc:
         raise bad_request(f"invalid watch parameter: {exc}") from exc
     watcher = Watcher(asyncio.get_running_loop())
+    first = [True]
+
+    def encode(kind: str, stored: Stored) -> bytes:
+        if not as_table:
+            return _frame(kind, stored.raw)
+        meta = {"resourceVersion": stored.obj["metadata"].get("resourceVersion", "")}
+        doc = table.table(rt.kind, [stored.obj], meta, with_columns=first[0])
+        first[0] = False
+        return _frame(kind, json.dumps(doc).encode())
+
     with store.lock:
         backlog = store.subscribe(rt.key, watcher, since)
         initial = [] if since is not None else [s for s in store.items(rt.key, ns)
@@ -71,7 +84,7 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
             err = gone(f"too old resource version: {rv_param} ({current_rv})").status()
             await resp.write(_frame("ERROR", json.dumps(err).encode()))
             return resp
-        chunk = [_frame("ADDED", s.raw) for s in initial]
+        chunk = [encode("ADDED", s) for s in initial]
         if send_initial:
             mark = {"kind": rt.kind, "apiVersion": rt.group_version,
                     "metadata": {"resourceVersion": str(current_rv), "annotations": {INITIAL_EVENTS_END: "true"}}}
@@ -79,7 +92,7 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
         for ev in backlog:
             kind = _translate(ev, ns, pred)
             if kind:
-                chunk.append(_frame(kind, ev.stored.raw))
+                chunk.append(encode(kind, ev.stored))
         for i in range(0, len(chunk), 500):
             await resp.write(b"".join(chunk[i:i + 500]))
         deadline = time.monotonic() + timeout
@@ -98,7 +111,7 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
             while True:
                 kind = _translate(ev, ns, pred)
                 if kind:
-                    out.append(_frame(kind, ev.stored.raw))
+                    out.append(encode(kind, ev.stored))
                 if watcher.queue.empty() or len(out) >= 500:
                     break
                 ev = watcher.queue.get_nowait()
