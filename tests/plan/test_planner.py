@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cilium_tune.plan.baseline import chart_version
-from cilium_tune.plan.planner import Baseline, Release, build_plan
+from cilium_tune.plan.baseline import Baseline, chart_version
+from cilium_tune.plan.planner import Release, build_plan
 from cilium_tune.plan.steps import HelmUpgrade, NodeStep, command_line
 from cilium_tune.values.loader import load_values_text
 

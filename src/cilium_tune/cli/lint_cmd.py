@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -46,7 +45,7 @@ def lint_context(
     files there is no profile. One-time overlays (the netkit migration's cleanState) are left out: lint
     judges the state the cluster settles in.
     """
-    from cilium_tune.plan.baseline import chart_version
+    from cilium_tune.plan.baseline import load_baseline
     from cilium_tune.profile.load import load_profile
     from cilium_tune.rules import BaselineInfo, RuleContext
     from cilium_tune.values.catalog import KeyCatalog
@@ -57,10 +56,9 @@ def lint_context(
     layers = []
     baseline = None
     if baseline_path is not None:
-        loaded = load_values(baseline_path)
-        header = chart_version(Path(baseline_path).read_text(encoding="utf-8-sig"))
-        baseline = BaselineInfo(values=loaded.values, source=baseline_path, chart_version=baseline_version or header)
-        layers.append(loaded)
+        loaded = load_baseline(baseline_path, baseline_version)
+        baseline = BaselineInfo(values=loaded.values.values, source=loaded.path, chart_version=loaded.chart_version)
+        layers.append(loaded.values)
     profile = load_profile(profile_ref) if profile_ref is not None or not value_files else None
     if profile is not None:
         layers += [load_values_text(o.text, o.filename) for o in render_overlays(profile) if not o.one_time]

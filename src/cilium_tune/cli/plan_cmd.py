@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
-from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
+from cilium_tune.errors import CiliumTuneError, FindingsError
 
 if TYPE_CHECKING:
     from cilium_tune.plan.planner import Plan
@@ -124,10 +124,10 @@ def _preflight(profile: Profile, plan_obj: Plan, facts_source: dict[str, Any]) -
 def _build(
     profile_ref: str | None, baseline_path: str | None, baseline_version: str | None, overlay_dir: str
 ) -> tuple[Profile, Plan, dict[str, str]]:
-    from cilium_tune.plan.baseline import chart_version
-    from cilium_tune.plan.planner import Baseline, Release, build_plan
+    from cilium_tune.plan.baseline import load_baseline
+    from cilium_tune.plan.planner import Release, build_plan
     from cilium_tune.profile.load import load_profile
-    from cilium_tune.values.loader import load_values, load_values_text
+    from cilium_tune.values.loader import load_values_text
     from cilium_tune.values.overlays import render_overlays
 
     profile = load_profile(profile_ref)
@@ -136,14 +136,7 @@ def _build(
     loaded = [load_values_text(o.text, f"{base_dir}/{o.filename}") for o in overlays]
     status = {f"{base_dir}/{o.filename}": _file_status(Path(base_dir) / o.filename, o.text, base_dir) for o in overlays}
 
-    baseline = None
-    if baseline_path is not None:
-        values = load_values(baseline_path)
-        try:
-            header_version = chart_version(Path(baseline_path).read_text(encoding="utf-8-sig"))
-        except OSError as exc:  # pragma: no cover - load_values already read it
-            raise InputError(f"{baseline_path}: cannot read: {exc}") from exc
-        baseline = Baseline(baseline_path, values, baseline_version or header_version)
+    baseline = load_baseline(baseline_path, baseline_version) if baseline_path is not None else None
 
     release = Release(
         profile.release.namespace,

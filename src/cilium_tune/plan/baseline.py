@@ -9,6 +9,9 @@ that Helm ignores and this module reads. A hand-made baseline without them needs
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+from cilium_tune.values.loader import LoadedValues, load_values
 
 _HEADER = re.compile(r"^#\s*(?P<key>[a-z-]+)\s*:\s*(?P<value>\S+)\s*$")
 
@@ -30,3 +33,20 @@ def header_fields(text: str) -> dict[str, str]:
 def chart_version(text: str) -> str | None:
     """The chart version a baseline was captured from, when its header says."""
     return header_fields(text).get("chart-version")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The captured values a change starts from, and the chart version they were captured with."""
+
+    path: str
+    values: LoadedValues
+    chart_version: str | None
+
+
+def load_baseline(path: str, chart_version_override: str | None = None) -> Baseline:
+    """Read a baseline file (InputError naming the file and line when it is not valid values YAML)."""
+    values = load_values(path)
+    with open(path, encoding="utf-8-sig") as handle:
+        header = chart_version(handle.read())
+    return Baseline(path, values, chart_version_override or header)

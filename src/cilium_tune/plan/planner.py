@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cilium_tune.plan.baseline import Baseline
 from cilium_tune.plan.steps import HelmUpgrade, NodeStep, Step
 from cilium_tune.values.diff import ValuesDiff, diff_values
 from cilium_tune.values.loader import LoadedValues
@@ -47,15 +48,6 @@ class Release:
     version: str
     kubeconfig: str | None = None
     kube_context: str | None = None
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The captured values a change starts from, and the chart version they were captured with."""
-
-    path: str
-    values: LoadedValues
-    chart_version: str | None
 
 
 @dataclass(frozen=True)
