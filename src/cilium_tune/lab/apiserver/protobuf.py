@@ -2,9 +2,10 @@
 
 helm (3 and 4) stores releases as Secrets or ConfigMaps through client-go's typed clients, which send
 `application/vnd.kubernetes.protobuf`; DELETE then carries protobuf DeleteOptions and
-`--create-namespace` a protobuf Namespace; `kubectl create service|serviceaccount` send those kinds. Responses are always JSON (clients accept it), so only these
-decoders are needed. The wire format: the magic `k8s\\0`, then a runtime.Unknown message
-(1: TypeMeta{1: apiVersion, 2: kind}, 2: raw bytes of the object's own message).
+`--create-namespace` a protobuf Namespace; `kubectl create service|serviceaccount` send those kinds.
+Responses are always JSON (clients accept it), so only these decoders are needed. The wire format:
+the magic `k8s\\0`, then a runtime.Unknown message (1: TypeMeta{1: apiVersion, 2: kind},
+2: raw bytes of the object's own message).
 """
 
 from __future__ import annotations
