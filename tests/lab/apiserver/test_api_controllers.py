@@ -130,3 +130,50 @@ def test_endpoint_slices_per_family_follow_ready_pods(kube: Kube) -> None:
 
     http(f"{kube.url}/api/v1/namespaces/default/services/web", "DELETE")
     eventually(lambda: http(f"{kube.url}/apis/discovery.k8s.io/v1/endpointslices")[1]["items"] == [])
+
+
+def test_deleting_a_node_removes_its_pods_and_a_namespace_its_objects(kube: Kube) -> None:
+    http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
+    http(f"{kube.url}/api/v1/namespaces", "POST", {"metadata": {"name": "team"}})
+    http(f"{kube.url}/api/v1/namespaces/team/pods", "POST", {"metadata": {"name": "p"},
+                                                            "spec": {"containers": [{"name": "c"}]}})
+    http(f"{kube.url}/api/v1/namespaces/team/configmaps", "POST", {"metadata": {"name": "c"}})
+    eventually(lambda: http(f"{kube.url}/api/v1/namespaces/team/pods/p")[1]["spec"].get("nodeName"))
+    http(f"{kube.url}/api/v1/nodes/node1", "DELETE")
+    eventually(lambda: http(f"{kube.url}/api/v1/namespaces/team/pods/p")[0] == 404)
+
+    assert http(f"{kube.url}/api/v1/namespaces/team", "DELETE")[0] == 200
+    assert http(f"{kube.url}/api/v1/namespaces/team/configmaps/c")[0] == 404
+    assert http(f"{kube.url}/api/v1/namespaces/team/configmaps", "POST", {"metadata": {"name": "d"}})[0] == 404
+
+
+def test_orphan_propagation_keeps_dependents(kube: Kube) -> None:
+    http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
+    http(f"{kube.url}/apis/apps/v1/namespaces/default/replicasets", "POST",
+         {**_workload("rs"), "spec": {**_workload("rs")["spec"], "replicas": 2}})
+    eventually(lambda: len(_pods(kube, "app=rs")) == 2)
+    http(f"{kube.url}/apis/apps/v1/namespaces/default/replicasets/rs", "DELETE", {"propagationPolicy": "Orphan"})
+    pods = _pods(kube, "app=rs")
+    assert len(pods) == 2 and all(not p["metadata"].get("ownerReferences") for p in pods)
+
+
+def test_concurrent_writers_get_distinct_resource_versions(kube: Kube) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = kube.server.api
+    configmaps = api.registry.lookup("", "v1", "configmaps")
+    assert configmaps is not None
+
+    def create(i: int) -> str:
+        """Half over HTTP (the server's loop), half straight into the store from this worker thread."""
+        if i % 2:
+            created = api.create(configmaps, "default", {"metadata": {"name": f"c{i}"}})
+            return str(created["metadata"]["resourceVersion"])
+        code, obj = http(f"{kube.url}/api/v1/namespaces/default/configmaps", "POST", {"metadata": {"name": f"c{i}"}})
+        assert code == 201
+        return str(obj["metadata"]["resourceVersion"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        versions = list(pool.map(create, range(80)))
+    assert len(set(versions)) == 80
+    assert len(http(f"{kube.url}/api/v1/namespaces/default/configmaps")[1]["items"]) == 80

@@ -1,4 +1,5 @@
-"""The built-in controllers: Deployment, ReplicaSet, DaemonSet, scheduler, EndpointSlices, auto-ready.
+"""The built-in controllers: Deployment, ReplicaSet, DaemonSet, scheduler, EndpointSlices, pod GC,
+auto-ready.
 
 They react to store events through one deduplicating work queue, drained by an asyncio task on the
 server's loop in batches (so a 10,000-pod burst coalesces and HTTP requests keep being served). All
@@ -114,6 +115,8 @@ class Controllers:
         elif ev.resource == NODES:
             self._placement.clear()
             self._enqueue(("nodes",))
+            if ev.type == "DELETED":
+                self._enqueue(("node-gone", name))
 
     def _on_pod(self, ev: Event, ns: str, name: str) -> None:
         obj = ev.obj
@@ -192,6 +195,8 @@ class Controllers:
             self._pod(item[1], item[2])
         elif kind == "eps":
             self._endpoint_slices(item[1], item[2])
+        elif kind == "node-gone":
+            self._orphaned_pods(item[1])
         elif kind == "nodes":
             for ds in self.store.objects(DAEMONSETS):
                 self._enqueue(("ds", ds["metadata"]["namespace"], ds["metadata"]["name"]))
@@ -201,6 +206,16 @@ class Controllers:
                 for pod in self.store.objects(PODS):
                     if pod["status"].get("phase") == "Pending" and pod["spec"].get("nodeName"):
                         self._enqueue(("pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))
+
+    def _orphaned_pods(self, node: str) -> None:
+        """Pod garbage collection: pods bound to a deleted Node are removed at once."""
+        if self.store.get(NODES, "", node) is not None:
+            return
+        pod_rt = self._rt("", "Pod")
+        for pod in self.store.objects(PODS):
+            if pod["spec"].get("nodeName") == node:
+                self.api.delete(pod_rt, pod["metadata"]["namespace"], pod["metadata"]["name"],
+                                {"gracePeriodSeconds": 0})
 
     def _owned(self, owner: dict[str, Any], resource: str) -> list[dict[str, Any]]:
         out = []

@@ -2,7 +2,9 @@
 
 kubectl looks up each kind's PATCH operation (by `x-kubernetes-group-version-kind`) and, when it lists
 a `fieldValidation` parameter, leaves validation to the server instead of validating against a full
-schema. Every schema here preserves unknown fields, so nothing is rejected client-side.
+schema. Every schema here preserves unknown fields, so nothing is rejected client-side. PATCH does not
+list the strategic-merge content type, so client-side `kubectl apply` computes strategic patches from
+its built-in types rather than from these (property-less) schemas.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def group_version_doc(reg: Registry, group: str, version: str) -> dict[str, Any]
             "patch": {**op, "x-kubernetes-action": "patch", "operationId": f"patch{rt.kind}",
                       "requestBody": {"content": {t: {"schema": {"type": "object"}} for t in (
                           "application/apply-patch+yaml", "application/json-patch+json",
-                          "application/merge-patch+json", "application/strategic-merge-patch+json")}}},
+                          "application/merge-patch+json")}}},
             "delete": {**op, "x-kubernetes-action": "delete", "operationId": f"delete{rt.kind}"},
         }
         paths[base] = {"post": {**op, "x-kubernetes-action": "post", "operationId": f"create{rt.kind}",
