@@ -130,3 +130,40 @@ def test_typed_create_commands_send_protobuf(kube: Kube, kubectl_bin: Path) -> N
     assert svc["selector"] == {"app": "web"} and svc["type"] == "NodePort"
     assert http(f"{kube.url}/api/v1/namespaces/default/serviceaccounts/robot")[0] == 200
     assert http(f"{kube.url}/api/v1/namespaces/default/secrets/token")[1]["data"] == {"key": "dmFsdWU="}
+
+
+GATEWAY_CLASS_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gatewayclasses.gateway.networking.k8s.io}
+spec:
+  group: gateway.networking.k8s.io
+  scope: Cluster
+  names: {kind: GatewayClass, listKind: GatewayClassList, plural: gatewayclasses, singular: gatewayclass,
+          shortNames: [gc], categories: [gateway-api]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1beta1
+    served: true
+    storage: false
+    subresources: {status: {}}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+
+
+def test_multi_version_crd_like_gateway_api(kube: Kube, kubectl_bin: Path) -> None:
+    kube.run([kubectl_bin, "apply", "--server-side", "-f", "-"], input=GATEWAY_CLASS_CRD)
+    kube.run([kubectl_bin, "wait", "--for=condition=Established", "crd/gatewayclasses.gateway.networking.k8s.io",
+              "--timeout=10s"])
+    kube.run([kubectl_bin, "apply", "--server-side", "-f", "-"], input=(
+        "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: GatewayClass\nmetadata: {name: cilium}\n"
+        "spec: {controllerName: io.cilium/gateway-controller}\n"))
+    got = json.loads(kube.run([kubectl_bin, "get", "gc", "cilium", "-o", "json"]).stdout)
+    assert got["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert got["spec"]["controllerName"] == "io.cilium/gateway-controller"
+    old = http(f"{kube.url}/apis/gateway.networking.k8s.io/v1beta1/gatewayclasses")[1]
+    assert [i["apiVersion"] for i in old["items"]] == ["gateway.networking.k8s.io/v1beta1"]

@@ -255,8 +255,7 @@ class Api:
     def _remove(self, rt: ResourceType, old: dict[str, Any], policy: str) -> dict[str, Any]:
         meta = old["metadata"]
         gone = self.store.remove(rt.key, meta.get("namespace", ""), meta["name"]) or old
-        self.store.applied = {k: v for k, v in self.store.applied.items() if k[0] != meta["uid"]} \
-            if any(k[0] == meta["uid"] for k in self.store.applied) else self.store.applied
+        self.store.forget_applied(meta["uid"])
         if rt.key == SERVICES:
             self.services.release(old)
         elif rt.key == CRD_KEY:

@@ -136,10 +136,10 @@ class Routes:
             if name is None:
                 return await self._list_or_watch(request, rt, ns, q)
             if sub == "log":
-                return await self._log(request, ns or "", name, q)
+                return await self._log(request, rt, ns or "", name, q)
             if sub == "scale":
                 return _json(_scale(self.api.get(rt, ns or "", name)))
-            obj = self.api.get(rt, ns or "", name)
+            obj = _as_version(rt, self.api.get(rt, ns or "", name))
             if table.wants_table(request.headers.get("Accept", "")):
                 return _json(table.table(rt.kind, [obj], {"resourceVersion": obj["metadata"]["resourceVersion"]}))
             return _json(obj)
@@ -209,7 +209,9 @@ class Routes:
         if table.wants_table(request.headers.get("Accept", "")):
             return _json(table.table(rt.kind, [s.obj for s in items], meta))
         head = dumps({"kind": f"{rt.kind}List", "apiVersion": rt.group_version, "metadata": meta})
-        body = head[:-1] + b',"items":[' + b",".join(s.raw for s in items) + b"]}"
+        raws = [s.raw if s.obj.get("apiVersion") == rt.group_version else dumps(_as_version(rt, s.obj))
+                for s in items]
+        body = head[:-1] + b',"items":[' + b",".join(raws) + b"]}"
         return web.Response(body=body, content_type=JSON_TYPE)
 
     def _delete_collection(self, rt: ResourceType, ns: str | None, q: Mapping[str, str], opts: Any,
@@ -265,8 +267,10 @@ class Routes:
             else patches.strategic_merge(current, doc)
         return self._update_scale(rt, ns, name, new, dry_run)
 
-    async def _log(self, request: web.Request, ns: str, name: str, q: Mapping[str, str]) -> web.StreamResponse:
-        pod = self.api.get(self.api.registry.lookup("", "v1", "pods"), ns, name)  # type: ignore[arg-type]
+    async def _log(self, request: web.Request, rt: ResourceType, ns: str, name: str,
+                   q: Mapping[str, str]) -> web.StreamResponse:
+        """Serve <state-dir>/logs/<ns>_<pod>_<container>.log (written by the kubelet), optionally following it."""
+        pod = self.api.get(rt, ns, name)
         names = [c["name"] for c in pod["spec"].get("containers") or []]
         names += [c["name"] for c in pod["spec"].get("initContainers") or []]
         container = q.get("container")
@@ -328,6 +332,13 @@ def _scale(obj: dict[str, Any]) -> dict[str, Any]:
             "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
             "status": {"replicas": obj.get("status", {}).get("replicas", 0),
                        "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))}}
+
+
+def _as_version(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """An object of a multi-version CRD read through another served version (conversion strategy None)."""
+    if obj.get("apiVersion") == rt.group_version:
+        return obj
+    return {**obj, "apiVersion": rt.group_version}
 
 
 def _no_resource() -> errors.ApiError:

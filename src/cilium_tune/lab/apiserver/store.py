@@ -80,11 +80,18 @@ class Store:
         self._watchers: dict[str, set[Watcher]] = defaultdict(set)
         self._listeners: list[Callable[[Event], None]] = []
         self._dependents: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+        # (object uid, field manager) -> the configuration that manager applied last (server-side apply)
         self.applied: dict[tuple[str, str], dict[str, Any]] = {}
 
     @property
     def resource_version(self) -> int:
         return self._rv
+
+    def forget_applied(self, uid: str) -> None:
+        """Drop the last applied configurations recorded for a deleted object."""
+        with self.lock:
+            for key in [k for k in self.applied if k[0] == uid]:
+                del self.applied[key]
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         self._listeners.append(fn)
