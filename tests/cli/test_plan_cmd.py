@@ -119,3 +119,42 @@ def test_plan_shows_preflight_findings_and_fails_on_errors(tmp_path: Path) -> No
     assert run("plan", "--facts", str(old), "--detailed-exitcode").returncode == 1
     data = json.loads(run("plan", "--facts", str(old), "-o", "json").stdout)
     assert [f["rule_id"] for f in data["preflight"]["findings"]][:1] == ["CT201"]
+
+
+LAB_CHART = str(Path(__file__).resolve().parents[2] / "src" / "cilium_tune" / "lab" / "chart")
+
+
+def test_chart_render_check_passes_with_each_helm_major(helm_bin: Path) -> None:
+    result = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm_bin))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok     phase 1: datapath veth -> netkit" in result.stdout
+    assert "ok     phase 2: drop the one-time overlay" in result.stdout
+
+
+def test_chart_defaults_join_the_merge_with_their_own_provenance(helm4: Path) -> None:
+    data = json.loads(run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm4), "-o", "json").stdout)
+    assert data["values"]["tunnelProtocol"]["origin"].startswith(f"{LAB_CHART}/values.yaml:")
+    assert data["values"]["routingMode"]["overrode"][0]["origin"].startswith(f"{LAB_CHART}/values.yaml:")
+    assert all(check["ok"] for check in data["render_check"])
+
+
+def test_a_value_the_chart_refuses_fails_the_plan_with_helms_reason(tmp_path: Path, helm4: Path) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text("# chart-version: 1.19.0-rc.1\nl7Proxy: false\n")
+    result = run("plan", "--profile", "lab", "--baseline", str(baseline), "--chart", LAB_CHART, "--helm", str(helm4))
+    assert result.returncode == 1
+    assert "FAILED phase 2: drop the one-time overlay" in result.stdout
+    assert "requires l7Proxy=true" in result.stdout
+    assert "ok     roll back to the captured baseline" in result.stdout
+
+
+def test_missing_or_old_helm_is_input_error(tmp_path: Path) -> None:
+    missing = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(tmp_path / "helm"))
+    assert missing.returncode == 2
+    assert f"helm binary not found: '{tmp_path / 'helm'}'" in missing.stderr
+    old = tmp_path / "old-helm"
+    old.write_text("#!/bin/sh\necho v3.12.0+gabcdef0\n")
+    old.chmod(0o755)
+    too_old = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(old))
+    assert too_old.returncode == 2
+    assert "cilium-tune needs helm >= 3.14" in too_old.stderr and "Traceback" not in too_old.stderr

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cilium_tune.errors import ClusterError, InputError, ToolMissingError
+from cilium_tune.errors import ClusterError, ToolMissingError
 
 MINIMUM = (3, 14)
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
@@ -85,8 +85,13 @@ def find_helm(explicit: str | None = None) -> Helm:
     return Helm(Path(path), version)
 
 
-def require_file(path: Path, what: str) -> Path:
-    """A small guard shared by commands that hand files to helm: fail early and clearly."""
-    if not path.is_file():
-        raise InputError(f"{what} {path} does not exist", hint=f"check the path of the {what}")
-    return path
+def template_args(
+    *, release: str, chart: str, namespace: str, values_files: Sequence[str], version: str | None = None
+) -> list[str]:
+    """`helm template` arguments rendering `chart` with the -f files in order (no cluster contact)."""
+    args = ["template", release, chart, "--namespace", namespace]
+    if version is not None:
+        args += ["--version", version]
+    for path in values_files:
+        args += ["-f", path]
+    return args

@@ -15,6 +15,7 @@ from cilium_tune.errors import CiliumTuneError, FindingsError
 if TYPE_CHECKING:
     from cilium_tune.plan.planner import Plan
     from cilium_tune.profile import Profile
+    from cilium_tune.rendercheck import RenderResult
     from cilium_tune.rules import LintResult
 
 EXAMPLES = """
@@ -25,9 +26,12 @@ Examples:
   cilium-tune plan --profile my-cluster.yaml --baseline before.yaml -o json
   cilium-tune plan --baseline before.yaml --facts cluster.json  # with the preflight findings
   cilium-tune plan --baseline before.yaml --detailed-exitcode   # 0 none, 2 pending, 1 error
+  cilium-tune plan --baseline before.yaml --chart ./cilium-1.19.0-rc.1.tgz   # chart defaults + helm template
 \b
 The preflight rules run on the planned values (with cluster facts when --facts is given); an error
-finding makes the plan exit 1 after printing it, as `lint` does.
+finding makes the plan exit 1 after printing it, as `lint` does. With --chart (a local chart directory or
+.tgz) the chart's values.yaml joins the merge as helm's defaults, and your helm (`--helm`, else PATH;
+3.14 or newer) renders every helm upgrade of the plan with `helm template`: a refusal also exits 1.
 """
 
 
@@ -51,6 +55,8 @@ finding makes the plan exit 1 after printing it, as `lint` does.
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on any error."
 )
+@click.option("--chart", metavar="DIR|TGZ", help="Local chart: merge its defaults and render-check the plan.")
+@click.option("--helm", "helm_path", metavar="PATH", help="The helm binary for --chart [default: helm on PATH].")
 @facts_options
 def plan(
     profile_ref: str | None,
@@ -60,6 +66,8 @@ def plan(
     all_values: bool,
     output: str,
     detailed_exitcode: bool,
+    chart: str | None,
+    helm_path: str | None,
     **facts_source: Any,
 ) -> None:
     """Show what applying the profile would do, without touching any cluster.
@@ -71,8 +79,17 @@ def plan(
     the baseline's chart version) are printed ready to run.
     """
     try:
-        profile, plan_obj, status = _build(profile_ref, baseline_path, baseline_version, overlay_dir)
-        findings = _preflight(profile, plan_obj, facts_source)
+        code = _plan(
+            profile_ref,
+            baseline_path,
+            baseline_version,
+            overlay_dir,
+            chart,
+            helm_path,
+            facts_source,
+            output,
+            all_values,
+        )
     except CiliumTuneError as exc:
         if not detailed_exitcode:
             raise
@@ -80,28 +97,63 @@ def plan(
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
         sys.exit(1)
+    if code == 1:
+        if detailed_exitcode:
+            click.echo("error: the plan cannot be applied as it is (see above)", err=True)
+            sys.exit(1)
+        raise FindingsError("the plan cannot be applied as it is", hint="fix what the preflight or render check says")
+    if detailed_exitcode and code == 2:
+        sys.exit(2)
 
+
+def _plan(
+    profile_ref: str | None,
+    baseline_path: str | None,
+    baseline_version: str | None,
+    overlay_dir: str,
+    chart: str | None,
+    helm_path: str | None,
+    facts_source: dict[str, Any],
+    output: str,
+    all_values: bool,
+) -> int:
+    """Build, check and print the plan; return 1 when it must not be applied, 2 when changes are pending."""
     from cilium_tune.plan import render
     from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
 
+    profile, plan_obj, status, overlay_texts = _build(profile_ref, baseline_path, baseline_version, overlay_dir, chart)
+    findings = _preflight(profile, plan_obj, facts_source)
+    rendered = _render_check(plan_obj, chart, helm_path, overlay_texts) if chart else None
+
     if output == "json":
         document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
+        if rendered is not None:
+            document["render_check"] = [vars(result) for result in rendered]
         click.echo(json.dumps(document, indent=2, sort_keys=False))
     else:
         click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values), nl=False)
         click.echo("\nPreflight findings:")
         click.echo(render_findings(findings), nl=False)
-    if findings.failed():
-        errors = sum(1 for finding in findings.findings if str(finding.severity) == "error")
-        if detailed_exitcode:
-            click.echo(f"error: the plan has {errors} preflight error(s)", err=True)
-            sys.exit(1)
-        raise FindingsError(
-            f"the plan has {errors} preflight error(s)", hint="fix them before applying (`cilium-tune lint` explains)"
-        )
-    if detailed_exitcode and plan_obj.changes_pending:
-        sys.exit(2)
+        if rendered is not None:
+            click.echo(f"\nRender check (helm template of {chart}):")
+            for result in rendered:
+                click.echo(
+                    f"  {'ok    ' if result.ok else 'FAILED'} {result.purpose}"
+                    + (f": {result.error}" if result.error else "")
+                )
+    if findings.failed() or (rendered is not None and not all(result.ok for result in rendered)):
+        return 1
+    return 2 if plan_obj.changes_pending else 0
+
+
+def _render_check(
+    plan_obj: Plan, chart: str, helm_path: str | None, overlay_texts: dict[str, str]
+) -> list[RenderResult]:
+    from cilium_tune.adapters.helm import find_helm
+    from cilium_tune.rendercheck import check_renders
+
+    return check_renders(find_helm(helm_path), plan_obj, chart, overlay_texts)
 
 
 def _preflight(profile: Profile, plan_obj: Plan, facts_source: dict[str, Any]) -> LintResult:
@@ -122,12 +174,16 @@ def _preflight(profile: Profile, plan_obj: Plan, facts_source: dict[str, Any]) -
 
 
 def _build(
-    profile_ref: str | None, baseline_path: str | None, baseline_version: str | None, overlay_dir: str
-) -> tuple[Profile, Plan, dict[str, str]]:
+    profile_ref: str | None,
+    baseline_path: str | None,
+    baseline_version: str | None,
+    overlay_dir: str,
+    chart: str | None,
+) -> tuple[Profile, Plan, dict[str, str], dict[str, str]]:
     from cilium_tune.plan.baseline import load_baseline
     from cilium_tune.plan.planner import Release, build_plan
     from cilium_tune.profile.load import load_profile
-    from cilium_tune.values.loader import load_values_text
+    from cilium_tune.values.loader import load_chart_values, load_values_text
     from cilium_tune.values.overlays import render_overlays
 
     profile = load_profile(profile_ref)
@@ -154,8 +210,10 @@ def _build(
         overlay_dir=base_dir,
         loaded_overlays=loaded,
         baseline=baseline,
+        chart_defaults=load_chart_values(chart) if chart else None,
     )
-    return profile, plan_obj, status
+    texts = {f"{base_dir}/{o.filename}": o.text for o in overlays}
+    return profile, plan_obj, status, texts
 
 
 def _file_status(path: Path, text: str, base_dir: str) -> str:

@@ -96,9 +96,11 @@ def build_plan(
     overlay_dir: str,
     loaded_overlays: Sequence[LoadedValues],
     baseline: Baseline | None,
+    chart_defaults: LoadedValues | None = None,
 ) -> Plan:
     """Lay out the plan. `loaded_overlays` are the overlays parsed by the values loader, in the same order,
-    labelled with the paths they are passed to helm under (so provenance names the real files)."""
+    labelled with the paths they are passed to helm under (so provenance names the real files).
+    With `chart_defaults` (the chart's values.yaml) the merged values are exactly what the templates see."""
     by_name = dict(zip((o.name for o in overlays), loaded_overlays, strict=True))
     regular = [o for o in overlays if o.name != MIGRATION_OVERLAY]
     migrate = next((o for o in overlays if o.name == MIGRATION_OVERLAY), None)
@@ -110,7 +112,7 @@ def build_plan(
     if baseline is not None:
         layers.insert(0, Layer("baseline", "baseline", baseline.path))
     stack = ([baseline.values] if baseline else []) + [by_name[o.name] for o in regular]
-    merged = merge_values(stack)
+    merged = merge_values(stack, chart_defaults)
 
     notes: list[str] = []
     diff = diff_values(baseline.values.values, merged.values) if baseline else None

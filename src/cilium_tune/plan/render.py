@@ -121,13 +121,10 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
 
     merged = plan.merged
     baseline_source = plan.baseline.path if plan.baseline else None
+    overlay_paths = {layer.path for layer in plan.layers if layer.role == "overlay"}
     leaves = sorted(merged.leaves())
-    shown = [
-        (path, value)
-        for path, value in leaves
-        if all_values or baseline_source is None or _source(merged.origins.get(path)) != baseline_source
-    ]
-    scope = "all" if all_values or baseline_source is None else "set by the overlays"
+    shown = [(p, v) for p, v in leaves if all_values or _source(merged.origins.get(p)) in overlay_paths]
+    scope = "all" if all_values else "set by the overlays"
     out(f"Effective values ({scope}: {len(shown)} of {len(leaves)}; each with the file:line that set it):")
     for path, value in shown:
         origin = merged.origins.get(path)

@@ -1,0 +1,61 @@
+"""Ask the real helm whether the chart accepts the planned values, before anything touches a cluster.
+
+The rules predict the chart's refusals (native routing without a native routing CIDR, Gateway API without
+kube-proxy replacement...), but the chart itself is the authority. `helm template` renders offline, so each
+helm upgrade of a plan (phase 1 of a datapath switch, the final apply, the rollback) is rendered once with
+exactly the files it will get; the overlays are rendered from the profile into a temporary directory, so
+the check covers what the plan shows even before `cilium-tune render --out` wrote them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cilium_tune.adapters.helm import Helm, template_args
+from cilium_tune.errors import ClusterError
+from cilium_tune.plan.planner import Plan
+from cilium_tune.plan.steps import HelmUpgrade
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    purpose: str
+    ok: bool
+    error: str | None = None
+
+
+def check_renders(helm: Helm, plan: Plan, chart: str, overlay_texts: Mapping[str, str]) -> list[RenderResult]:
+    """Render every helm upgrade of the plan against `chart`; `overlay_texts` maps layer paths to content."""
+    upgrades = [step for step in (*plan.apply, *plan.rollback) if isinstance(step, HelmUpgrade)]
+    with tempfile.TemporaryDirectory(prefix="cilium-tune-render-") as tmp:
+        local = _materialise(Path(tmp), overlay_texts)
+        return [_render(helm, step, chart, [local.get(path, path) for path in step.values_files]) for step in upgrades]
+
+
+def _materialise(folder: Path, texts: Mapping[str, str]) -> dict[str, str]:
+    local = {}
+    for index, (path, text) in enumerate(sorted(texts.items())):
+        target = folder / f"{index:02d}-{Path(path).name}"
+        target.write_text(text, encoding="utf-8")
+        local[path] = str(target)
+    return local
+
+
+def _render(helm: Helm, step: HelmUpgrade, chart: str, files: Sequence[str]) -> RenderResult:
+    args = template_args(release=step.release, chart=chart, namespace=step.namespace, values_files=files)
+    try:
+        helm.run(args, timeout=120)
+    except ClusterError as exc:
+        return RenderResult(step.purpose, ok=False, error=_first_error_line(exc.message))
+    return RenderResult(step.purpose, ok=True)
+
+
+def _first_error_line(message: str) -> str:
+    """helm prints the template failure on the line starting `Error:`; keep that and drop the usage noise."""
+    for line in message.splitlines():
+        if "Error:" in line or "error" in line.lower():
+            return line.strip()
+    return message.strip()
