@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from . import discovery, errors, openapi, protobuf, table
+from . import discovery, errors, openapi, patch, protobuf, table
 from .api import Api
 from .discovery import ResourceType
 from .selectors import combine, field_selector, label_selector
@@ -258,13 +258,11 @@ class Routes:
 
     def _patch_scale(self, rt: ResourceType, ns: str, name: str, ctype: str, raw: bytes,
                      dry_run: bool) -> web.Response:
-        from . import patch as patches
-
         doc = json.loads(raw or b"{}")
         current = _scale(self.api.get(rt, ns, name))
         kind = ctype.split(";")[0].strip()
-        new = patches.json_patch(current, doc) if kind == "application/json-patch+json" \
-            else patches.strategic_merge(current, doc)
+        new = patch.json_patch(current, doc) if kind == "application/json-patch+json" \
+            else patch.strategic_merge(current, doc)
         return self._update_scale(rt, ns, name, new, dry_run)
 
     async def _log(self, request: web.Request, rt: ResourceType, ns: str, name: str,

@@ -225,7 +225,7 @@ class Controllers:
                 out.append(obj)
         return out
 
-    def _set_status(self, resource: str, group: str, obj: dict[str, Any], status: dict[str, Any]) -> None:
+    def _set_status(self, group: str, obj: dict[str, Any], status: dict[str, Any]) -> None:
         if obj.get("status") == status:
             return
         new = {**obj, "status": status}
@@ -308,7 +308,7 @@ class Controllers:
                                   "updatedReplicas": updated, "readyReplicas": ready,
                                   "availableReplicas": available,
                                   "unavailableReplicas": max(desired - available, 0), "conditions": conditions}
-        self._set_status(DEPLOYMENTS, "apps", dep, {k: v for k, v in status.items() if v != 0 or k in (
+        self._set_status("apps", dep, {k: v for k, v in status.items() if v != 0 or k in (
             "observedGeneration", "replicas")})
 
     # --- ReplicaSet -> Pods -----------------------------------------------------------------------------
@@ -349,7 +349,7 @@ class Controllers:
         status: dict[str, Any] = {"replicas": len(active), "fullyLabeledReplicas": len(active),
                                   "readyReplicas": ready, "availableReplicas": ready,
                                   "observedGeneration": rs["metadata"]["generation"]}
-        self._set_status(REPLICASETS, "apps", rs, {k: v for k, v in status.items() if v != 0 or k in (
+        self._set_status("apps", rs, {k: v for k, v in status.items() if v != 0 or k in (
             "replicas", "observedGeneration")})
 
     # --- DaemonSet -> one Pod per eligible Node --------------------------------------------------------
@@ -398,7 +398,7 @@ class Controllers:
             "numberMisscheduled": misscheduled, "numberReady": ready, "updatedNumberScheduled": updated,
             "numberAvailable": ready, "numberUnavailable": desired - ready,
             "observedGeneration": ds["metadata"]["generation"]}
-        self._set_status(DAEMONSETS, "apps", ds, {k: v for k, v in status.items() if v != 0 or k in (
+        self._set_status("apps", ds, {k: v for k, v in status.items() if v != 0 or k in (
             "currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady",
             "observedGeneration")})
 
@@ -422,12 +422,12 @@ class Controllers:
                 old = next((c for c in pod["status"].get("conditions") or [] if c.get("type") == "PodScheduled"),
                            None)
                 if old is None or old.get("message") != msg:
-                    self._set_status(PODS, "", pod, {**pod["status"], "conditions": [*conds, cond]})
+                    self._set_status("", pod, {**pod["status"], "conditions": [*conds, cond]})
                 return
             node = min(nodes, key=lambda n: (self._per_node[n["metadata"]["name"]], n["metadata"]["name"]))
             pod = self.api.update(pod_rt, ns, name, {**pod, "spec": {**spec, "nodeName": node["metadata"]["name"]}})
             cond = {"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}
-            self._set_status(PODS, "", pod, {**pod["status"], "conditions": [*conds, cond]})
+            self._set_status("", pod, {**pod["status"], "conditions": [*conds, cond]})
             pod = self.store.get(PODS, ns, name) or pod
         if self.api.auto_ready and pod["status"].get("phase") == "Pending":
             self._mark_running(pod)
@@ -456,7 +456,7 @@ class Controllers:
                                   for c in pod["spec"].get("containers") or []]}
         if ips[0]:
             status.update(podIP=ips[0][0], podIPs=[{"ip": ip} for ip in ips[0]])
-        self._set_status(PODS, "", pod, status)
+        self._set_status("", pod, status)
 
     def _pod_ips(self, pod: dict[str, Any], node: dict[str, Any]) -> tuple[list[str], list[str]]:
         """(pod IPs, host IPs): host network pods share the node's; others take the next free in podCIDRs."""
