@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cilium_tune.values.diff import DiffEntry, diff_values
+from cilium_tune.values.diff import diff_values
 from cilium_tune.values.emit import dump_json, dump_yaml
 from cilium_tune.values.loader import load_chart_values, load_values
 from cilium_tune.values.merge import merge_values
@@ -93,18 +93,7 @@ def diff(ctx: click.Context, old: Path, new: Path, output: str, helm_major: str)
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
     else:
         for entry in result.entries:
-            click.echo(_diff_line(entry))
+            click.echo(entry.line())
         counts = ", ".join(f"{len(result.of_kind(kind))} {kind}" for kind in ("added", "removed", "changed"))
         click.echo("no differences" if result.is_empty else f"{len(result.entries)} differences ({counts})")
     ctx.exit(0 if result.is_empty else 1)
-
-
-def _diff_line(entry: DiffEntry) -> str:
-    def show(value: object) -> str:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-    if entry.kind == "added":
-        return f"+ {entry.dotted}: {show(entry.new)}"
-    if entry.kind == "removed":
-        return f"- {entry.dotted}: {show(entry.old)}"
-    return f"~ {entry.dotted}: {show(entry.old)} -> {show(entry.new)}"

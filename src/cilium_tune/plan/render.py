@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Sequence
 from typing import Any
@@ -11,17 +10,8 @@ from typing import Any
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import Step, command_line, step_to_json
 from cilium_tune.values.loader import Origin
-from cilium_tune.values.paths import KeyPath, format_path
-
-_SECRET = re.compile(r"(password|passwd|secret|token|(^|[^a-z])key$|privatekey|\.key$)", re.IGNORECASE)
-REDACTED = "<redacted>"
-
-
-def redact(path: KeyPath, value: Any) -> Any:
-    """Hide values under keys that name credentials (tls keys, tokens, passwords) before showing them."""
-    if value in (None, "", [], {}) or isinstance(value, bool):
-        return value
-    return REDACTED if _SECRET.search(path[-1] if path else "") else value
+from cilium_tune.values.paths import format_path
+from cilium_tune.values.redact import redact
 
 
 def _source(origin: Origin | None) -> str | None:
@@ -65,7 +55,7 @@ def to_json(
         "baseline": None
         if plan.baseline is None
         else {"path": plan.baseline.path, "chart_version": plan.baseline.chart_version},
-        "diff": None if plan.diff is None else _redacted_diff(plan),
+        "diff": None if plan.diff is None else plan.diff.to_dict(),
         "datapath_change": None
         if plan.datapath_change is None
         else {"from": plan.datapath_change.old, "to": plan.datapath_change.new},
@@ -87,18 +77,6 @@ def _commands(steps: Sequence[Step]) -> list[str]:
             lines.append(f"  # {purpose}")
         lines.append(f"  {command_line(step)}")
     return lines
-
-
-def _redacted_diff(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    assert plan.diff is not None
-    out: dict[str, list[dict[str, Any]]] = {"added": [], "removed": [], "changed": []}
-    for entry in plan.diff.entries:
-        item = entry.to_dict()
-        for side in ("old", "new"):
-            if side in item:
-                item[side] = redact(entry.path, item[side])
-        out[entry.kind].append(item)
-    return out
 
 
 def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = False) -> str:
@@ -146,14 +124,7 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
             f"Changes against {baseline_source}: {len(diff.added)} added, {len(diff.removed)} removed, "
             f"{len(diff.changed)} changed"
         )
-        for entry in diff.entries:
-            old, new = redact(entry.path, entry.old), redact(entry.path, entry.new)
-            if entry.kind == "added":
-                out(f"  + {entry.dotted}: {_show(new)}")
-            elif entry.kind == "removed":
-                out(f"  - {entry.dotted}: {_show(old)}")
-            else:
-                out(f"  ~ {entry.dotted}: {_show(old)} -> {_show(new)}")
+        lines.extend(f"  {entry.line()}" for entry in diff.entries)
     out("")
 
     change = plan.datapath_change

@@ -8,11 +8,13 @@ the same float64, but `true` is not `1` and `"1"` is not `1`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from cilium_tune.values.paths import KeyPath, format_path
+from cilium_tune.values.redact import redact
 
 __all__ = ["DiffEntry", "ValuesDiff", "diff_values", "same_value"]
 
@@ -33,12 +35,23 @@ class DiffEntry:
         return format_path(self.path)
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry as data, credentials redacted (diffs end up in tickets and CI logs)."""
         entry: dict[str, Any] = {"kind": self.kind, "path": self.dotted}
         if self.kind != "added":
-            entry["old"] = self.old
+            entry["old"] = redact(self.path, self.old)
         if self.kind != "removed":
-            entry["new"] = self.new
+            entry["new"] = redact(self.path, self.new)
         return entry
+
+    def line(self) -> str:
+        """`+ path: new`, `- path: old` or `~ path: old -> new`, values as JSON, credentials redacted."""
+        data = self.to_dict()
+        old, new = (json.dumps(data.get(side), ensure_ascii=False, sort_keys=True) for side in ("old", "new"))
+        if self.kind == "added":
+            return f"+ {self.dotted}: {new}"
+        if self.kind == "removed":
+            return f"- {self.dotted}: {old}"
+        return f"~ {self.dotted}: {old} -> {new}"
 
 
 @dataclass(frozen=True)

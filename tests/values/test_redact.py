@@ -1,0 +1,36 @@
+"""Credentials in values never reach a diff or a plan in clear text."""
+
+from __future__ import annotations
+
+import pytest
+
+from cilium_tune.values.diff import diff_values
+from cilium_tune.values.redact import REDACTED, is_secret_key, redact
+
+
+@pytest.mark.parametrize("key", ["key", "tls.key", "caKey", "apiToken", "bgpPassword", "encryptionKey", "PSK"])
+def test_credential_keys_are_recognised(key: str) -> None:
+    assert is_secret_key(key)
+
+
+@pytest.mark.parametrize("key", ["secretName", "keyFile", "tokenTTL", "monkey", "keepCapNetBindService", "keys"])
+def test_names_of_and_settings_about_credentials_stay_visible(key: str) -> None:
+    assert not is_secret_key(key)
+
+
+def test_empty_and_boolean_values_are_information_not_secrets() -> None:
+    assert redact(("tls", "key"), "") == ""
+    assert redact(("auto", "key"), True) is True
+    assert redact(("tls", "key"), "LS0tLS1CRUdJTi...") == REDACTED
+
+
+def test_diff_lines_and_data_redact_changed_credentials() -> None:
+    old = {"hubble": {"tls": {"server": {"key": "old-private-key", "cert": "c1"}}}}
+    new = {"hubble": {"tls": {"server": {"key": "new-private-key", "cert": "c2"}}}}
+    diff = diff_values(old, new)
+    lines = [entry.line() for entry in diff.entries]
+    assert lines == [
+        '~ hubble.tls.server.cert: "c1" -> "c2"',
+        f'~ hubble.tls.server.key: "{REDACTED}" -> "{REDACTED}"',
+    ]
+    assert "private" not in str(diff.to_dict())
