@@ -37,9 +37,9 @@ class Conn:
         parts = urlsplit(url)
         self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
 
-    def call(self, method: str, path: str, body: object = None) -> tuple[int, bytes]:
+    def call(self, method: str, path: str, body: object = None, accept: str = "application/json") -> tuple[int, bytes]:
         data = json.dumps(body).encode() if body is not None else None
-        self.conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        self.conn.request(method, path, body=data, headers={"Content-Type": "application/json", "Accept": accept})
         resp = self.conn.getresponse()
         return resp.status, resp.read()
 
@@ -120,6 +120,9 @@ def big_cluster(nodes: int, pods: int, repeat: int) -> None:
             assert count == pods, count
 
         report(f"GET pods with limit=500/continue ({pods // 500} pages, parsed)", timed(paginate, repeat))
+        table = "application/json;as=Table;v=v1;g=meta.k8s.io"
+        report(f"GET /api/v1/pods as=Table (kubectl get's request, {pods})",
+               timed(lambda: conn.call("GET", "/api/v1/pods", accept=table), repeat))
         report(f"GET /api/v1/pods + json.loads ({pods})", timed(lambda: json.loads(conn.call("GET", "/api/v1/pods")[1]),
                                                               repeat))
 
@@ -136,8 +139,10 @@ def big_cluster(nodes: int, pods: int, repeat: int) -> None:
             kubectl = TOOLS / "kubectl"
             if kubectl.exists():
                 env = {**os.environ, "KUBECONFIG": str(cfg), "HOME": tmp}
-                report(f"kubectl get pods -A -o json ({pods})", timed(lambda: subprocess.run(
-                    [kubectl, "get", "pods", "-A", "-o", "json"], env=env, check=True, capture_output=True), 1))
+                for fmt in ("json", "wide"):
+                    report(f"kubectl get pods -A -o {fmt} ({pods}, client-side decoding included)",
+                           timed(functools.partial(subprocess.run, [kubectl, "get", "pods", "-A", "-o", fmt],
+                                                   env=env, check=True, capture_output=True), 1))
     finally:
         conn.conn.close()
         server.stop()
