@@ -34,3 +34,13 @@ def test_diff_lines_and_data_redact_changed_credentials() -> None:
         f'~ hubble.tls.server.key: "{REDACTED}" -> "{REDACTED}"',
     ]
     assert "private" not in str(diff.to_dict())
+
+
+def test_a_whole_tree_is_redacted_for_snapshots() -> None:
+    from cilium_tune.values.redact import redact_tree
+
+    tree = {"clustermesh": {"apiserver": {"tls": {"ca": {"cert": "c", "key": "k"}}}}, "etcd": [{"password": "p"}]}
+    assert redact_tree(tree) == {
+        "clustermesh": {"apiserver": {"tls": {"ca": {"cert": "c", "key": REDACTED}}}},
+        "etcd": [{"password": REDACTED}],
+    }

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from cilium_tune.facts.k8s import parse_time
 from cilium_tune.facts.model import HelmRelease, ReleaseRevision
+from cilium_tune.values.redact import redact_tree
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -99,8 +100,8 @@ def parse_helm_release(
         chart_version=meta.get("version"),
         app_version=meta.get("appVersion"),
         updated=parse_time((chosen.get("info") or {}).get("last_deployed")),
-        user_values=dict(user),
-        computed_values=coalesce_values(defaults, user),
+        user_values=redact_tree(dict(user)),
+        computed_values=redact_tree(coalesce_values(defaults, user)),
         history=tuple(
             ReleaseRevision(
                 revision=n,

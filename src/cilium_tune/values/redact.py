@@ -31,3 +31,12 @@ def redact(path: tuple[str, ...], value: Any) -> Any:
     if value in (None, "", [], {}) or isinstance(value, bool):
         return value
     return REDACTED if path and is_secret_key(path[-1]) else value
+
+
+def redact_tree(values: Any, path: tuple[str, ...] = ()) -> Any:
+    """A copy of a values tree with every credential redacted (for snapshots saved to disk)."""
+    if isinstance(values, dict):
+        return {key: redact_tree(value, (*path, str(key))) for key, value in values.items()}
+    if isinstance(values, list):
+        return [redact_tree(item, path) for item in values]
+    return redact(path, values)
