@@ -64,6 +64,8 @@ def test_get_watch_ends_at_request_timeout(kube: Kube, kubectl_bin: Path) -> Non
     kube.run([kubectl_bin, "create", "-f", "-"], input=CONFIGMAP)
     out = kube.run([kubectl_bin, "get", "cm", "-w", "--request-timeout=2s", "-o", "name"], timeout=20).stdout
     assert "configmap/settings" in out.split()
+    table = kube.run([kubectl_bin, "get", "cm", "-w", "--request-timeout=2s"], timeout=20).stdout.splitlines()
+    assert table[0].split() == ["NAME", "AGE"] and table[1].split()[0] == "settings"
 
 
 def test_wait_for_condition_and_delete(kube: Kube, kubectl_bin: Path) -> None:
