@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from apiserver_testkit import Kube, http, watch_lines
+
+from cilium_tune.lab.apiserver import watch
 
 CM = "/api/v1/namespaces/default/configmaps"
 
@@ -118,3 +121,11 @@ def test_errors_carry_status_objects(kube: Kube) -> None:
     assert (code, body["reason"]) == (400, "BadRequest")
     code, body = http(f"{kube.url}{CM}/x", "PATCH", [{"op": "add"}], ctype="application/json-patch+json")
     assert code == 404
+
+
+def test_quiet_watch_sends_bookmarks_when_allowed(kube: Kube, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watch, "BOOKMARK_EVERY", 0.3)
+    rv = http(kube.url + CM)[1]["metadata"]["resourceVersion"]
+    events = watch_lines(f"{kube.url}{CM}?watch=true&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=2")
+    assert events and {e["type"] for e in events} == {"BOOKMARK"}
+    assert events[0]["object"]["metadata"]["resourceVersion"] == rv

@@ -4,6 +4,8 @@
 - resourceVersion=N: the logged events after N (410 Expired as an ERROR event when N is too old);
 - sendInitialEvents=true (the watch-list protocol): the current objects, then a BOOKMARK annotated
   `k8s.io/initial-events-end`, then live events;
+- allowWatchBookmarks=true: a BOOKMARK with the current resourceVersion after each quiet minute, so a
+  client resuming later is less likely to get 410;
 - timeoutSeconds ends the stream; so does the server stopping or the client going away.
 A label/field-selected watch turns a MODIFIED that leaves (enters) the selection into DELETED (ADDED).
 """
@@ -24,11 +26,19 @@ from .selectors import Predicate
 from .store import Event, Store, Stored, Watcher
 
 MAX_TIMEOUT = 1800.0
+BOOKMARK_EVERY = 60.0
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 def _frame(kind: str, raw: bytes) -> bytes:
     return b'{"type":"' + kind.encode() + b'","object":' + raw + b"}\n"
+
+
+def _bookmark(rt: ResourceType, rv: int, annotations: dict[str, str] | None = None) -> bytes:
+    meta: dict[str, object] = {"resourceVersion": str(rv)}
+    if annotations:
+        meta["annotations"] = annotations
+    return _frame("BOOKMARK", json.dumps({"kind": rt.kind, "apiVersion": rt.group_version, "metadata": meta}).encode())
 
 
 def _translate(ev: Event, ns: str | None, pred: Predicate | None) -> str | None:
@@ -86,9 +96,7 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
             return resp
         chunk = [encode("ADDED", s) for s in initial]
         if send_initial:
-            mark = {"kind": rt.kind, "apiVersion": rt.group_version,
-                    "metadata": {"resourceVersion": str(current_rv), "annotations": {INITIAL_EVENTS_END: "true"}}}
-            chunk.append(_frame("BOOKMARK", json.dumps(mark).encode()))
+            chunk.append(_bookmark(rt, current_rv, {INITIAL_EVENTS_END: "true"}))
         for ev in backlog:
             kind = _translate(ev, ns, pred)
             if kind:
@@ -96,6 +104,8 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
         for i in range(0, len(chunk), 500):
             await resp.write(b"".join(chunk[i:i + 500]))
         deadline = time.monotonic() + timeout
+        bookmarks = params.get("allowWatchBookmarks") == "true"
+        last_sent = time.monotonic()
         while not closing.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -106,6 +116,9 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
             try:
                 ev = await asyncio.wait_for(watcher.queue.get(), timeout=min(left, 1.0))
             except TimeoutError:
+                if bookmarks and time.monotonic() - last_sent >= BOOKMARK_EVERY:
+                    await resp.write(_bookmark(rt, store.resource_version))
+                    last_sent = time.monotonic()
                 continue
             out = []
             while True:
@@ -117,6 +130,7 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
                 ev = watcher.queue.get_nowait()
             if out:
                 await resp.write(b"".join(out))
+                last_sent = time.monotonic()
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
