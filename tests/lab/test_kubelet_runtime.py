@@ -84,7 +84,11 @@ def test_stopping_a_pod_kills_its_processes_and_removes_its_namespace(
         run_pod: Callable[..., PodRunner]) -> None:
     runner = run_pod(make_pod("stopme", sh("main", "sleep 30"), sh("side", "sleep 30")))
     wait_for(runner, phase("Running"))
-    assert len(netns.pids([runner.netns])[runner.netns]) >= 2  # sh and its sleep, per container
+    # Both containers' processes are inside the pod's namespace (`ip netns exec` enters it just after start).
+    deadline = time.monotonic() + 5
+    while len(netns.pids([runner.netns]).get(runner.netns, [])) < 2:
+        assert time.monotonic() < deadline, "the containers never showed up in the pod namespace"
+        time.sleep(0.02)
 
     runner.stop(grace=0.5)
 
