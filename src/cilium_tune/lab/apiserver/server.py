@@ -69,7 +69,7 @@ class ApiServer:
         """Bind and start serving on the running loop; returns the URL."""
         self._closing = asyncio.Event()
         routes = Routes(self.api, self._closing, self._state_dir)
-        self._runner = web.AppRunner(routes.app(), access_log=None, shutdown_timeout=2.0)
+        self._runner = web.AppRunner(routes.app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

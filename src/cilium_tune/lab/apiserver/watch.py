@@ -27,6 +27,7 @@ from .store import Event, Store, Stored, Watcher
 
 MAX_TIMEOUT = 1800.0
 BOOKMARK_EVERY = 60.0
+POLL = 0.25  # how often an idle watch checks for shutdown and a vanished client
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
@@ -114,7 +115,7 @@ async def serve_watch(request: web.Request, store: Store, rt: ResourceType, ns: 
             if transport is None or transport.is_closing():
                 break
             try:
-                ev = await asyncio.wait_for(watcher.queue.get(), timeout=min(left, 1.0))
+                ev = await asyncio.wait_for(watcher.queue.get(), timeout=min(left, POLL))
             except TimeoutError:
                 if bookmarks and time.monotonic() - last_sent >= BOOKMARK_EVERY:
                     await resp.write(_bookmark(rt, store.resource_version))
