@@ -129,6 +129,9 @@ class Routes:
             raise _no_resource()
         if sub is not None and sub not in rt.subresources:
             raise _no_resource()
+        if sub in ("exec", "proxy"):
+            raise errors.ApiError(501, "NotImplemented", f"{rt.plural}/{sub} is not served by the lab API: run "
+                                  "commands in a lab node or pod with the lab's node probe (network namespaces)")
         q = request.query
         dry_run = q.get("dryRun") == "All"
         method = request.method
