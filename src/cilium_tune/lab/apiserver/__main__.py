@@ -10,23 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
+from cilium_tune.files import write_atomic
+
 from .server import DEFAULT_SERVICE_CIDRS, ApiServer
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -52,7 +42,7 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     url = await server.serve()
-    _write_atomic(args.ready_file, url + "\n")
+    write_atomic(args.ready_file, url + "\n")
     await stop.wait()
     await server.shutdown()
 

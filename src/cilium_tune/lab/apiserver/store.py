@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cilium_tune.files import write_atomic
 
 LOG_SIZE = 50_000
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped objects
@@ -194,17 +194,7 @@ class Store:
                    "objects": {r: [s.obj for s in objs.values()] for r, objs in self._objects.items() if objs},
                    "applied": [[k[0], k[1], v] for k, v in self.applied.items()]}
             data = dumps(doc)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
 
     def load(self, doc: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
         """Restore a snapshot written by `dump` (no events are emitted); yields what was loaded."""
