@@ -5,7 +5,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/tools/bin:$(PATH)
 
-.PHONY: setup test demo lint bench clean docs
+.PHONY: setup test demo lint lint-only bench clean docs
 
 setup: $(STAMP) tools/bin/helm4 .system-packages
 
@@ -23,13 +23,16 @@ tools/bin/helm4:
 	scripts/install-system-packages.sh
 	touch $@
 
-test: setup
+test: setup lint-only
 	CILIUM_TUNE_REQUIRE_ALL=$${CI:+1} $(PY) -m pytest
 
 demo: setup
 	scripts/demo.sh
 
-lint: setup
+lint: setup lint-only
+
+# ruff and mypy --strict are part of `make test` (a few seconds): style and types are checked in CI too.
+lint-only:
 	$(VENV)/bin/ruff check src tests scripts
 	$(VENV)/bin/mypy
 
