@@ -43,6 +43,8 @@ $ct facts --probe-nodes --out "$work/facts.json"
 section "Lint the lab profile against those facts (this kernel has no CONFIG_NETKIT: expect CT201)"
 $ct lint --profile lab --baseline "$work/before.yaml" --facts "$work/facts.json" || echo "(lint exit code $?: findings, as expected)"
 
-section "Plan the lab profile against the captured baseline"
+section "Plan the lab profile against the captured baseline, the facts and the chart (helm template)"
 $ct render --profile lab --out "$work/deploy" >/dev/null
-$ct plan --profile lab --baseline "$work/before.yaml" --overlay-dir "$work/deploy"
+$ct plan --profile lab --baseline "$work/before.yaml" --overlay-dir "$work/deploy" \
+  --facts "$work/facts.json" --chart "$chart" \
+  || echo "(plan exit code $?: the preflight refuses netkit on this kernel, as lint did)"
