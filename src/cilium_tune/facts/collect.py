@@ -314,6 +314,7 @@ def run_probes(
 
 
 def _delete_quietly(kube: KubeAPI, name: str, namespace: str) -> None:
-    """Deletion is best effort per pod; `cilium-tune cleanup` finds leftovers by the managed-by label."""
+    """Deletion is best effort per pod; leftovers carry the managed-by label, so
+    `kubectl delete pod -A -l app.kubernetes.io/managed-by=cilium-tune` finds them."""
     with contextlib.suppress(ClusterError):
         kube.delete(PODS, name, namespace)

@@ -30,7 +30,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         cilium-config datapath-mode: veth, values bpf.datapathMode: netkit, 9 pods on skyforge-1.
     Fix:
         Migrate one node at a time (cordon, drain, restart the agent with the new mode, wait until
-        ready, uncordon), which `cilium-tune apply` does; a one-time `cleanState: true` overlay must be
+        ready, uncordon), as `cilium-tune plan` lays out; a one-time `cleanState: true` overlay must be
         removed right after.
     References:
         - cilium/cilium PR #42482: the agent refuses to start on endpoints of the other datapath mode.

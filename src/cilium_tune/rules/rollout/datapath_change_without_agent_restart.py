@@ -74,8 +74,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     Example:
         enableIPv4BIGTCP false -> true with rollOutCiliumPods unset.
     Fix:
-        Restart the agents node by node after the upgrade (`cilium-tune apply` does, or
-        `kubectl -n kube-system rollout restart ds/cilium`), and restart pods that must pick up BIG TCP.
+        Restart the agents node by node after the upgrade (the steps `cilium-tune plan` lists,
+        or `kubectl -n kube-system rollout restart ds/cilium`), and restart pods that must pick up BIG TCP.
     References:
         - cilium-k3s-facts section 1: rollOutCiliumPods default false; settings take effect on agent restart.
     """
