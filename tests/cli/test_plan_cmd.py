@@ -158,3 +158,12 @@ def test_missing_or_old_helm_is_input_error(tmp_path: Path) -> None:
     too_old = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(old))
     assert too_old.returncode == 2
     assert "cilium-tune needs helm >= 3.14" in too_old.stderr and "Traceback" not in too_old.stderr
+
+
+def test_with_facts_and_no_baseline_the_live_release_is_the_baseline(tmp_path: Path) -> None:
+    result = run("plan", "--facts", str(runbook_facts(tmp_path)), "-o", "json")
+    data = json.loads(result.stdout)
+    assert data["baseline"]["path"].startswith("live:kube-system/cilium@")
+    assert [layer["role"] for layer in data["layers"]] == ["overlay", "overlay"]  # live already runs netkit
+    (rollback,) = data["rollback"]
+    assert rollback["kind"] == "helm-rollback" and rollback["argv"][3:5] == ["rollback", "cilium"]

@@ -106,3 +106,27 @@ def test_an_already_applied_profile_plans_no_changes() -> None:
     assert not plan.changes_pending
     assert not plan.migration_needed
     assert len(plan.apply) == 1
+
+
+def test_the_live_release_as_baseline_is_diffed_but_not_passed_to_helm() -> None:
+    from cilium_tune.plan.baseline import live_baseline
+    from cilium_tune.plan.steps import HelmRollback
+
+    live = live_baseline("kube-system", "cilium", 7, "1.19.0-rc.1", {"routingMode": "tunnel", "bpf": {}})
+    plan = build_plan(
+        profile_name="test",
+        release=RELEASE,
+        nodes=NODES,
+        overlays=[PERFORMANCE],
+        overlay_dir="deploy",
+        loaded_overlays=[load_values_text(PERFORMANCE.text, "deploy/cilium-values.yaml")],
+        baseline=live,
+    )
+    assert [layer.path for layer in plan.layers] == ["deploy/cilium-values.yaml"]
+    assert plan.diff is not None and [e.dotted for e in plan.diff.changed] == ["routingMode"]
+    assert str(plan.merged.explain("routingMode").overridden[0].origin).startswith("live:kube-system/cilium@7:")
+    final = plan.apply[-1]
+    assert isinstance(final, HelmUpgrade) and "--reuse-values" in final.argv()
+    (rollback,) = plan.rollback
+    assert isinstance(rollback, HelmRollback)
+    assert command_line(rollback) == "helm -n kube-system rollback cilium 7 --wait --timeout 10m"

@@ -13,6 +13,7 @@ from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
 from cilium_tune.errors import CiliumTuneError, FindingsError
 
 if TYPE_CHECKING:
+    from cilium_tune.facts.model import Snapshot
     from cilium_tune.plan.planner import Plan
     from cilium_tune.profile import Profile
     from cilium_tune.rendercheck import RenderResult
@@ -122,8 +123,11 @@ def _plan(
     from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
 
-    profile, plan_obj, status, overlay_texts = _build(profile_ref, baseline_path, baseline_version, overlay_dir, chart)
-    findings = _preflight(profile, plan_obj, facts_source)
+    facts = snapshot_from_options(**facts_source) if facts_source.get("facts_file") is not None else None
+    profile, plan_obj, status, overlay_texts = _build(
+        profile_ref, baseline_path, baseline_version, overlay_dir, chart, facts
+    )
+    findings = _preflight(profile, plan_obj, facts)
     rendered = _render_check(plan_obj, chart, helm_path, overlay_texts) if chart else None
 
     if output == "json":
@@ -156,11 +160,10 @@ def _render_check(
     return check_renders(find_helm(helm_path), plan_obj, chart, overlay_texts)
 
 
-def _preflight(profile: Profile, plan_obj: Plan, facts_source: dict[str, Any]) -> LintResult:
+def _preflight(profile: Profile, plan_obj: Plan, facts: Snapshot | None) -> LintResult:
     """The preflight rules on exactly the values the plan would apply (facts only when --facts is given)."""
     from cilium_tune.rules import BaselineInfo, RuleContext, run_rules
 
-    facts = snapshot_from_options(**facts_source) if facts_source.get("facts_file") is not None else None
     baseline = plan_obj.baseline
     ctx = RuleContext(
         values=plan_obj.merged.values,
@@ -179,8 +182,9 @@ def _build(
     baseline_version: str | None,
     overlay_dir: str,
     chart: str | None,
+    facts: Snapshot | None,
 ) -> tuple[Profile, Plan, dict[str, str], dict[str, str]]:
-    from cilium_tune.plan.baseline import load_baseline
+    from cilium_tune.plan.baseline import live_baseline, load_baseline
     from cilium_tune.plan.planner import Release, build_plan
     from cilium_tune.profile.load import load_profile
     from cilium_tune.values.loader import load_chart_values, load_values_text
@@ -193,6 +197,9 @@ def _build(
     status = {f"{base_dir}/{o.filename}": _file_status(Path(base_dir) / o.filename, o.text, base_dir) for o in overlays}
 
     baseline = load_baseline(baseline_path, baseline_version) if baseline_path is not None else None
+    live = facts.helm_release if facts is not None else None
+    if baseline is None and live is not None:
+        baseline = live_baseline(live.namespace, live.name, live.revision, live.chart_version, live.computed_values)
 
     release = Release(
         profile.release.namespace,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cilium_tune.plan.baseline import Baseline
-from cilium_tune.plan.steps import HelmUpgrade, NodeStep, Step
+from cilium_tune.plan.steps import HelmRollback, HelmUpgrade, NodeStep, Step
 from cilium_tune.values.diff import ValuesDiff, diff_values
 from cilium_tune.values.loader import LoadedValues
 from cilium_tune.values.merge import MergedValues, merge_values
@@ -109,7 +109,8 @@ def build_plan(
         return f"{overlay_dir.rstrip('/')}/{overlay.filename}"
 
     layers = [Layer("overlay", o.name, path_of(o)) for o in regular]
-    if baseline is not None:
+    from_file = baseline is not None and baseline.is_file
+    if baseline is not None and baseline.is_file:
         layers.insert(0, Layer("baseline", "baseline", baseline.path))
     stack = ([baseline.values] if baseline else []) + [by_name[o.name] for o in regular]
     merged = merge_values(stack, chart_defaults)
@@ -122,6 +123,13 @@ def build_plan(
             "-o yaml > before.yaml, add the release's chart version as a first line `# chart-version: X` "
             "(helm list shows it), then pass --baseline before.yaml. Until then the apply keeps the live "
             "values (--reuse-values) and the change cannot be shown"
+        )
+    elif not baseline.is_file:
+        notes.append(
+            f"baseline: the live release ({baseline.path}, from the facts snapshot); the apply keeps its values "
+            "(--reuse-values). For an apply that does not depend on what is live, capture it to a file: "
+            f"helm -n {release.namespace} get values {release.name} --all -o yaml > before.yaml "
+            "(first line `# chart-version: X`), then pass --baseline before.yaml"
         )
 
     old_mode = _datapath_mode(baseline.values.values) if baseline else DEFAULT_DATAPATH_MODE
@@ -139,14 +147,14 @@ def build_plan(
         version=release.version,
         values_files=files,
         timeout=APPLY_TIMEOUT,
-        reset_values=baseline is not None,
+        reset_values=from_file,
         kube_context=release.kube_context,
     )
     apply: list[Step] = [final]
     migration_layer = None
     if change is not None:
         migration_layer = Layer("one-time", migrate.name, path_of(migrate)) if migrate else None
-        apply = [*_switch_steps(release, nodes, files, migration_layer, change, baseline is not None), final]
+        apply = [*_switch_steps(release, nodes, files, migration_layer, change, from_file), final]
         if migration_layer is None:
             notes.append(
                 f"datapath mode changes {change.old} -> {change.new} without a migration overlay: each node's "
@@ -156,6 +164,17 @@ def build_plan(
     rollback: list[Step] = []
     if baseline is None:
         notes.append("rollback: no baseline, nothing to roll back to")
+    elif baseline.live_revision is not None:
+        rollback.append(
+            HelmRollback(
+                purpose=f"roll back to the live revision {baseline.live_revision}",
+                namespace=release.namespace,
+                release=release.name,
+                revision=baseline.live_revision,
+                timeout=ROLLBACK_TIMEOUT,
+                kube_context=release.kube_context,
+            )
+        )
     elif baseline.chart_version is None:
         notes.append(
             f"rollback: {baseline.path} does not say which chart version it was captured from; pass "
@@ -174,11 +193,11 @@ def build_plan(
                 kube_context=release.kube_context,
             )
         )
-        if change is not None:
-            notes.append(
-                f"rolling back also switches the datapath {change.new} -> {change.old}: run it node by node "
-                "(cordon, drain, restart the agent, uncordon) as for the forward switch"
-            )
+    if rollback and change is not None:
+        notes.append(
+            f"rolling back also switches the datapath {change.new} -> {change.old}: run it node by node "
+            "(cordon, drain, restart the agent, uncordon) as for the forward switch"
+        )
 
     return Plan(
         profile=profile_name,

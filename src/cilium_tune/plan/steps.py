@@ -38,6 +38,33 @@ class HelmUpgrade:
 
 
 @dataclass(frozen=True)
+class HelmRollback:
+    """`helm rollback` to a recorded revision: helm restores that revision's chart version and values."""
+
+    purpose: str
+    namespace: str
+    release: str
+    revision: int
+    timeout: str
+    kube_context: str | None = None
+    kind: str = field(default="helm-rollback", init=False)
+
+    def argv(self, helm: str = "helm") -> list[str]:
+        args = [helm, *(["--kube-context", self.kube_context] if self.kube_context else [])]
+        return [
+            *args,
+            "-n",
+            self.namespace,
+            "rollback",
+            self.release,
+            str(self.revision),
+            "--wait",
+            "--timeout",
+            self.timeout,
+        ]
+
+
+@dataclass(frozen=True)
 class NodeStep:
     """A per-node action of the netkit switch: cordon, drain, restart the agent, wait, uncordon."""
 
@@ -65,7 +92,7 @@ class NodeStep:
         return by_action[self.action]
 
 
-Step = HelmUpgrade | NodeStep
+Step = HelmUpgrade | HelmRollback | NodeStep
 
 
 def command_line(step: Step, helm: str = "helm") -> str:
