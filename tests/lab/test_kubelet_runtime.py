@@ -137,6 +137,19 @@ def test_a_crashing_container_is_restarted_with_back_off(run_pod: Callable[..., 
     assert runner.log_path("main").read_text().count("started") >= 2
 
 
+def test_a_failed_containers_last_log_lines_become_its_termination_message(
+    run_pod: Callable[..., PodRunner],
+) -> None:
+    script = "echo starting; echo 'level=fatal msg=\"Cannot start cilium-agent\"'; exit 1"
+    failing = sh("main", script, terminationMessagePolicy="FallbackToLogsOnError")
+    runner = run_pod(make_pod("agent", failing, sh("quiet", "exit 1"), restartPolicy="Never"))
+    status = wait_for(runner, phase("Failed"))
+
+    by_name = {cs["name"]: cs["state"]["terminated"] for cs in status["containerStatuses"]}
+    assert by_name["main"]["message"] == 'starting\nlevel=fatal msg="Cannot start cilium-agent"'
+    assert "message" not in by_name["quiet"], "the default policy (File) has no termination-log here"
+
+
 def test_env_has_downward_api_fields_and_var_expansion(run_pod: Callable[..., PodRunner]) -> None:
     pod = make_pod("envy", sh("main", "echo NODE=$MY_NODE IP=$MY_IP GREETING=$GREETING; sleep 30", env=[
         {"name": "MY_NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},

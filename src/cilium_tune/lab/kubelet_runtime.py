@@ -38,6 +38,8 @@ from cilium_tune.lab.kubelet_apiproxy import PORT as API_PORT
 from cilium_tune.lab.topology import LabNode
 
 BACKOFF_START = 1.0
+TERMINATION_MESSAGE_BYTES = 2048  # the kubelet's limits for FallbackToLogsOnError
+TERMINATION_MESSAGE_LINES = 80
 BACKOFF_MAX = 20.0
 BACKOFF_RESET_AFTER = 10.0
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
@@ -331,6 +333,9 @@ class PodRunner:
             "finishedAt": now_iso(),
             "containerID": self._container_id(run),
         }
+        message = self._termination_message(run, exit_code)
+        if message:
+            terminated["message"] = message
         run.proc = None
         if run.init:  # init containers run to success; retried unless the pod says Never
             restart = exit_code != 0 and self.restart_policy != "Never"
@@ -355,6 +360,18 @@ class PodRunner:
         return f"lab://{self.netns}/{run.name}/{run.restart_count}"
 
     # --- probes ---------------------------------------------------------------------------------
+    def _termination_message(self, run: ContainerRun, exit_code: int) -> str:
+        """`FallbackToLogsOnError`: a failed container's last log lines become its termination message, as
+        the kubelet does (at most 80 lines and 2048 bytes), so `kubectl describe` and facts show the reason."""
+        if exit_code == 0 or run.spec.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            return ""
+        try:
+            data = self.log_path(run.name).read_bytes()[-TERMINATION_MESSAGE_BYTES:]
+        except OSError:
+            return ""
+        lines = data.decode("utf-8", errors="replace").splitlines()[-TERMINATION_MESSAGE_LINES:]
+        return "\n".join(lines).strip()
+
     @staticmethod
     def _probe_state(spec: Mapping[str, Any] | None) -> ProbeState | None:
         if not spec:

@@ -104,6 +104,14 @@ class Env:
                     reasons.append(cs.state.waiting.reason)
         return reasons
 
+    def agent_termination_messages(self, node: str) -> str:
+        """The agent container's last termination message on `node` (kubectl describe's "Last State")."""
+        for pod in self.agents():
+            for cs in (pod.status.containerStatuses or []) if pod.status and pod.spec.nodeName == node else []:
+                if cs.lastState and cs.lastState.terminated and cs.lastState.terminated.message:
+                    return cs.lastState.terminated.message
+        return ""
+
     def node_ns(self, i: int) -> str:
         return self.lab.topology.nodes[i].netns
 
@@ -246,6 +254,7 @@ def test_datapath_mode_change_is_refused_until_pods_are_recreated(env: Env, work
                "veth datapath mode. Endpoints using veth datapath mode: [default/client")
     wait_for("refusal on node 1", lambda: refusal in env.agent_log(node1))
     wait_for("CrashLoopBackOff", lambda: "CrashLoopBackOff" in env.agent_waiting_reasons(node1))
+    wait_for("the reason in the pod status", lambda: refusal in env.agent_termination_messages(node1))
     assert not env.agents_ready()
 
     delete_workload(env, workload)
