@@ -155,8 +155,11 @@ class HelmRelease(_Strict):
         ),
     )
     repository: str | None = Field(
-        default="https://helm.cilium.io/",
-        description="Helm repository URL of the chart; null for a path/OCI chart.",
+        default=None,
+        description=(
+            "URL of the Helm repository the chart's repo alias points at (as in `helm repo add`), for the "
+            "record; null when the chart is a path or an OCI reference, or when the alias is already set up."
+        ),
     )
     version: str = Field(min_length=1, description="Pinned chart version (helm --version).", examples=["1.19.0"])
 

@@ -21,7 +21,7 @@ STARTER: dict[str, Any] = {
         "namespace": "kube-system",
         "name": "cilium",
         "chart": "cilium/cilium",
-        "repository": "https://helm.cilium.io/",
+        "repository": None,
         "version": "1.19.0",
     },
     "distribution": {
