@@ -56,3 +56,11 @@ def test_live_facts_equal_a_saved_snapshot(
     assert live["findings"] == offline["findings"]
     assert live["summary"] == offline["summary"]
     assert live["summary"]["rules_run"] == len(registry)  # type: ignore[index]
+
+
+def test_the_lab_comes_with_the_paired_gateway_api_crds(kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, live = run_json(
+        capsys, "lint", "--profile", "lab", "--facts", "live", "--kubeconfig", str(kubeconfig), "-o", "json"
+    )
+    fired = {finding["rule_id"] for finding in live["findings"]}  # type: ignore[attr-defined]
+    assert not fired & {"CT701", "CT702", "CT703"}, "lab up installs the v1.4 experimental bundle"

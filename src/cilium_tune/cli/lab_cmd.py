@@ -43,12 +43,15 @@ def lab() -> None:
 @click.option("--profile", default="lab", show_default=True, help="Profile describing the lab cluster.")
 @click.option("--node-routes/--no-node-routes", default=True, show_default=True,
               help="Static routes between the nodes' pod blocks (off: the lab agent's datapath routes).")
+@click.option("--gateway-crds", type=click.Choice(["experimental", "standard", "none"]), default="experimental",
+              show_default=True, help="Gateway API CRD bundle (v1.4) to install; experimental adds TLSRoute.")
 def up(name: str, lab_dir: Path | None, nodes: int | None, dual_stack: bool | None, profile: str,
-       node_routes: bool) -> None:
-    """Start the lab (API server, node namespaces, Node objects, kubelet). Idempotent."""
+       node_routes: bool, gateway_crds: str) -> None:
+    """Start the lab (API server, node namespaces, Node objects, kubelet, Gateway API CRDs). Idempotent."""
     started = time.monotonic()
     instance = cluster.up(name, nodes=nodes, dual_stack=dual_stack, profile=profile, base_dir=lab_dir,
-                          node_routes=node_routes, progress=lambda msg: click.echo(f"  {msg}", err=True))
+                          node_routes=node_routes, gateway_crds=gateway_crds,
+                          progress=lambda msg: click.echo(f"  {msg}", err=True))
     took = time.monotonic() - started
     click.echo(f"lab {instance.name} is up ({len(instance.topology.nodes)} nodes, {took:.1f} s): "
                f"API {instance.api_url}")

@@ -254,13 +254,15 @@ def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance |
 def up(
     name: str = DEFAULT_NAME, *, nodes: int | None = None, dual_stack: bool | None = None,
     profile: str = "lab", base_dir: Path | None = None, node_routes: bool = True,
-    progress: Callable[[str], None] | None = None,
+    gateway_crds: str = "experimental", progress: Callable[[str], None] | None = None,
 ) -> LabInstance:
     """Start (or keep) the lab: API server, namespaces, Node objects, kubelet. Idempotent.
 
     A healthy instance with the same topology is left as it is; anything else of this instance
     (a crashed run, another node count) is removed first. `node_routes=False` builds the nodes
     without the static routes to each other's pod blocks (for a datapath that routes itself).
+    `gateway_crds` ("experimental", "standard" or "none") prepares the cluster the way the runbook's
+    was before Gateway API was enabled in Cilium: the paired v1.4 CRD bundle, TLSRoute included or not.
     """
     from cilium_tune.profile import load_profile
 
@@ -278,13 +280,15 @@ def up(
     (sdir / "logs").mkdir(exist_ok=True)
     topology.save_topology(topo, sdir / "lab.json")
     try:
-        return _start(topo, sdir, say, node_routes)
+        return _start(topo, sdir, say, node_routes, gateway_crds)
     except BaseException:
         _clean(name, sdir)
         raise
 
 
-def _start(topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: bool) -> LabInstance:
+def _start(
+    topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: bool, gateway_crds: str
+) -> LabInstance:
     py = sys.executable
     services = [str(topo.plan.services_v4)] + ([str(topo.plan.services_v6)] if topo.dual_stack else [])
     argv = [py, "-m", "cilium_tune.lab.apiserver", "--host", "127.0.0.1", "--port", "0",
@@ -301,6 +305,9 @@ def _start(topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: 
                                        "--ready-file", str(sdir / "kubelet.ready")])
     say(f"API server at {url}; registering nodes")
     register_nodes(sdir / "kubeconfig", topo)
+    if gateway_crds != "none":
+        say(f"installing the Gateway API CRDs ({gateway_crds} channel)")
+        install_gateway_crds(sdir / "kubeconfig", experimental=gateway_crds == "experimental")
     _wait_file(sdir / "kubelet.ready", kubelet, "kubelet", sdir / "kubelet.log")
     return LabInstance(name=topo.lab, state_dir=sdir, topology=topo, api_url=url)
 
@@ -330,6 +337,22 @@ def register_nodes(kubeconfig: Path, topo: Topology) -> None:
                 one(node_object(topo, node))
     except ApiError as exc:
         raise ClusterError(f"registering the lab's nodes failed: {exc}") from exc
+
+
+def install_gateway_crds(kubeconfig: Path, *, experimental: bool) -> None:
+    """Create the lab's Gateway API CRDs (v1.4 bundle: what Cilium 1.19 pairs with)."""
+    from lightkube import Client, KubeConfig
+    from lightkube.core.exceptions import ApiError
+    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+    from cilium_tune.lab.gateway.crds import gateway_api_crds
+
+    try:
+        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab") as client:
+            for crd in gateway_api_crds(experimental=experimental):
+                client.create(cast(CustomResourceDefinition, CustomResourceDefinition.from_dict(crd)))
+    except ApiError as exc:
+        raise ClusterError(f"installing the Gateway API CRDs failed: {exc}") from exc
 
 
 def down(name: str = DEFAULT_NAME, *, base_dir: Path | None = None, purge: bool = False) -> list[str]:
