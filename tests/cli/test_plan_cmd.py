@@ -167,3 +167,11 @@ def test_with_facts_and_no_baseline_the_live_release_is_the_baseline(tmp_path: P
     assert [layer["role"] for layer in data["layers"]] == ["overlay", "overlay"]  # live already runs netkit
     (rollback,) = data["rollback"]
     assert rollback["kind"] == "helm-rollback" and rollback["argv"][3:5] == ["rollback", "cilium"]
+
+
+def test_values_that_helm_accepts_silently_are_warned_about(tmp_path: Path) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text("# chart-version: 1.19.0-rc.1\nroutingMode: tunnel\nroutingMode: native\n")
+    result = run("plan", "--baseline", str(baseline))
+    assert result.returncode == 0
+    assert f"{baseline}:3:1: duplicate key routingMode (first at line 2)" in result.stdout

@@ -63,6 +63,7 @@ def to_json(
         "apply": [step_to_json(step) for step in plan.apply],
         "rollback": [step_to_json(step) for step in plan.rollback],
         "notes": list(plan.notes),
+        "warnings": list(plan.merged.warnings),
         "findings": findings or [],
     }
 
@@ -144,4 +145,9 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
         out("Notes:")
         for note in plan.notes:
             out(f"  - {note}")
+    if plan.merged.warnings:
+        out("")
+        out("Warnings from reading the values (helm accepts these silently):")
+        for warning in plan.merged.warnings:
+            out(f"  - {warning}")
     return "\n".join(lines) + "\n"
