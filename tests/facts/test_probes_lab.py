@@ -57,6 +57,14 @@ def test_every_lab_node_is_probed_with_this_machines_kernel(probed: tuple[Snapsh
         assert probe.kernel_release == platform.release()
 
 
+def test_probes_see_each_nodes_addresses_with_their_prefix(probed: tuple[Snapshot, LightkubeAPI]) -> None:
+    snap, _ = probed
+    for node in snap.nodes:
+        probe = snap.probe(node.name)
+        assert probe is not None and probe.addresses is not None
+        assert f"{node.internal_ipv4[0]}/24" in probe.addresses  # the lab fabric is one /24
+
+
 def test_kernel_config_flags_match_the_host(probed: tuple[Snapshot, LightkubeAPI]) -> None:
     snap, _ = probed
     probe = snap.probes[0]

@@ -417,6 +417,11 @@ class NodeProbe(Frozen):
         default=None, description="Directory -> plugin binaries in it (dirs that exist)."
     )
     containerd: ContainerdCni | None = Field(default=None, description="None when no containerd config was found.")
+    addresses: tuple[str, ...] | None = Field(
+        default=None,
+        description="The node's interface addresses with their prefix length (`ip -o addr`), e.g. "
+        "198.18.0.11/24: the L2 segments the Node API does not show. None when `ip` was not available.",
+    )
 
 
 # ---------------------------------------------------------------- the snapshot

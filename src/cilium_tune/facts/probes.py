@@ -3,13 +3,14 @@
 The script prints sections headed `### ct-probe <name> [<arg>]` so the parser needs no guessing:
 `uname`, `kconfig <source>` (the selected CONFIG_* lines), `iptables <family>` (an `iptables-save`
 digest: table and chain lines plus a rule count per table, to keep logs small on nodes with thousands of
-kube-proxy rules), `cniconf <dir>` / `cnibin <dir>` (directory listings) and `containerd <path>` (the CNI
-lines of a containerd config). It uses only sh, uname, grep, zcat, awk, sed, ls: present on Debian and
-in busybox.
+kube-proxy rules), `cniconf <dir>` / `cnibin <dir>` (directory listings), `containerd <path>` (the CNI
+lines of a containerd config) and `addrs` (interface addresses with their prefix length). It uses only sh,
+uname, grep, zcat, awk, sed, ls and ip: present on Debian and in busybox.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import Counter
 
@@ -75,6 +76,7 @@ for c in {" ".join(CONTAINERD_CONFIGS)}; do
   done
 done
 for d in $bins; do [ -d "$d" ] && {{ echo "$M cnibin $d"; ls -1A "$d"; }}; done
+if command -v ip >/dev/null 2>&1; then echo "$M addrs"; ip -o addr show | awk '{{print $4}}'; fi
 echo "$M end"
 """
 
@@ -102,6 +104,7 @@ def parse_probe_output(node: str, text: str) -> NodeProbe:
     conf_dirs: dict[str, tuple[str, ...]] = {}
     bin_dirs: dict[str, tuple[str, ...]] = {}
     containerd: ContainerdCni | None = None
+    addresses: tuple[str, ...] | None = None
     for name, arg, lines in sections:
         if name == "uname":
             release = next((ln.strip() for ln in lines if ln.strip()), None)
@@ -115,6 +118,8 @@ def parse_probe_output(node: str, text: str) -> NodeProbe:
             bin_dirs[arg] = tuple(sorted(ln for ln in lines if ln))
         elif name == "containerd" and containerd is None:
             containerd = _containerd(arg, lines)
+        elif name == "addrs":
+            addresses = _interfaces(lines)
     return NodeProbe(
         node=node,
         ok=True,
@@ -125,7 +130,19 @@ def parse_probe_output(node: str, text: str) -> NodeProbe:
         cni_conf_dirs=conf_dirs,
         cni_bin_dirs=bin_dirs,
         containerd=containerd,
+        addresses=addresses,
     )
+
+
+def _interfaces(lines: list[str]) -> tuple[str, ...]:
+    """`ip -o addr` fourth fields (`198.18.0.11/24`, `fd00:18::11/64`), keeping only well-formed ones."""
+    found = []
+    for line in lines:
+        try:
+            found.append(str(ipaddress.ip_interface(line.strip())))
+        except ValueError:
+            continue
+    return tuple(found)
 
 
 def _kernel_config(lines: list[str]) -> dict[str, str]:

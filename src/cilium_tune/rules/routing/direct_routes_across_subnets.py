@@ -3,20 +3,24 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterator
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from cilium_tune.rules import derive
 from cilium_tune.rules.context import RuleContext
 from cilium_tune.rules.registry import Finding, Severity, rule
 
-# Node addresses carry no prefix length in the API; these are the segment sizes assumed.
+# Node objects carry no prefix length: without node probes these segment sizes are assumed.
 ASSUMED_PREFIX = {4: 24, 6: 64}
 
 
-def _segment(version: int, key: int) -> str:
-    """The subnet a shifted address key stands for, e.g. 10.128.16.0/24."""
-    prefix = ASSUMED_PREFIX[version]
-    width = 32 if version == 4 else 128
-    return str(ipaddress.ip_network((key << (width - prefix), prefix)))
+def _segment(ctx: RuleContext, node: str, addr: IPv4Address | IPv6Address) -> tuple[IPv4Network | IPv6Network, bool]:
+    """The node address's subnet: the probed interface prefix when known (exact), else the assumed one."""
+    probe = ctx.facts.probe(node) if ctx.facts is not None else None
+    for entry in (probe.addresses or ()) if probe is not None else ():
+        interface = ipaddress.ip_interface(entry)
+        if interface.ip == addr:
+            return interface.network, True
+    return ipaddress.ip_network((addr, ASSUMED_PREFIX[addr.version]), strict=False), False
 
 
 @rule(
@@ -31,8 +35,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
     What it checks:
         `autoDirectNodeRoutes: true` with native routing, and the nodes' InternalIPs of one family do
-        not all fall into one /24 (IPv4) or /64 (IPv6). The Node API carries no prefix length, so
-        these sizes are assumed; the message says so.
+        not all fall into one subnet. The Node API carries no prefix length: node probes
+        (`facts --probe-nodes`) record each interface's prefix and make the check exact; without them a
+        /24 (IPv4) or /64 (IPv6) is assumed, and the message says which.
     Why it matters:
         Direct node routes send each node's pod block straight to the other node's address as next
         hop, which only works when that address is on the same L2 segment. Across a router the routes
@@ -47,21 +52,24 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     """
     if not ctx.flag("autoDirectNodeRoutes") or derive.routing_mode(ctx) != "native":
         return
-    groups: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[int, dict[IPv4Network | IPv6Network, list[str]]] = defaultdict(lambda: defaultdict(list))
     evidence: dict[int, dict[str, str]] = defaultdict(dict)
+    exact: dict[int, bool] = defaultdict(lambda: True)
     for name, addr, path in derive.node_addresses(ctx):
         if addr.is_link_local:
             continue
-        width = addr.max_prefixlen
-        groups[addr.version][int(addr) >> (width - ASSUMED_PREFIX[addr.version])].append(name)
+        network, probed = _segment(ctx, name, addr)
+        groups[addr.version][network].append(name)
         evidence[addr.version][path] = str(addr)
+        if probed:
+            evidence[addr.version][f"probes[{name}].addresses"] = str(network)
+        exact[addr.version] &= probed
     for version, segments in sorted(groups.items()):
         if len(segments) > 1:
-            shown = "; ".join(
-                f"{_segment(version, key)}: {', '.join(sorted(set(names)))}" for key, names in sorted(segments.items())
-            )
+            shown = "; ".join(f"{net}: {', '.join(sorted(set(names)))}" for net, names in sorted(segments.items()))
+            how = "as the node probes show" if exact[version] else f"assuming /{ASSUMED_PREFIX[version]} where unprobed"
             yield Finding(
                 f"autoDirectNodeRoutes needs one L2 segment but IPv{version} node addresses span "
-                f"{len(segments)} /{ASSUMED_PREFIX[version]} subnets ({shown})",
+                f"{len(segments)} subnets, {how} ({shown})",
                 evidence={"values.autoDirectNodeRoutes": True, **evidence[version]},
             )
