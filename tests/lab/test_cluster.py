@@ -168,6 +168,33 @@ def test_a_crashing_pod_counts_restarts(client: Client, pods: Callable[..., Pod]
     assert pod.status.containerStatuses[0].lastState.terminated.exitCode == 1
 
 
+def test_logs_belong_to_the_pod_instance_and_previous_shows_the_run_before(
+        client: Client, pods: Callable[..., Pod], lab: LabInstance, kubectl_bin: Path, tmp_path: Path) -> None:
+    # Run 0 exits 1; run 1 stays: `logs` is run 1's, `logs --previous` run 0's.
+    script = f'n=$(ls {tmp_path} | wc -l); touch {tmp_path}/$n; echo run $n; [ $n -ge 1 ] && exec sleep 300; exit 1'
+    pods("runs", [{"name": "main", "image": "busybox", "command": ["sh", "-c", script]}])
+    wait_pod(client, "runs", lambda p: bool(p.status and p.status.containerStatuses and p.status.containerStatuses[
+        0].restartCount == 1 and p.status.containerStatuses[0].state.running))
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(kubectl_bin), "--kubeconfig", str(lab.kubeconfig), "-n", "default", *args],
+                              capture_output=True, text=True, timeout=30, check=False)
+
+    assert kubectl("logs", "runs").stdout == "run 1\n"
+    assert kubectl("logs", "runs", "--previous").stdout == "run 0\n"
+    first = client.get(Pod, "runs", namespace="default").metadata.uid
+    client.delete(Pod, "runs", namespace="default", grace_period=0)
+    wait_gone(client, "runs")
+
+    pods("runs", [{"name": "main", "image": "busybox", "command": ["sh", "-c", "echo second; exec sleep 300"]}])
+    wait_pod(client, "runs", running_ready)
+    assert list(client.log("runs", namespace="default")) == ["second\n"]
+    previous = kubectl("logs", "runs", "-p")
+    assert previous.returncode == 1
+    assert 'previous terminated container "main" in pod "runs" not found' in previous.stderr
+    assert not list(lab.log_dir.glob(f"default_runs_{first}"))
+
+
 CHART = {
     "Chart.yaml": "apiVersion: v2\nname: labdemo\nversion: 0.1.0\n",
     "values.yaml": "replicas: 2\nmessage: hello\n",

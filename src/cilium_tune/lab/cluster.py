@@ -7,8 +7,9 @@ state directory on their command line and a pid file in it. So `down`, and `up` 
 crashed run, find exactly this instance's leftovers and never another's.
 
 State directory: lab.json (topology), kubeconfig, apiserver.{pid,log,url}, kubelet.{pid,log,ready},
-logs/<namespace>_<pod>_<container>.log. `down` removes all but the *.log files (kept for diagnosis;
-`purge=True` removes the directory).
+and the pod logs, logs/<namespace>_<pod>_<uid>/<container>/<restart>.log (podlogs.py). `down` removes
+everything but the two processes' own logs (kept for diagnosing the run that ended; `up` starts them
+afresh; `purge=True` removes the directory).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class LabInstance:
 
     @property
     def log_dir(self) -> Path:
-        """Pod logs, `<namespace>_<pod>_<container>.log` (the API server serves them)."""
+        """Pod logs, one directory per pod instance (podlogs.py; the API server serves them)."""
         return self.state_dir / "logs"
 
 
@@ -174,7 +175,7 @@ def _alive(pid: int) -> bool:
 
 
 def _spawn(sdir: Path, proc: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    with open(sdir / f"{proc}.log", "ab") as log:
+    with open(sdir / f"{proc}.log", "wb") as log:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True, cwd=sdir)
     _children[child.pid] = child
@@ -232,6 +233,7 @@ def _clean(name: str, sdir: Path) -> None:
     _stop_pids(list(instance_pids(sdir).values()), grace=1.0)
     topology.teardown(name)
     _remove_runtime_files(sdir)
+    shutil.rmtree(sdir / "logs", ignore_errors=True)
 
 
 def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance | None:
@@ -373,7 +375,7 @@ def leftovers(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> list
     found = [f"namespace {n}" for n in topology.lab_namespaces(name)]
     found += [f"process {k} ({v})" for k, v in instance_pids(sdir).items()]
     found += [f"pid {p} in {ns}" for ns, ps in netns.pids(topology.lab_namespaces(name)).items() for p in ps]
-    found += [f"file {sdir / f}" for f in ("apiserver.pid", "kubelet.pid", "kubeconfig") if (sdir / f).exists()]
+    found += [f"file {sdir / f}" for f in ("apiserver.pid", "kubelet.pid", "kubeconfig", "logs") if (sdir / f).exists()]
     return found
 
 

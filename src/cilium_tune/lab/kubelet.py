@@ -39,7 +39,7 @@ from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from cilium_tune.files import write_atomic
-from cilium_tune.lab import netns, topology
+from cilium_tune.lab import netns, podlogs, topology
 from cilium_tune.lab.kubelet_apiproxy import ApiRelay
 from cilium_tune.lab.kubelet_runtime import PodRunner
 from cilium_tune.lab.topology import LabNode, Topology
@@ -151,6 +151,8 @@ class Kubelet:
         uid = meta.get("uid", "")
         node = self.nodes.get(pod.get("spec", {}).get("nodeName") or "")
         if kind == "DELETED":
+            if uid not in self.runners:  # e.g. a pod that finished before this kubelet started
+                podlogs.remove_pod(self.log_dir, meta.get("namespace", ""), meta.get("name", ""), uid)
             self._forget(uid)
             return
         if node is None:
@@ -198,10 +200,15 @@ class Kubelet:
                               patch_type=PatchType.MERGE)
 
     def _forget(self, uid: str) -> None:
+        """The pod is gone from the API: stop what still runs, then drop its logs (a kubelet's log GC)."""
         runner = self.runners.pop(uid, None)
         self.sent.pop(uid, None)
-        if runner is not None and not runner.stopped:
-            self.pool.submit(self._stop_runner, runner, 0.5)
+        if runner is not None:
+            if not runner.stopped:
+                self.pool.submit(self._stop_runner, runner, 0.5).add_done_callback(
+                    lambda _: podlogs.remove_pod(self.log_dir, runner.namespace, runner.name, uid))
+            else:
+                podlogs.remove_pod(self.log_dir, runner.namespace, runner.name, uid)
 
     def _stop_runner(self, runner: PodRunner, grace: float) -> None:
         runner.stop(grace=grace)
@@ -282,6 +289,7 @@ class Kubelet:
         netns.remove(stale)
         listing = self.client.list(Pod, namespace="*")
         pods = [p.to_dict() for p in listing]
+        podlogs.remove_except(self.log_dir, (p.get("metadata", {}).get("uid", "") for p in pods))
         for pod in pods:
             self.handle("ADDED", pod)
         threading.Thread(target=self._watch, args=(listing.resourceVersion,), daemon=True,

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cilium_tune.lab import netns, topology
+from cilium_tune.lab import netns, podlogs, topology
 from cilium_tune.lab.kubelet_apiproxy import PORT as API_PORT
 from cilium_tune.lab.topology import LabNode
 
@@ -283,8 +283,13 @@ class PodRunner:
                 self._probe(run, now)
 
     # --- containers -----------------------------------------------------------------------------
-    def log_path(self, container: str) -> Path:
-        return self.log_dir / f"{self.namespace}_{self.name}_{container}.log"
+    def log_path(self, container: str, run: int | None = None) -> Path:
+        """The log of a container's run; by default the current one, or the last one while it waits to restart."""
+        if run is None:
+            c = next(r for r in [*self.init, *self.main] if r.name == container)
+            waiting = c.proc is None and not c.done and c.restart_count > 0
+            run = c.restart_count - 1 if waiting else c.restart_count
+        return podlogs.log_path(self.log_dir, self.namespace, self.name, self.uid, container, run)
 
     def _launch(self, run: ContainerRun, now: float) -> None:
         env = container_env(self.pod, run.spec, self.node, self.pod_ips, self.lookup)
@@ -298,8 +303,9 @@ class PodRunner:
                                                 "images are recorded, not pulled)"}}
             run.next_start = now + BACKOFF_START
             return
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path(run.name), "ab")  # noqa: SIM115 - handed to the child, closed below
+        path = self.log_path(run.name, run.restart_count)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             run.proc = subprocess.Popen(
                 ["ip", "netns", "exec", self.netns, program, *argv[1:]],
@@ -357,7 +363,7 @@ class PodRunner:
         run.backoff = min(run.backoff * 2, BACKOFF_MAX)
 
     def _container_id(self, run: ContainerRun) -> str:
-        return f"lab://{self.netns}/{run.name}/{run.restart_count}"
+        return podlogs.container_id(self.netns, run.name, run.restart_count)
 
     # --- probes ---------------------------------------------------------------------------------
     def _termination_message(self, run: ContainerRun, exit_code: int) -> str:
@@ -366,7 +372,7 @@ class PodRunner:
         if exit_code == 0 or run.spec.get("terminationMessagePolicy") != "FallbackToLogsOnError":
             return ""
         try:
-            data = self.log_path(run.name).read_bytes()[-TERMINATION_MESSAGE_BYTES:]
+            data = self.log_path(run.name, run.restart_count).read_bytes()[-TERMINATION_MESSAGE_BYTES:]
         except OSError:
             return ""
         lines = data.decode("utf-8", errors="replace").splitlines()[-TERMINATION_MESSAGE_LINES:]

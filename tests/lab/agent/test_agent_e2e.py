@@ -93,8 +93,11 @@ class Env:
                    and not p.metadata.deletionTimestamp]
         if len(current) != 1 or current[0].metadata is None:
             return ""
-        path = self.lab.log_dir / f"kube-system_{current[0].metadata.name}_cilium-agent.log"
-        return path.read_text() if path.exists() else ""
+        try:
+            return "".join(self.client.log(current[0].metadata.name, namespace="kube-system",
+                                           container="cilium-agent"))
+        except ApiError:  # waiting to start
+            return ""
 
     def agent_waiting_reasons(self, node: str) -> list[str]:
         reasons = []

@@ -60,16 +60,26 @@ def test_bad_service_cidr_is_an_input_error(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
-def test_pod_logs_tail_and_follow(kube: Kube, tmp_path: Path) -> None:
+def test_pod_logs_are_the_runs_the_status_names_with_tail_previous_and_follow(kube: Kube, tmp_path: Path) -> None:
     http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
-    http(f"{kube.url}/api/v1/namespaces/default/pods", "POST",
-         {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "main"}, {"name": "side"}]}})
-    logs = tmp_path / "state" / "logs"
-    logs.mkdir(parents=True)
-    log_file = logs / "default_p_main.log"
-    log_file.write_text("one\ntwo\nthree\n")
+    pod = http(f"{kube.url}/api/v1/namespaces/default/pods", "POST",
+               {"metadata": {"name": "p"}, "spec": {"nodeName": "node1",
+                                                   "containers": [{"name": "main"}, {"name": "side"}]}})[1]
     base = f"{kube.url}/api/v1/namespaces/default/pods/p/log"
+    code, body = http(f"{base}?container=main")
+    assert code == 400 and body["message"] == 'container "main" in pod "p" is waiting to start: ContainerCreating'
+    # As the lab kubelet reports a container in its second run (container IDs name the run).
+    run = {"name": "main", "restartCount": 1, "containerID": "lab://ns/main/1",
+           "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 1, "containerID": "lab://ns/main/0"}}}
+    http(f"{kube.url}/api/v1/namespaces/default/pods/p/status", "PATCH", {"status": {"containerStatuses": [run]}},
+         "application/merge-patch+json")
+    logs = tmp_path / "state" / "logs" / f"default_p_{pod['metadata']['uid']}" / "main"
+    logs.mkdir(parents=True)
+    (logs / "0.log").write_text("earlier run\n")
+    log_file = logs / "1.log"
+    log_file.write_text("one\ntwo\nthree\n")
     assert http(f"{base}?container=main&tailLines=2") == (200, "two\nthree\n")
+    assert http(f"{base}?container=main&previous=true") == (200, "earlier run\n")
     code, body = http(base)
     assert code == 400 and "a container name must be specified for pod p, choose one of: [main side]" in \
         body["message"]

@@ -73,7 +73,7 @@ class Env:
         return self.run("ip", "netns", "exec", ns, "curl", "-s", "-m", "5", *args)
 
     def log_of(self, prefix: str) -> str:
-        return "".join(p.read_text() for p in self.lab.log_dir.glob(f"kube-system_{prefix}-*.log"))
+        return "".join(p.read_text() for p in self.lab.log_dir.glob(f"kube-system_{prefix}-*/*/*.log"))
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from cilium_tune.lab import podlogs
+
 from . import discovery, errors, openapi, patch, protobuf, table
 from .api import Api
 from .discovery import ResourceType
@@ -270,7 +272,11 @@ class Routes:
 
     async def _log(self, request: web.Request, rt: ResourceType, ns: str, name: str,
                    q: Mapping[str, str]) -> web.StreamResponse:
-        """Serve <state-dir>/logs/<ns>_<pod>_<container>.log (written by the kubelet), optionally following it."""
+        """Serve a container run's log as the kubelet wrote it (podlogs.py), optionally following it.
+
+        The run is the one the pod's status names (`previous=true`: the last terminated one); a follow
+        ends when that run is no longer running and its log is read to the end, or the pod is gone.
+        """
         pod = self.api.get(rt, ns, name)
         names = [c["name"] for c in pod["spec"].get("containers") or []]
         names += [c["name"] for c in pod["spec"].get("initContainers") or []]
@@ -282,19 +288,25 @@ class Routes:
             container = names[0]
         elif container not in names:
             raise errors.bad_request(f"container {container} is not valid for pod {name}")
-        path = (self.state_dir or Path("/nonexistent")) / "logs" / f"{ns}_{name}_{container}.log"
+        try:
+            choice = podlogs.choose(pod, container, q.get("previous") in ("true", "1"))
+        except podlogs.NoLog as exc:
+            raise errors.bad_request(str(exc)) from None
+        if choice is None or self.state_dir is None:
+            return web.Response(body=b"", content_type="text/plain")
+        uid = pod["metadata"]["uid"]
+        path = podlogs.log_path(self.state_dir / "logs", ns, name, uid, container, choice.run)
         data = await asyncio.to_thread(_read, path)
         if q.get("tailLines"):
             lines = data.splitlines(keepends=True)
             data = b"".join(lines[-int(q["tailLines"]):]) if int(q["tailLines"]) > 0 else b""
-        if q.get("follow") != "true":
+        if q.get("follow") != "true" or not choice.running:
             return web.Response(body=data, content_type="text/plain")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         resp.enable_chunked_encoding()
         await resp.prepare(request)
         offset = path.stat().st_size if path.exists() else 0
         await resp.write(data)
-        uid = pod["metadata"]["uid"]
         try:
             while not self.closing.is_set():
                 transport = request.transport
@@ -306,13 +318,21 @@ class Routes:
                     chunk = await asyncio.to_thread(_read, path, offset)
                     offset += len(chunk)
                     await resp.write(chunk)
-                elif current is None or current["metadata"]["uid"] != uid:
+                elif current is None or current["metadata"]["uid"] != uid or not _runs(current, container, choice):
                     break
                 else:
                     await asyncio.sleep(0.2)
         except ConnectionResetError:
             pass
         return resp
+
+
+def _runs(pod: dict[str, Any], container: str, choice: podlogs.LogChoice) -> bool:
+    """Whether the pod's status still shows the followed run running."""
+    try:
+        return podlogs.choose(pod, container, False) == choice
+    except podlogs.NoLog:
+        return False
 
 
 def _read(path: Path, offset: int = 0) -> bytes:
