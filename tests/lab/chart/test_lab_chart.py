@@ -126,6 +126,26 @@ def test_agent_daemonset_runs_the_lab_agent_on_the_host_network(helm_bin: Path) 
     assert host_paths["etc-cni-netd"] == "/var/lib/rancher/k3s/agent/etc/cni/net.d"
 
 
+REAL_CHART = Path("/work/shared/charts/cilium-1.19.0-rc.1.tgz")
+
+
+@pytest.mark.skipif(not REAL_CHART.exists(), reason=f"{REAL_CHART} not present")
+@pytest.mark.parametrize("values", [
+    {},
+    {"updateStrategy": {"type": "OnDelete"}},  # what the rollout sets for a switch: rollingUpdate stays
+    {"updateStrategy": {"type": "OnDelete", "rollingUpdate": None}},
+    {"updateStrategy": {"rollingUpdate": {"maxUnavailable": "50%"}}},
+], ids=["default", "on-delete", "on-delete-only", "percent"])
+def test_update_strategy_renders_as_in_the_cilium_chart(helm4: Path, tmp_path: Path, values: dict[str, Any]) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    real = subprocess.run([str(helm4), "template", "cilium", str(REAL_CHART), "-n", "kube-system", "-f", str(path),
+                           "--show-only", "templates/cilium-agent/daemonset.yaml"],
+                          capture_output=True, text=True, check=True)
+    expected = yaml.safe_load(real.stdout)["spec"]["updateStrategy"]
+    assert agent(render(helm4, values=values, tmp=tmp_path))["spec"]["updateStrategy"] == expected
+
+
 def test_apiserver_env_is_absent_unless_set(helm_bin: Path) -> None:
     (container,) = agent(render(helm_bin))["spec"]["template"]["spec"]["containers"]
     assert not {"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"} & {e["name"] for e in container["env"]}

@@ -24,7 +24,7 @@ import yaml
 
 from . import errors, patch
 from .crds import crd_status, crd_types
-from .defaults import apply_defaults, now, random_suffix, validate_name
+from .defaults import apply_defaults, now, random_suffix, validate_name, validate_update_strategy
 from .discovery import Registry, ResourceType
 from .services import ServiceAllocator
 from .store import Store
@@ -304,6 +304,8 @@ class Api:
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
         elif rt.key == NODES:
             self._admit_node(obj)
+        elif rt.kind == "DaemonSet" and rt.group == "apps":
+            validate_update_strategy(obj)
 
     def _admit_node(self, node: dict[str, Any]) -> None:
         spec = node.get("spec") or {}

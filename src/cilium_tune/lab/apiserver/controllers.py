@@ -3,9 +3,10 @@ auto-ready.
 
 They react to store events through one deduplicating work queue, drained by an asyncio task on the
 server's loop in batches (so a 10,000-pod burst coalesces and HTTP requests keep being served). All
-writes go through `Api`, like a client's would. Rollouts are kept simple: a Deployment's new
-ReplicaSet gets every replica at once and old ones drop to zero; a DaemonSet deletes a pod with an old
-template and creates the new one once the old is gone. Status is computed from the pods' Ready
+writes go through `Api`, like a client's would. A Deployment's rollout is kept simple: its new
+ReplicaSet gets every replica at once and old ones drop to zero. A DaemonSet follows its
+`updateStrategy` as the real controller does (see `_daemonset`), since the Cilium agent's rollout is
+what cilium-tune must get right. Status is computed from the pods' Ready
 condition so that helm 3's and helm 4's `--wait` finish exactly when the pods are Ready.
 """
 
@@ -58,6 +59,11 @@ def _condition(kind: str, ok: bool, reason: str, message: str, old: list[dict[st
     since = prev["lastTransitionTime"] if prev and prev.get("status") == status else now()
     return {"type": kind, "status": status, "reason": reason, "message": message,
             "lastTransitionTime": since, "lastUpdateTime": since}
+
+
+def _revision(pod: dict[str, Any]) -> str | None:
+    value = pod["metadata"].get("labels", {}).get("controller-revision-hash")
+    return str(value) if value is not None else None
 
 
 def _scaled(value: Any, total: int, round_up: bool) -> int:
@@ -355,6 +361,16 @@ class Controllers:
     # --- DaemonSet -> one Pod per eligible Node --------------------------------------------------------
 
     def _daemonset(self, ns: str, name: str) -> None:
+        """One pod per eligible node; template changes roll out by the strategy, as the real controller does.
+
+        `RollingUpdate` (maxSurge 0): an old pod that is not Ready is replaced at once; Ready old pods
+        are deleted only while fewer than `maxUnavailable` nodes are unavailable (no pod, a terminating
+        pod, or a new pod not yet Ready), so with `maxUnavailable: 2` on three nodes two agents restart,
+        then the third once both are Ready. `OnDelete`: nothing is replaced; a pod that is deleted
+        comes back with the current template. One difference, on purpose: the replacement is created
+        when the old pod is gone, not while it terminates, since the lab runs a node's agents in the
+        same namespace and two at once would fight over the node.
+        """
         ds = self.store.get(DAEMONSETS, ns, name)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             return
@@ -364,34 +380,60 @@ class Controllers:
         eligible = {n["metadata"]["name"] for n in self.store.objects(NODES)
                     if daemon_eligible(template.get("spec", {}), n)}
         by_node: dict[str, list[dict[str, Any]]] = {}
-        for pod in self._owned(ds, PODS):
+        for pod in sorted(self._owned(ds, PODS), key=lambda p: p["metadata"]["creationTimestamp"]):
             by_node.setdefault(pod["spec"].get("nodeName", ""), []).append(pod)
-        misscheduled = 0
+
+        def live(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+
+        for node, pods in by_node.items():  # pods on nodes that no longer qualify, and duplicates
+            active = live(pods)
+            for pod in active if node not in eligible else active[1:]:
+                self.api.delete(pod_rt, ns, pod["metadata"]["name"])
+        for node in sorted(eligible - by_node.keys()):
+            by_node[node] = [self._new_pod(ds, template, {
+                "controller-revision-hash": h, "pod-template-generation": str(ds["metadata"]["generation"])}, node)]
+        strategy = ds["spec"].get("updateStrategy") or {}
+        if strategy.get("type", "RollingUpdate") == "RollingUpdate":
+            budget = _scaled((strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1), len(eligible), True)
+            for pod in self._rolling_update_victims({n: live(by_node[n]) for n in sorted(eligible)}, h, budget):
+                self.api.delete(pod_rt, ns, pod["metadata"]["name"])
+        self._daemonset_status(ds, h, eligible, by_node)
+
+    @staticmethod
+    def _rolling_update_victims(pods_by_node: dict[str, list[dict[str, Any]]], h: str,
+                                budget: int) -> list[dict[str, Any]]:
+        """Old pods to delete now: every unready one, and Ready ones while the unavailable budget lasts."""
+        unavailable = 0
+        unready_old: list[dict[str, Any]] = []
+        candidates: list[dict[str, Any]] = []
+        for pods in pods_by_node.values():
+            new = next((p for p in pods if _revision(p) == h), None)
+            old = next((p for p in pods if _revision(p) != h), None)
+            if new is None and old is None:
+                unavailable += 1  # nothing running (or only a terminating pod): counts against the budget
+            elif new is not None:
+                unavailable += not pod_ready(new)
+            elif old is not None and not pod_ready(old):
+                unready_old.append(old)
+            elif old is not None:
+                candidates.append(old)
+        return unready_old + candidates[:max(budget - unavailable, 0)]
+
+    def _daemonset_status(self, ds: dict[str, Any], h: str, eligible: set[str],
+                          by_node: dict[str, list[dict[str, Any]]]) -> None:
+        """The status fields `kubectl rollout status` and helm's waiters read, counted per node from its
+        oldest pod (terminating ones included), as the real controller counts them."""
+        current = updated = ready = misscheduled = 0
         for node, pods in by_node.items():
-            active = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
             if node not in eligible:
-                misscheduled += len(active)
-                for pod in active:
-                    self.api.delete(pod_rt, ns, pod["metadata"]["name"])
+                misscheduled += bool(pods)
                 continue
-            keep = next((p for p in active if p["metadata"].get("labels", {}).get("controller-revision-hash") == h),
-                        None)
-            for pod in active:
-                if pod is not keep:
-                    self.api.delete(pod_rt, ns, pod["metadata"]["name"])
-        current = updated = ready = 0
-        for node in sorted(eligible):
-            pods = [p for p in by_node.get(node, []) if not p["metadata"].get("deletionTimestamp")]
-            fresh = [p for p in pods if p["metadata"].get("labels", {}).get("controller-revision-hash") == h]
-            if not fresh and not any(self.store.get(PODS, ns, p["metadata"]["name"]) for p in by_node.get(node, [])):
-                fresh = [self._new_pod(ds, template, {"controller-revision-hash": h,
-                                                          "pod-template-generation":
-                                                              str(ds["metadata"]["generation"])}, node)]
-            if fresh or pods:
-                current += 1
-            if fresh:
-                updated += 1
-                ready += pod_ready(fresh[0])
+            if not pods:
+                continue
+            current += 1
+            ready += pod_ready(pods[0])
+            updated += _revision(pods[0]) == h
         desired = len(eligible)
         status: dict[str, Any] = {
             "currentNumberScheduled": current, "desiredNumberScheduled": desired,

@@ -50,6 +50,40 @@ def validate_name(kind: str, name: str) -> None:
         raise invalid(kind, name, causes)
 
 
+def _int_or_percent(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value >= 0
+    return isinstance(value, str) and re.fullmatch(r"\d+%", value) is not None
+
+
+def validate_update_strategy(ds: dict[str, Any]) -> None:
+    """422 for a DaemonSet `updateStrategy` the real server rejects (after defaulting).
+
+    `OnDelete` may keep a `rollingUpdate` block: the server accepts and ignores it, which is what a
+    Helm values override `updateStrategy: {type: OnDelete}` over the Cilium chart's default produces.
+    """
+    strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
+    kind, field = strategy.get("type"), "spec.updateStrategy"
+    causes: list[tuple[str, str]] = []
+    if kind not in ("RollingUpdate", "OnDelete"):
+        causes.append((f"{field}.type",
+                       f'Unsupported value: "{kind}": supported values: "RollingUpdate", "OnDelete"'))
+    elif kind == "RollingUpdate":
+        ru = strategy.get("rollingUpdate") or {}
+        for key in ("maxUnavailable", "maxSurge"):
+            value = ru.get(key)
+            if not _int_or_percent(value):
+                causes.append((f"{field}.rollingUpdate.{key}",
+                               f'Invalid value: "{value}": a non-negative integer or a percentage such as "10%"'))
+        if not causes and {str(ru["maxUnavailable"]).rstrip("%"), str(ru["maxSurge"]).rstrip("%")} == {"0"}:
+            causes.append((f"{field}.rollingUpdate.maxUnavailable",
+                           "Invalid value: 0: may not be 0 when maxSurge is 0"))
+    if causes:
+        raise invalid("DaemonSet", ds["metadata"].get("name", ""), causes, "apps")
+
+
 def _pod_spec(spec: dict[str, Any]) -> None:
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("terminationGracePeriodSeconds", 30)
