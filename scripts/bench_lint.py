@@ -5,6 +5,7 @@ Builds a synthetic snapshot shaped like the runbook cluster but with N nodes (ea
 IPv4+IPv6 InternalIPs, podCIDRs, a pod-address summary, one VM workload every 10 nodes, and every
 node probed), saves it as JSON, then times, over several repeats:
   - load: reading and validating the JSON snapshot,
+  - context: the desired state (skyforge-dev's overlays over the live release) and its rule context,
   - rules: `run_rules` over every rule with the skyforge-dev profile's values,
   - render: the text, JSON and JUnit reports,
   - cli: the whole `cilium-tune lint --facts FILE` as a subprocess (Python start-up included).
@@ -29,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from cilium_tune.cli.lint_cmd import lint_context  # noqa: E402
+from cilium_tune.desired import DesiredInputs, load_desired  # noqa: E402
 from cilium_tune.facts.io import load_snapshot, save_snapshot  # noqa: E402
 from cilium_tune.facts.model import Snapshot  # noqa: E402
 from cilium_tune.report import json as json_report  # noqa: E402
@@ -131,14 +132,7 @@ def main() -> int:
         save_snapshot(synthetic_snapshot(args.nodes), path)
         size = path.stat().st_size
         facts = load_snapshot(path)
-        ctx = lint_context(
-            profile_ref="skyforge-dev",
-            value_files=(),
-            baseline_path=None,
-            baseline_version=None,
-            facts=facts,
-            chart=None,
-        )
+        ctx = load_desired(DesiredInputs(profile_ref="skyforge-dev", facts=facts)).rule_context()
         result = run_rules(ctx)
         print(
             f"{args.nodes} nodes, snapshot {size / 1e6:.1f} MB, {len(registry)} rules, {len(result.findings)} findings"
@@ -147,14 +141,7 @@ def main() -> int:
         show(
             "context",
             timed(
-                lambda: lint_context(
-                    profile_ref="skyforge-dev",
-                    value_files=(),
-                    baseline_path=None,
-                    baseline_version=None,
-                    facts=facts,
-                    chart=None,
-                ),
+                lambda: load_desired(DesiredInputs(profile_ref="skyforge-dev", facts=facts)).rule_context(),
                 args.repeat,
             ),
         )

@@ -27,7 +27,10 @@ def test_default_plan_is_skyforge_dev_with_the_runbook_layers_and_commands() -> 
     result = run("plan")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Plan for skyforge-dev: release kube-system/cilium, chart cilium/cilium 1.19.0-rc.1")
+    assert out.startswith(
+        "profile: skyforge-dev (default)\n"
+        "Plan for skyforge-dev: release kube-system/cilium, chart cilium/cilium 1.19.0-rc.1"
+    )
     assert 'routingMode = "native"  <- deploy/cilium-values.yaml:' in out
     assert "Datapath mode: veth -> netkit" in out
     assert "--version 1.19.0-rc.1 -f deploy/cilium-values.yaml -f deploy/cilium-values-dualstack.yaml" in out

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
+from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
 if TYPE_CHECKING:
-    from cilium_tune.facts.model import Snapshot
-    from cilium_tune.rules import RuleContext, Severity
+    from cilium_tune.rules import Severity
 
 EXAMPLES = """
 \b
@@ -23,49 +23,15 @@ Examples:
   cilium-tune lint -f cilium-values.yaml --facts cluster.json --junit lint.xml --fail-on warning
   cilium-tune lint --select CT2 --ignore CT207          # only datapath rules, minus one
 \b
+The values are layered as helm will get them: the baseline (or, without one, the live release in the
+facts, as --reuse-values keeps it), the profile's overlays, then the -f files. -f files without --profile
+are linted on their own (`profile: none (-f files only)`); add --profile NAME to lint them on top of a
+profile's overlays. The first line says which profile was used.
 Without --facts only the rules that need no cluster facts can fire. Exit codes: 0 no finding at or above
 --fail-on (default error), 1 findings, 2 bad input, 3 the cluster could not be read.
 """
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
-
-
-def lint_context(
-    *,
-    profile_ref: str | None,
-    value_files: tuple[str, ...],
-    baseline_path: str | None,
-    baseline_version: str | None,
-    facts: Snapshot | None,
-    chart: str | None,
-) -> RuleContext:
-    """Assemble what the rules read: baseline, then the profile's overlays, then -f files, merged as helm does.
-
-    The profile is the named one, or the default (skyforge-dev) when no -f file is given; with only -f
-    files there is no profile. One-time overlays (the netkit migration's cleanState) are left out: lint
-    judges the state the cluster settles in.
-    """
-    from cilium_tune.plan.baseline import load_baseline
-    from cilium_tune.profile.load import load_profile
-    from cilium_tune.rules import BaselineInfo, RuleContext
-    from cilium_tune.values.catalog import KeyCatalog
-    from cilium_tune.values.loader import load_values, load_values_text
-    from cilium_tune.values.merge import merge_values
-    from cilium_tune.values.overlays import render_overlays
-
-    layers = []
-    baseline = None
-    if baseline_path is not None:
-        loaded = load_baseline(baseline_path, baseline_version)
-        baseline = BaselineInfo(values=loaded.values.values, source=loaded.path, chart_version=loaded.chart_version)
-        layers.append(loaded.values)
-    profile = load_profile(profile_ref) if profile_ref is not None or not value_files else None
-    if profile is not None:
-        layers += [load_values_text(o.text, o.filename) for o in render_overlays(profile) if not o.one_time]
-    layers += [load_values(path) for path in value_files]
-    merged = merge_values(layers)
-    catalog = KeyCatalog.from_chart(chart) if chart else None
-    return RuleContext(values=merged.values, facts=facts, profile=profile, baseline=baseline, catalog=catalog)
 
 
 def _split(items: tuple[str, ...]) -> list[str]:
@@ -77,15 +43,18 @@ def _style(text: str, severity: Severity) -> str:
 
 
 @click.command("lint", epilog=EXAMPLES)
-@click.option(
-    "--profile", "profile_ref", metavar="NAME|FILE", help="Built-in profile or profile file [default: skyforge-dev]."
-)
+@profile_option(files_mean_none=True)
 @click.option(
     "-f", "--values", "value_files", multiple=True, metavar="FILE", help="Extra values files, after the overlays."
 )
 @click.option("--baseline", "baseline_path", metavar="FILE", help="Captured values of the live release (first layer).")
 @click.option("--baseline-version", metavar="VERSION", help="Chart version of the baseline, when its header lacks it.")
-@click.option("--chart", metavar="DIR|TGZ", help="Check keys against this chart's values.yaml (else a built-in list).")
+@click.option(
+    "--chart",
+    metavar="DIR|TGZ",
+    help="The chart being installed (directory, .tgz or its values.yaml): its keys judge the values "
+    "[default: the built-in catalog].",
+)
 @facts_options
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--junit", "junit_file", metavar="FILE", help="Also write a JUnit XML report (one testcase per rule).")
@@ -113,10 +82,12 @@ def lint(
 ) -> None:
     """Run the preflight rules against values and facts.
 
-    The values are those a change would install: the baseline, the profile's overlays and any -f files,
-    merged exactly as helm merges them. The facts come from --facts FILE (a saved snapshot), or from the
-    cluster with --facts live. Findings are grouped by severity, each with the evidence it used and a fix.
+    The values are those a change would install: the baseline or live release, the profile's overlays
+    and any -f files, merged exactly as helm merges them (the same desired state `plan` shows). The facts
+    come from --facts FILE (a saved snapshot), or from the cluster with --facts live. Findings are grouped
+    by severity, each with the evidence it used and a fix.
     """
+    from cilium_tune.desired import DesiredInputs, load_desired
     from cilium_tune.files import write_atomic
     from cilium_tune.report import json as json_report
     from cilium_tune.report.junit import render_junit, render_junit_setup_error
@@ -129,26 +100,30 @@ def lint(
             if facts_source["facts_file"] == "live":
                 facts_source["facts_file"] = None
             facts = snapshot_from_options(**facts_source)
-        ctx = lint_context(
-            profile_ref=profile_ref,
-            value_files=value_files,
-            baseline_path=baseline_path,
-            baseline_version=baseline_version,
-            facts=facts,
-            chart=chart,
+        desired = load_desired(
+            DesiredInputs(
+                profile_ref=profile_ref,
+                value_files=value_files,
+                baseline_path=baseline_path,
+                baseline_version=baseline_version,
+                chart=chart,
+                facts=facts,
+            )
         )
     except CiliumTuneError as exc:
         if junit_file:
             write_atomic(junit_file, render_junit_setup_error(exc.message, exc.hint))
         raise
     try:
-        result = run_rules(ctx, select=_split(select), ignore=_split(ignore))
+        result = run_rules(desired.rule_context(), select=_split(select), ignore=_split(ignore))
     except KeyError as exc:
         raise InputError(f"no rule {exc.args[0]!r} (--select/--ignore)", hint="run `cilium-tune rules`") from None
     threshold = Severity(fail_on)
     if output == "json":
-        click.echo(json_report.render_lint(result, fail_on=threshold), nl=False)
+        document = json_report.lint_document(result, fail_on=threshold) | {"profile": desired.profile_choice.label}
+        click.echo(json_report.dumps(document), nl=False)
     else:
+        echo_profile(desired.profile_choice)
         style = _style if sys.stdout.isatty() else None
         click.echo(render_findings(result, style=style) if style else render_findings(result), nl=False)
     if junit_file:

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
+from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError
 
 if TYPE_CHECKING:
-    from cilium_tune.facts.model import Snapshot
+    from cilium_tune.desired import DesiredState, Layer
     from cilium_tune.plan.planner import Plan
-    from cilium_tune.profile import Profile
     from cilium_tune.rendercheck import RenderResult
-    from cilium_tune.rules import LintResult
 
 EXAMPLES = """
 \b
@@ -37,9 +36,7 @@ finding makes the plan exit 1 after printing it, as `lint` does. With --chart (a
 
 
 @click.command("plan", epilog=EXAMPLES)
-@click.option(
-    "--profile", "profile_ref", metavar="NAME|FILE", help="Built-in profile or profile file [default: skyforge-dev]."
-)
+@profile_option(files_mean_none=False)
 @click.option(
     "--baseline", "baseline_path", metavar="FILE", help="Captured values of the live release (helm get values --all)."
 )
@@ -119,16 +116,32 @@ def _plan(
     all_values: bool,
 ) -> int:
     """Build, check and print the plan; return 1 when it must not be applied, 2 when changes are pending."""
+    from cilium_tune.desired import DesiredInputs, load_desired
     from cilium_tune.plan import render
     from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
+    from cilium_tune.rules import run_rules
 
     facts = snapshot_from_options(**facts_source) if facts_source.get("facts_file") is not None else None
-    profile, plan_obj, status, overlay_texts = _build(
-        profile_ref, baseline_path, baseline_version, overlay_dir, chart, facts
+    desired = load_desired(
+        DesiredInputs(
+            profile_ref=profile_ref,
+            baseline_path=baseline_path,
+            baseline_version=baseline_version,
+            chart=chart,
+            facts=facts,
+            overlay_dir=overlay_dir,
+            require_profile=True,
+        )
     )
-    findings = _preflight(profile, plan_obj, facts)
-    rendered = _render_check(plan_obj, chart, helm_path, overlay_texts) if chart else None
+    plan_obj = _build_plan(desired, overlay_dir)
+    base_dir = overlay_dir.rstrip("/") or "."
+    status = {
+        layer.path: _file_status(Path(layer.path), overlay.text, base_dir)
+        for layer, overlay in zip(_overlay_layers(desired), desired.overlays, strict=True)
+    }
+    findings = run_rules(desired.rule_context())
+    rendered = _render_check(plan_obj, chart, helm_path, desired) if chart else None
 
     if output == "json":
         document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
@@ -136,6 +149,7 @@ def _plan(
             document["render_check"] = [vars(result) for result in rendered]
         click.echo(json.dumps(document, indent=2, sort_keys=False))
     else:
+        echo_profile(desired.profile_choice)
         click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values), nl=False)
         click.echo("\nPreflight findings:")
         click.echo(render_findings(findings), nl=False)
@@ -151,76 +165,44 @@ def _plan(
     return 2 if plan_obj.changes_pending else 0
 
 
-def _render_check(
-    plan_obj: Plan, chart: str, helm_path: str | None, overlay_texts: dict[str, str]
-) -> list[RenderResult]:
+def _render_check(plan_obj: Plan, chart: str, helm_path: str | None, desired: DesiredState) -> list[RenderResult]:
     from cilium_tune.adapters.helm import find_helm
     from cilium_tune.rendercheck import check_renders
 
-    return check_renders(find_helm(helm_path), plan_obj, chart, overlay_texts)
+    texts = {
+        layer.path: overlay.text for layer, overlay in zip(_overlay_layers(desired), desired.overlays, strict=True)
+    }
+    return check_renders(find_helm(helm_path), plan_obj, chart, texts)
 
 
-def _preflight(profile: Profile, plan_obj: Plan, facts: Snapshot | None) -> LintResult:
-    """The preflight rules on exactly the values the plan would apply (facts only when --facts is given)."""
-    from cilium_tune.rules import BaselineInfo, RuleContext, run_rules
-
-    baseline = plan_obj.baseline
-    ctx = RuleContext(
-        values=plan_obj.merged.values,
-        facts=facts,
-        profile=profile,
-        baseline=None
-        if baseline is None
-        else BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version),
-    )
-    return run_rules(ctx)
+def _overlay_layers(desired: DesiredState) -> list[Layer]:
+    """The layers rendered from the profile's overlays, in the order of `desired.overlays`."""
+    by_path = {layer.path: layer for layer in desired.layers if layer.role in ("overlay", "one-time")}
+    return [by_path[path] for path in _overlay_paths(desired)]
 
 
-def _build(
-    profile_ref: str | None,
-    baseline_path: str | None,
-    baseline_version: str | None,
-    overlay_dir: str,
-    chart: str | None,
-    facts: Snapshot | None,
-) -> tuple[Profile, Plan, dict[str, str], dict[str, str]]:
-    from cilium_tune.plan.baseline import live_baseline, load_baseline
+def _overlay_paths(desired: DesiredState) -> list[str]:
+    layers = [layer for layer in desired.layers if layer.role in ("overlay", "one-time")]
+    names = {layer.name: layer.path for layer in layers}
+    return [names[overlay.name] for overlay in desired.overlays]
+
+
+def _build_plan(desired: DesiredState, overlay_dir: str) -> Plan:
+    """The plan of the desired state (the planner lays out the steps; the values come from `desired`)."""
     from cilium_tune.plan.planner import Release, build_plan
-    from cilium_tune.profile.load import load_profile
-    from cilium_tune.values.loader import load_chart_values, load_values_text
-    from cilium_tune.values.overlays import render_overlays
 
-    profile = load_profile(profile_ref)
-    overlays = render_overlays(profile)
-    base_dir = overlay_dir.rstrip("/") or "."
-    loaded = [load_values_text(o.text, f"{base_dir}/{o.filename}") for o in overlays]
-    status = {f"{base_dir}/{o.filename}": _file_status(Path(base_dir) / o.filename, o.text, base_dir) for o in overlays}
-
-    baseline = load_baseline(baseline_path, baseline_version) if baseline_path is not None else None
-    live = facts.helm_release if facts is not None else None
-    if baseline is None and live is not None:
-        baseline = live_baseline(live.namespace, live.name, live.revision, live.chart_version, live.computed_values)
-
-    release = Release(
-        profile.release.namespace,
-        profile.release.name,
-        profile.release.chart_argument,
-        profile.release.version,
-        kubeconfig=profile.cluster.kubeconfig,
-        kube_context=profile.cluster.kube_context,
+    assert desired.profile is not None and desired.release is not None  # plan requires a profile
+    rel = desired.release
+    return build_plan(
+        profile_name=desired.profile.name,
+        release=Release(rel.namespace, rel.name, rel.chart, rel.version, rel.kubeconfig, rel.kube_context),
+        nodes=[node.name for node in desired.profile.nodes],
+        overlays=desired.overlays,
+        overlay_dir=overlay_dir.rstrip("/") or ".",
+        loaded_overlays=[layer.values for layer in _overlay_layers(desired)],
+        baseline=desired.baseline,
+        chart_defaults=desired.chart.defaults if desired.chart is not None else None,
     )
-    plan_obj = build_plan(
-        profile_name=profile.name,
-        release=release,
-        nodes=[node.name for node in profile.nodes],
-        overlays=overlays,
-        overlay_dir=base_dir,
-        loaded_overlays=loaded,
-        baseline=baseline,
-        chart_defaults=load_chart_values(chart) if chart else None,
-    )
-    texts = {f"{base_dir}/{o.filename}": o.text for o in overlays}
-    return profile, plan_obj, status, texts
 
 
 def _file_status(path: Path, text: str, base_dir: str) -> str:

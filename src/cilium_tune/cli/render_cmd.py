@@ -6,21 +6,13 @@ from pathlib import Path
 
 import click
 
+from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_atomic
-from cilium_tune.profile import load_profile
-from cilium_tune.values.catalog import KeyCatalog, unknown_keys
-from cilium_tune.values.overlays import render_overlays
 
 
 @click.command()
-@click.option(
-    "-p",
-    "--profile",
-    "profile_ref",
-    metavar="NAME|FILE",
-    help="Built-in profile name or profile YAML file (default: skyforge-dev).",
-)
+@profile_option(files_mean_none=False)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -30,7 +22,8 @@ from cilium_tune.values.overlays import render_overlays
     "--chart",
     type=click.Path(path_type=Path),
     metavar="DIR|TGZ",
-    help="Warn about rendered keys this chart's values.yaml does not know (e.g. an older chart).",
+    help="Warn about rendered keys this chart (directory, .tgz or its values.yaml) does not know, e.g. an "
+    "older chart [default: the built-in catalog].",
 )
 def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> None:
     """Write the Helm overlays derived from a profile, with a reason per key.
@@ -48,12 +41,21 @@ def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> Non
       cilium-tune render -p lab --out deploy/         # write them; unchanged files are left alone
       cilium-tune render --chart ./cilium-1.19.0.tgz  # and check the keys against that chart
     """
-    overlays = render_overlays(load_profile(profile_ref))
-    if chart is not None:
-        catalog = KeyCatalog.from_chart(chart, with_builtin=False)
-        for overlay in overlays:
-            for unknown in unknown_keys(overlay.values, catalog):
-                click.echo(f"warning: {overlay.filename}: {unknown.message()} ({catalog.source})", err=True)
+    from cilium_tune.desired import DesiredInputs, load_desired
+
+    desired = load_desired(
+        DesiredInputs(
+            profile_ref=profile_ref,
+            chart=str(chart) if chart is not None else None,
+            overlay_dir=str(out) if out is not None else ".",
+            require_profile=True,
+        )
+    )
+    echo_profile(desired.profile_choice, err=out is None)
+    for unknown in desired.unknown_keys():
+        origin = desired.values.origins.get(unknown.path)
+        click.echo(f"warning: {origin or unknown.dotted}: {unknown.message()} ({desired.catalog.source})", err=True)
+    overlays = desired.overlays
     if out is None:
         for i, overlay in enumerate(overlays):
             if i:

@@ -9,8 +9,7 @@ import click
 
 from cilium_tune.values.diff import diff_values
 from cilium_tune.values.emit import dump_json, dump_yaml
-from cilium_tune.values.loader import load_chart_values, load_values
-from cilium_tune.values.merge import merge_values
+from cilium_tune.values.loader import load_values
 
 _HELM = click.option(
     "--helm",
@@ -48,6 +47,9 @@ def values() -> None:
 def merge(files: tuple[Path, ...], chart: Path | None, explain: tuple[str, ...], output: str, helm_major: str) -> None:
     """Print the values Helm would hand to the chart, or explain where keys came from.
 
+    Keys the chart does not know (the --chart's own, else the built-in catalog) are warned about on
+    stderr, as `lint` reports them (CT101).
+
     \b
     Examples:
       cilium-tune values merge -f base.yaml -f tuning.yaml
@@ -55,12 +57,21 @@ def merge(files: tuple[Path, ...], chart: Path | None, explain: tuple[str, ...],
       cilium-tune values merge -f a.yaml -f b.yaml --explain bpf.datapathMode
       cilium-tune values merge -f a.yaml --explain 'nodeSelector."kubernetes.io/os"'
     """
-    helm = int(helm_major)
-    layers = [load_values(path, helm=helm) for path in files]
-    defaults = load_chart_values(chart, helm=helm) if chart is not None else None
-    merged = merge_values(layers, chart_defaults=defaults)
+    from cilium_tune.desired import DesiredInputs, load_desired
+
+    desired = load_desired(
+        DesiredInputs(
+            value_files=tuple(str(path) for path in files),
+            chart=str(chart) if chart is not None else None,
+            helm_major=int(helm_major),
+        )
+    )
+    merged = desired.chart_values
     for warning in merged.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for unknown in desired.unknown_keys():
+        origin = desired.values.origins.get(unknown.path)
+        click.echo(f"warning: {origin or unknown.dotted}: {unknown.message()} ({desired.catalog.source})", err=True)
     if explain:
         explanations = [merged.explain(key) for key in explain]
         if output == "json":

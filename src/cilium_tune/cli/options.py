@@ -1,0 +1,30 @@
+"""Options several commands share, spelled and explained once, and the `profile:` line they all print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from cilium_tune.desired import ProfileChoice
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def profile_option(*, files_mean_none: bool) -> Callable[[F], F]:
+    """`-p/--profile NAME|FILE|none`. With `files_mean_none`, -f files without --profile mean no profile."""
+    default = "skyforge-dev; none when -f files are given" if files_mean_none else "skyforge-dev"
+    return click.option(
+        "-p",
+        "--profile",
+        "profile_ref",
+        metavar="NAME|FILE|none",
+        help=f"Built-in profile, profile file, or `none` for no profile [default: {default}].",
+    )
+
+
+def echo_profile(choice: ProfileChoice, *, err: bool = False, prefix: str = "") -> None:
+    """The line every command that takes a profile prints first: `profile: skyforge-dev (default)`."""
+    click.echo(f"{prefix}profile: {choice.label}", err=err)

@@ -1,0 +1,373 @@
+"""The desired state: what the chart will receive, and what is checked against it. One answer for every command.
+
+`lint`, `plan` and `values merge` (and `apply`, `verify`, `bench`) all need the same derived state:
+which values files helm gets and in what order, what they merge to (with the file and line behind every
+key), which key catalog judges them, and what the preflight rules read. When two commands each built that
+themselves they disagreed (lint forgot the live release that plan layered under the overlays), so it is
+built here once.
+
+    desired = load_desired(DesiredInputs(profile_ref="lab", facts=snapshot))
+    desired.layers            # helm -f order: baseline or live release, overlays, user -f files, one-time
+    desired.values            # the merge of the permanent layers, with provenance (values.merge)
+    desired.effective         # the same over the chart's defaults, when a chart is known
+    desired.catalog           # the key catalog of the chart version being installed
+    desired.rule_context()    # what `run_rules` reads
+    desired.release           # namespace, name, chart reference, pinned version (None without a profile)
+
+`build_desired` is pure: every input arrives loaded (facts as a `Snapshot`, files as `LoadedValues`).
+`load_desired` is the thin loader the CLI calls: it reads the profile, the baseline, the -f files and
+the chart from disk, then calls `build_desired`.
+
+Layer order is the runbook's and helm's: the baseline file first (or the live release from the facts,
+which `--reuse-values` keeps under the overlays), then the profile's permanent overlays, then the user's
+-f files, then the one-time overlay (the netkit migration's clean-state), which only phase 1 of a
+datapath switch receives. `values` and the rules judge the state the cluster settles in, so they leave
+the one-time layer out.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from cilium_tune.errors import InputError
+
+if TYPE_CHECKING:
+    from cilium_tune.facts.model import Snapshot
+    from cilium_tune.plan.baseline import Baseline
+    from cilium_tune.profile import Profile
+    from cilium_tune.rules import RuleContext
+    from cilium_tune.values.catalog import KeyCatalog, UnknownKey
+    from cilium_tune.values.loader import LoadedValues
+    from cilium_tune.values.merge import MergedValues
+    from cilium_tune.values.overlays import Overlay
+
+Role = Literal["baseline", "live", "overlay", "one-time", "user"]
+NO_PROFILE = "none"  # `--profile none`: only the -f files (and baseline) count
+DEFAULT_HELM_MAJOR = 4
+
+
+@dataclass(frozen=True)
+class ProfileChoice:
+    """Which profile a command uses and why, said the same way by every command (`profile: ...`)."""
+
+    ref: str | None  # the built-in name or file, None for no profile
+    reason: Literal["given", "default", "none-given", "only-files"]
+
+    @property
+    def label(self) -> str:
+        """`skyforge-dev (default)`, `lab`, `none (-f files only)`, `none (--profile none)`."""
+        if self.ref is None:
+            return "none (-f files only)" if self.reason == "only-files" else "none (--profile none)"
+        return f"{self.ref} (default)" if self.reason == "default" else self.ref
+
+
+def choose_profile(ref: str | None, *, has_value_files: bool, default: str | None = None) -> ProfileChoice:
+    """The profile a command runs with: the one named; `none` for none; else the default, except that -f
+    files without --profile mean "just these files" (lint's and values merge's reading)."""
+    from cilium_tune.profile import DEFAULT_PROFILE
+
+    if ref == NO_PROFILE:
+        return ProfileChoice(None, "none-given")
+    if ref is not None:
+        return ProfileChoice(ref, "given")
+    if has_value_files:
+        return ProfileChoice(None, "only-files")
+    return ProfileChoice(default or DEFAULT_PROFILE, "default")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One values file helm receives, in `-f` order, with the values it holds.
+
+    `path` is what helm is given (`deploy/cilium-values.yaml`), or `live:NS/NAME@REV` for the live release,
+    which helm keeps with --reuse-values instead of reading a file.
+    """
+
+    role: Role
+    name: str
+    path: str
+    values: LoadedValues
+
+
+@dataclass(frozen=True)
+class ReleaseIdentity:
+    """The Helm release a change targets, as the profile names it."""
+
+    namespace: str
+    name: str
+    chart: str  # as helm takes it: repo/chart, a path, an OCI URL (builtin:lab resolved to its path)
+    version: str  # the pinned chart version (helm --version)
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A local chart (directory or .tgz): where it is, the version its Chart.yaml declares, its defaults."""
+
+    path: str
+    version: str | None
+    defaults: LoadedValues
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What the chart will receive and everything that judges it. Frozen: callers read, never change.
+
+    - `layers`: every values layer in helm's order (see the module docstring), one-time ones last.
+    - `values`: the merge of the permanent layers (no chart defaults): what the user supplies, as
+      `helm get values` would show it after the change. The rules read this.
+    - `effective`: `values` coalesced over the chart's defaults (what the templates see); None without
+      a chart.
+    - `target_version`: the chart version being installed (the --chart package's, else the profile's
+      pinned one, else the live release's); None when nothing says.
+    - `catalog`: the key catalog in force for `target_version`.
+    """
+
+    profile: Profile | None
+    profile_choice: ProfileChoice
+    release: ReleaseIdentity | None
+    layers: tuple[Layer, ...]
+    overlays: tuple[Overlay, ...]
+    baseline: Baseline | None
+    chart: Chart | None
+    facts: Snapshot | None
+    values: MergedValues
+    effective: MergedValues | None
+    target_version: str | None
+    catalog: KeyCatalog
+    helm_major: int = DEFAULT_HELM_MAJOR
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def permanent_layers(self) -> tuple[Layer, ...]:
+        """The layers the settled release is made of (everything but the one-time overlay)."""
+        return tuple(layer for layer in self.layers if layer.role != "one-time")
+
+    @property
+    def one_time_layers(self) -> tuple[Layer, ...]:
+        return tuple(layer for layer in self.layers if layer.role == "one-time")
+
+    @property
+    def chart_values(self) -> MergedValues:
+        """What the templates see: `effective` when the chart is known, else the user values."""
+        return self.effective if self.effective is not None else self.values
+
+    def unknown_keys(self) -> list[UnknownKey]:
+        """Keys of `values` the catalog in force does not know (the same check as rule CT101)."""
+        from cilium_tune.values.catalog import unknown_keys
+
+        return unknown_keys(self.values.values, self.catalog)
+
+    def rule_context(self) -> RuleContext:
+        """What the preflight rules read: the settled values, the facts, the profile, the baseline, the catalog."""
+        from cilium_tune.rules import BaselineInfo, RuleContext
+
+        baseline = self.baseline
+        info = None if baseline is None else BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version)
+        return RuleContext(
+            values=self.values.values, facts=self.facts, profile=self.profile, baseline=info, catalog=self.catalog
+        )
+
+
+def build_desired(
+    *,
+    profile: Profile | None,
+    profile_choice: ProfileChoice | None = None,
+    baseline: Baseline | None = None,
+    value_files: Sequence[LoadedValues] = (),
+    chart: Chart | None = None,
+    facts: Snapshot | None = None,
+    overlay_dir: str = "deploy",
+    helm_major: int = DEFAULT_HELM_MAJOR,
+) -> DesiredState:
+    """The desired state from loaded inputs. Pure: reads no file, calls no cluster or tool.
+
+    `baseline` is a captured file; without one, the live release in `facts` (when there is one) is the
+    baseline, as `--reuse-values` makes it. `overlay_dir` is where the profile's overlays are handed to
+    helm from (provenance names those paths).
+    """
+    from cilium_tune.plan.baseline import live_baseline
+    from cilium_tune.values.loader import load_values_text
+    from cilium_tune.values.merge import merge_values
+    from cilium_tune.values.overlays import render_overlays
+
+    choice = profile_choice or ProfileChoice(profile.name if profile else None, "given" if profile else "none-given")
+    notes: list[str] = []
+    live = facts.helm_release if facts is not None else None
+    if baseline is None and live is not None:
+        baseline = live_baseline(live.namespace, live.name, live.revision, live.chart_version, live.computed_values)
+
+    layers: list[Layer] = []
+    if baseline is not None:
+        role: Role = "baseline" if baseline.is_file else "live"
+        layers.append(Layer(role, "baseline" if baseline.is_file else "live release", baseline.path, baseline.values))
+    overlays = tuple(render_overlays(profile)) if profile is not None else ()
+    base_dir = overlay_dir.rstrip("/") or "."
+    one_time: list[Layer] = []
+    for overlay in overlays:
+        path = overlay.filename if base_dir == "." else f"{base_dir}/{overlay.filename}"
+        layer = Layer(
+            "one-time" if overlay.one_time else "overlay",
+            overlay.name,
+            path,
+            load_values_text(overlay.text, path, helm=helm_major),
+        )
+        (one_time if overlay.one_time else layers).append(layer)
+    layers += [Layer("user", Path(v.source).name, v.source, v) for v in value_files]
+    layers += one_time
+
+    permanent = [layer.values for layer in layers if layer.role != "one-time"]
+    values = merge_values(permanent)
+    effective = merge_values(permanent, chart.defaults) if chart is not None else None
+
+    release = _release(profile)
+    target = _target_version(chart, release, live.chart_version if live else None)
+    if chart is not None and release is not None and chart.version and chart.version != release.version:
+        notes.append(
+            f"the chart {chart.path} is version {chart.version}, the profile pins {release.version}: "
+            f"values are judged against {chart.version}"
+        )
+    return DesiredState(
+        profile=profile,
+        profile_choice=choice,
+        release=release,
+        layers=tuple(layers),
+        overlays=overlays,
+        baseline=baseline,
+        chart=chart,
+        facts=facts,
+        values=values,
+        effective=effective,
+        target_version=target,
+        catalog=catalog_for(chart, target),
+        helm_major=helm_major,
+        notes=tuple(notes),
+    )
+
+
+def catalog_for(chart: Chart | None, version: str | None) -> KeyCatalog:
+    """The key catalog that judges values for `version`: the chart's own keys when the chart is at hand,
+    else the built-in catalog (the per-version catalogs plug in here)."""
+    from cilium_tune.values.catalog import KeyCatalog
+
+    del version  # the built-in catalog covers one line today
+    if chart is not None:
+        return KeyCatalog.from_chart(chart.path, with_builtin=False)
+    return KeyCatalog.builtin()
+
+
+def _release(profile: Profile | None) -> ReleaseIdentity | None:
+    if profile is None:
+        return None
+    return ReleaseIdentity(
+        namespace=profile.release.namespace,
+        name=profile.release.name,
+        chart=profile.release.chart_argument,
+        version=profile.release.version,
+        kubeconfig=profile.cluster.kubeconfig,
+        kube_context=profile.cluster.kube_context,
+    )
+
+
+def _target_version(chart: Chart | None, release: ReleaseIdentity | None, live: str | None) -> str | None:
+    if chart is not None and chart.version:
+        return chart.version
+    if release is not None:
+        return release.version
+    return live
+
+
+# --- the thin loader: files in, build_desired out --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesiredInputs:
+    """What a command was given, as the CLI parsed it (paths, not contents).
+
+    `profile_ref`: a built-in name, a file, `none`, or None (the default; none when -f files are given
+    and `require_profile` is false). `chart`: a chart directory, .tgz or bare values.yaml; None: no
+    chart, so no chart defaults and the built-in catalog.
+    """
+
+    profile_ref: str | None = None
+    value_files: tuple[str, ...] = ()
+    baseline_path: str | None = None
+    baseline_version: str | None = None
+    chart: str | None = None
+    facts: Snapshot | None = None
+    overlay_dir: str = "deploy"
+    helm_major: int = DEFAULT_HELM_MAJOR
+    require_profile: bool = False
+
+
+def load_desired(inputs: DesiredInputs) -> DesiredState:
+    """Read the inputs from disk and build the desired state (InputError naming file and line on bad input)."""
+    from cilium_tune.plan.baseline import load_baseline
+    from cilium_tune.profile import load_profile
+    from cilium_tune.values.loader import load_values
+
+    if inputs.require_profile and inputs.profile_ref == NO_PROFILE:
+        raise InputError(
+            "this command needs a profile", hint="pass --profile NAME|FILE (or leave it out for the default)"
+        )
+    choice = choose_profile(inputs.profile_ref, has_value_files=bool(inputs.value_files) and not inputs.require_profile)
+    profile = load_profile(choice.ref) if choice.ref is not None else None
+    baseline = load_baseline(inputs.baseline_path, inputs.baseline_version) if inputs.baseline_path else None
+    files = [load_values(path, helm=inputs.helm_major) for path in inputs.value_files]
+    chart = load_chart(inputs.chart, helm=inputs.helm_major) if inputs.chart else None
+    return build_desired(
+        profile=profile,
+        profile_choice=choice,
+        baseline=baseline,
+        value_files=files,
+        chart=chart,
+        facts=inputs.facts,
+        overlay_dir=inputs.overlay_dir,
+        helm_major=inputs.helm_major,
+    )
+
+
+def load_chart(path: str, *, helm: int = DEFAULT_HELM_MAJOR) -> Chart:
+    """A local chart: its defaults (values.yaml) and the version its Chart.yaml declares.
+
+    A bare values.yaml stands for its chart too (defaults and keys, no version): the file people have at hand.
+    """
+    from cilium_tune.values.loader import load_chart_values, load_values
+
+    if path.endswith((".yaml", ".yml")) and Path(path).is_file():
+        return Chart(path=path, version=None, defaults=load_values(path, helm=helm))
+    defaults = load_chart_values(path, helm=helm)
+    return Chart(path=path, version=chart_version_of(path), defaults=defaults)
+
+
+_VERSION_LINE = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+
+
+def chart_version_of(path: str) -> str | None:
+    """The `version:` of a chart directory's or .tgz's Chart.yaml (None when it does not say)."""
+    chart = Path(path)
+    try:
+        if chart.is_dir():
+            text = (chart / "Chart.yaml").read_text(encoding="utf-8")
+        else:
+            with tarfile.open(chart, "r:*") as archive:
+                member = next(
+                    (m for m in archive.getmembers() if m.isfile() and re.fullmatch(r"[^/]+/Chart\.yaml", m.name)),
+                    None,
+                )
+                handle = archive.extractfile(member) if member is not None else None
+                if handle is None:
+                    return None
+                with io.TextIOWrapper(handle, encoding="utf-8") as fh:
+                    text = fh.read()
+    except (OSError, tarfile.TarError, UnicodeDecodeError):
+        return None
+    match = _VERSION_LINE.search(text)
+    return match.group(1) if match else None

@@ -1,0 +1,125 @@
+"""The desired state: one answer to "what will the chart receive, and what judges it", for every command."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cilium_tune.desired import DesiredInputs, build_desired, choose_profile, load_chart, load_desired
+from cilium_tune.errors import InputError
+from cilium_tune.facts.model import Snapshot
+from cilium_tune.plan.planner import Release, build_plan
+from cilium_tune.profile import load_profile
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB_CHART = ROOT / "src" / "cilium_tune" / "lab" / "chart"
+
+
+def live_facts(values: dict[str, Any], version: str = "1.19.0-rc.1") -> Snapshot:
+    """A snapshot whose only fact is the live release, with `values` as its computed values."""
+    release = {
+        "name": "cilium",
+        "namespace": "kube-system",
+        "revision": 7,
+        "status": "deployed",
+        "chart_version": version,
+        "computed_values": values,
+    }
+    return Snapshot(collected_at=datetime(2026, 11, 20, tzinfo=UTC), helm_release=release)  # type: ignore[arg-type]
+
+
+def test_layers_are_in_helm_order_and_the_one_time_overlay_comes_last(tmp_path: Path) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text("# chart-version: 1.18.6\nMTU: 1400\n")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("MTU: 9000\n")
+    desired = load_desired(
+        DesiredInputs(profile_ref="skyforge-dev", baseline_path=str(baseline), value_files=(str(mine),))
+    )
+    assert [(layer.role, layer.path) for layer in desired.layers] == [
+        ("baseline", str(baseline)),
+        ("overlay", "deploy/cilium-values.yaml"),
+        ("overlay", "deploy/cilium-values-dualstack.yaml"),
+        ("user", str(mine)),
+        ("one-time", "deploy/cilium-values-netkit-migrate.yaml"),
+    ]
+    assert desired.values.get("MTU") == 9000
+    assert str(desired.values.origins[("MTU",)]) == f"{mine}:1:1"
+    assert desired.values.get("cleanState") is None, "the settled state leaves the one-time overlay out"
+    assert desired.baseline is not None and desired.baseline.chart_version == "1.18.6"
+    assert desired.release is not None and desired.release.version == "1.19.0-rc.1"
+    assert desired.target_version == "1.19.0-rc.1"
+
+
+def test_without_a_baseline_file_the_live_release_is_the_first_layer() -> None:
+    profile = load_profile("skyforge-dev")
+    desired = build_desired(profile=profile, facts=live_facts({"bpf": {"hostLegacyRouting": True}}))
+    first = desired.layers[0]
+    assert (first.role, first.path) == ("live", "live:kube-system/cilium@7")
+    assert desired.values.get("bpf.hostLegacyRouting") is True, "--reuse-values keeps what the overlays leave"
+    assert desired.values.get("bpf.datapathMode") == "netkit"
+    ctx = desired.rule_context()
+    assert ctx.baseline is not None and ctx.baseline.source == "live:kube-system/cilium@7"
+    assert ctx.values["bpf"]["hostLegacyRouting"] is True
+
+
+@pytest.mark.parametrize(
+    ("ref", "files", "label"),
+    [
+        (None, False, "skyforge-dev (default)"),
+        (None, True, "none (-f files only)"),
+        ("lab", True, "lab"),
+        ("none", False, "none (--profile none)"),
+    ],
+)
+def test_which_profile_is_said_the_same_way(ref: str | None, files: bool, label: str) -> None:
+    assert choose_profile(ref, has_value_files=files).label == label
+
+
+def test_a_command_that_needs_a_profile_refuses_none() -> None:
+    with pytest.raises(InputError, match="needs a profile"):
+        load_desired(DesiredInputs(profile_ref="none", require_profile=True))
+
+
+def test_the_chart_gives_defaults_catalog_and_target_version() -> None:
+    desired = load_desired(DesiredInputs(profile_ref="lab", chart=str(LAB_CHART)))
+    assert desired.chart is not None and desired.chart.version == "1.19.0-rc.1"
+    assert desired.target_version == "1.19.0-rc.1"
+    assert desired.catalog.source.startswith(str(LAB_CHART))
+    assert desired.effective is not None and desired.effective.get("image.repository") is not None
+    assert desired.values.get("image.repository") is None, "the rules read the user values, not the defaults"
+    assert desired.rule_context().catalog is desired.catalog
+
+
+def test_a_repository_chart_is_not_resolved_and_the_builtin_catalog_judges() -> None:
+    desired = load_desired(DesiredInputs(profile_ref="skyforge-dev"))
+    assert desired.chart is None and desired.effective is None
+    assert desired.catalog.source == "built-in"
+
+
+def test_the_plan_merges_what_the_desired_state_says() -> None:
+    desired = load_desired(DesiredInputs(profile_ref="lab", chart=str(LAB_CHART), facts=live_facts({"MTU": 1450})))
+    assert desired.release is not None and desired.profile is not None and desired.chart is not None
+    rel = desired.release
+    overlays = [layer for layer in desired.layers if layer.role in ("overlay", "one-time")]
+    plan = build_plan(
+        profile_name=desired.profile.name,
+        release=Release(rel.namespace, rel.name, rel.chart, rel.version),
+        nodes=[node.name for node in desired.profile.nodes],
+        overlays=desired.overlays,
+        overlay_dir="deploy",
+        loaded_overlays=[layer.values for layer in overlays],
+        baseline=desired.baseline,
+        chart_defaults=desired.chart.defaults,
+    )
+    assert plan.merged.values == desired.chart_values.values
+
+
+def test_a_bare_values_yaml_stands_for_its_chart(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("bpf:\n  datapathMode: veth\n")
+    chart = load_chart(str(values))
+    assert chart.version is None and chart.defaults.values == {"bpf": {"datapathMode": "veth"}}
