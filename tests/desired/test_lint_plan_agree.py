@@ -1,0 +1,100 @@
+"""`lint` and `plan` give the same findings and the same failing status for the same inputs.
+
+Both build their values with `cilium_tune.desired`; this test holds them to it, over every rule's firing
+fixture (tests/rules/CT###/fires_*.yaml: the fixture's values as the captured baseline, its facts as the
+snapshot, the skyforge-dev overlays on top) and over live releases whose values the overlays leave alone
+(no baseline file: the live release is the first layer, as `--reuse-values` keeps it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cilium_tune.cli.main import main
+from cilium_tune.facts.io import save_snapshot
+
+RULES = Path(__file__).resolve().parents[1] / "rules"
+sys.path.insert(0, str(RULES))
+from rule_cases import BASES, merge_facts, merge_values, read_yaml, snapshot_from  # noqa: E402
+
+FIRING = sorted(RULES.glob("CT[0-9][0-9][0-9]/fires_*.yaml"))
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out
+
+
+def findings(document: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f["rule_id"], f["severity"], f["message"]) for f in document["findings"]]
+
+
+def lint_and_plan(capsys: pytest.CaptureFixture[str], *inputs: str) -> tuple[Any, Any]:
+    """Each command's (exit code, findings) for the same inputs."""
+    lint_code, lint_out = run(capsys, "lint", *inputs, "-o", "json")
+    plan_code, plan_out = run(capsys, "plan", *inputs, "-o", "json")
+    lint_doc, plan_doc = json.loads(lint_out), json.loads(plan_out)["preflight"]
+    return (lint_code, findings(lint_doc)), (plan_code, findings(plan_doc))
+
+
+def write_facts(tmp_path: Path, doc: dict[str, Any]) -> list[str]:
+    if not doc.get("facts_base") and doc.get("facts") is None:
+        return []
+    raw: Any = read_yaml(BASES / "facts" / f"{doc['facts_base']}.yaml") if doc.get("facts_base") else {}
+    path = tmp_path / "cluster.json"
+    save_snapshot(snapshot_from(merge_facts(raw, doc.get("facts") or {})), path)
+    return ["--facts", str(path)]
+
+
+@pytest.mark.parametrize("fixture", FIRING, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_lint_and_plan_agree_on_each_firing_fixture(
+    fixture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = read_yaml(fixture)
+    values = read_yaml(BASES / "values" / f"{doc['values_base']}.yaml") if doc.get("values_base") else {}
+    values = merge_values(values or {}, doc.get("values") or {})
+    given = doc.get("baseline")
+    version = given.get("chart_version") if given is not None else "1.19.0-rc.1"
+    baseline = tmp_path / "before.yaml"
+    header = f"# chart-version: {version}\n" if version else ""
+    baseline.write_text(header + yaml.safe_dump(values, sort_keys=True))
+    inputs = ["--profile", "skyforge-dev", "--baseline", str(baseline), *write_facts(tmp_path, doc)]
+    lint, plan = lint_and_plan(capsys, *inputs)
+    assert lint == plan
+
+
+@pytest.mark.parametrize(
+    ("live", "fires"),
+    [
+        ({"bpf": {"hostLegacyRouting": True}}, {"CT202", "CT209"}),
+        ({"rollOutCiliumPods": True}, {"CT902"}),
+        ({"bpf": {"tproxy": True}}, {"CT203"}),
+    ],
+    ids=["hostLegacyRouting", "rollOutCiliumPods", "tproxy"],
+)
+@pytest.mark.parametrize("profile", ["skyforge-dev", "lab"])
+def test_lint_and_plan_agree_on_the_live_release(
+    live: dict[str, Any], fires: set[str], profile: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    facts = read_yaml(BASES / "facts" / "skyforge-dev.yaml")
+    release = facts["helm_release"]
+    release["computed_values"] = merge_values(release["computed_values"], live)
+    facts["cilium_config"]["data"]["datapath-mode"] = "veth"
+    path = tmp_path / "cluster.json"
+    save_snapshot(snapshot_from(facts), path)
+    lint, plan = lint_and_plan(capsys, "--profile", profile, "--facts", str(path))
+    assert lint == plan
+    assert lint[0] == 1, "an error finding fails both"
+    assert fires <= {rule_id for rule_id, _, _ in lint[1]}
