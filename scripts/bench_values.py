@@ -66,10 +66,21 @@ def main() -> int:
             path.write_text(generate(index, args.keys))
             paths.append(path)
         sizes = sum(path.stat().st_size for path in paths)
-        stages: dict[str, list[float]] = {"load": [], "merge+provenance": [], "diff": [], "total": []}
+        chart = Path(tmp) / "chart-values.yaml"  # chart defaults of the same size, with null defaults
+        chart.write_text(generate(99, args.keys).replace("~", "null"))
+        defaults = load_values(chart)
+        stages: dict[str, list[float]] = {
+            "load": [],
+            "merge+provenance": [],
+            "merge over chart": [],
+            "diff": [],
+            "total": [],
+        }
         for _ in range(args.runs):
             load_s, layers = timed(lambda: [load_values(path) for path in paths])
             merge_s, merged = timed(lambda: merge_values(layers))  # type: ignore[arg-type]  # noqa: B023
+            chart_s, _ = timed(lambda: merge_values(layers, defaults))  # type: ignore[arg-type]  # noqa: B023
+            stages["merge over chart"].append(chart_s)
             diff_s, _ = timed(lambda: diff_values(layers[0].values, merged.values))  # type: ignore[attr-defined]  # noqa: B023
             stages["load"].append(load_s)
             stages["merge+provenance"].append(merge_s)

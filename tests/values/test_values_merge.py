@@ -34,10 +34,49 @@ CHART_CASES: list[tuple[str, str, list[str], dict[str, Any]]] = [
 ]  # fmt: skip
 
 
-def _merge(chart: str | None, files: list[str]) -> Any:
-    layers = [load_values_text(text, f"f{i}.yaml") for i, text in enumerate(files)]
-    defaults = load_values_text(chart, "values.yaml") if chart is not None else None
+# Where Helm 4 and Helm 3 part: a nested user null over a chart default that is null too.
+# (chart values.yaml, -f files, .Values from helm 4, .Values from helm 3)
+NULL_CASES: list[tuple[str, str, list[str], dict[str, Any], dict[str, Any]]] = [
+    ("a nested null over a null default", "a: {b: null, d: 1}\n", ["a: {b: null}\n"],
+     {"a": {"b": None, "d": 1}}, {"a": {"d": 1}}),
+    ("a top-level null over a null default", "a: null\nb: 1\n", ["a: null\n"], {"b": 1}, {"b": 1}),
+    ("a deeper null over a null default", "a: {b: {c: null}}\n", ["a: {b: {c: null}}\n"],
+     {"a": {"b": {"c": None}}}, {"a": {"b": {}}}),
+    ("a later null over a null default", "a: {b: null}\n", ["a: {b: 5}\n", "a: {b: null}\n"],
+     {"a": {"b": None}}, {"a": {}}),
+    ("a nested null over a default map", "a: {b: {c: 1}}\n", ["a: {b: null}\n"], {"a": {}}, {"a": {}}),
+    ("a map over a null default", "a: {b: null}\n", ["a: {b: {x: null, y: 1}}\n"],
+     {"a": {"b": {"true": 1, "x": None}}}, {"a": {"b": {"true": 1, "x": None}}}),
+    ("a top-level map over a null default", "a: null\n", ["a: {b: null}\n"], {"a": {"b": None}}, {"a": {"b": None}}),
+]  # fmt: skip
+
+
+def _merge(chart: str | None, files: list[str], helm: int = 4) -> Any:
+    layers = [load_values_text(text, f"f{i}.yaml", helm=helm) for i, text in enumerate(files)]
+    defaults = load_values_text(chart, "values.yaml", helm=helm) if chart is not None else None
     return merge_values(layers, chart_defaults=defaults)
+
+
+@pytest.mark.parametrize(("title", "chart", "files", "helm4", "helm3"), NULL_CASES, ids=[c[0] for c in NULL_CASES])
+def test_null_rules_per_helm_major(
+    title: str, chart: str, files: list[str], helm4: dict[str, Any], helm3: dict[str, Any]
+) -> None:
+    assert _merge(chart, files, helm=4).values == helm4
+    assert _merge(chart, files, helm=3).values == helm3
+
+
+@pytest.mark.helm
+@pytest.mark.parametrize(("title", "chart", "files", "helm4", "helm3"), NULL_CASES, ids=[c[0] for c in NULL_CASES])
+def test_null_rules_per_helm_major_match_helm(
+    oracle: HelmOracle, title: str, chart: str, files: list[str], helm4: dict[str, Any], helm3: dict[str, Any]
+) -> None:
+    assert canonical(oracle.render(files, chart)) == canonical(helm4 if oracle.major == 4 else helm3)
+
+
+def test_a_kept_null_explains_the_null_default_it_met() -> None:
+    why = _merge("a: {b: null, d: 1}\n", ["a: {b: null}\n"]).explain("a.b")
+    assert why.present and why.value is None
+    assert [(str(o.origin), o.value) for o in why.overridden] == [("values.yaml:1:5", None)]
 
 
 @pytest.mark.parametrize(("title", "chart", "files", "expected"), CHART_CASES, ids=[c[0] for c in CHART_CASES])

@@ -116,7 +116,10 @@ def build_plan(
     merged = merge_values(stack, chart_defaults)
 
     notes: list[str] = []
-    diff = diff_values(baseline.values.values, merged.values) if baseline else None
+    # Like with like: with chart defaults, the baseline too is what the templates saw (Helm drops a
+    # top-level null over a chart key from both sides, so it is no change).
+    before = merge_values([baseline.values], chart_defaults).values if baseline and chart_defaults else None
+    diff = diff_values(before or baseline.values.values, merged.values) if baseline else None
     if baseline is None:
         notes.append(
             f"no baseline: capture one first: helm -n {release.namespace} get values {release.name} --all "

@@ -150,12 +150,17 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
 def load_chart_values(chart: str | Path, *, helm: int = DEFAULT_HELM_MAJOR) -> LoadedValues:
     """The defaults of a chart (its values.yaml), from a chart directory or a packaged .tgz.
 
-    A chart without a values.yaml has no defaults (as with Helm). Subcharts are not read.
+    A chart without a values.yaml has no defaults (as with Helm). A chart with subcharts (a `charts/`
+    folder or `dependencies:` in Chart.yaml) is refused: Helm rewrites such a chart's defaults before the
+    merge (subchart defaults, `global` propagation, import-values, conditions, tags, aliases), which is
+    not modelled, and a merge that looks right but is not would be worse than none.
     """
     path = Path(chart)
     if path.is_dir():
         if not (path / "Chart.yaml").is_file():
             raise InputError(f"{chart}: no Chart.yaml, so not a Helm chart", hint="pass the chart's directory")
+        subcharts = sorted(p.name for p in (path / "charts").iterdir()) if (path / "charts").is_dir() else []
+        _refuse_subcharts(chart, _read_text(path / "Chart.yaml", f"{chart}/Chart.yaml"), subcharts, helm)
         values_file = path / "values.yaml"
         if not values_file.is_file():
             return LoadedValues(str(values_file), (Document({}, {}),), helm=helm)
@@ -164,22 +169,56 @@ def load_chart_values(chart: str | Path, *, helm: int = DEFAULT_HELM_MAJOR) -> L
         raise InputError(f"{chart}: chart not found", hint="pass a chart directory or a packaged .tgz")
     try:
         with tarfile.open(path, "r:*") as archive:
-            members = [m for m in archive.getmembers() if m.isfile() and m.name.count("/") == 1]
-            charts = [m for m in members if m.name.endswith("/Chart.yaml")]
+            members = archive.getmembers()
+            charts = [m for m in members if m.isfile() and m.name.count("/") == 1 and m.name.endswith("/Chart.yaml")]
             if not charts:
                 raise InputError(f"{chart}: no <name>/Chart.yaml inside", hint="pass a chart packaged by helm")
-            wanted = charts[0].name.rsplit("/", 1)[0] + "/values.yaml"
-            member = next((m for m in members if m.name == wanted), None)
+            top = charts[0].name.rsplit("/", 1)[0]
+            subcharts = sorted({m.name.split("/")[2] for m in members if m.name.startswith(f"{top}/charts/")} - {""})
+            chart_yaml = archive.extractfile(charts[0]).read()  # type: ignore[union-attr]
+            wanted = f"{top}/values.yaml"
+            member = next((m for m in members if m.isfile() and m.name == wanted), None)
             raw = archive.extractfile(member).read() if member is not None else b""  # type: ignore[union-attr]
     except (tarfile.TarError, OSError) as exc:
         raise InputError(
             f"{chart}: cannot read the chart archive: {exc}", hint="pass a .tgz made by helm package"
         ) from None
+    _refuse_subcharts(chart, _decode(chart_yaml, f"{chart}:{charts[0].name}"), subcharts, helm)
+    return load_values_text(_decode(raw, f"{chart}:{wanted}"), f"{chart}:{wanted}", helm=helm)
+
+
+def _read_text(path: Path, label: str) -> str:
     try:
-        text = raw.decode("utf-8-sig")
+        return _decode(path.read_bytes(), label)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {exc.strerror}", hint="check permissions") from None
+
+
+def _decode(raw: bytes, label: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{chart}:{wanted}: not valid UTF-8", hint="save values.yaml as UTF-8") from None
-    return load_values_text(text, f"{chart}:{wanted}", helm=helm)
+        raise InputError(f"{label}: not valid UTF-8", hint="save the file as UTF-8") from None
+
+
+def _refuse_subcharts(chart: str | Path, chart_yaml: str, subcharts: list[str], helm: int) -> None:
+    """InputError when the chart has subcharts: their value rules are not modelled (see load_chart_values)."""
+    metadata = load_values_text(chart_yaml, f"{chart}/Chart.yaml", helm=helm).values
+    declared = metadata.get("dependencies")
+    names = (
+        [str(d.get("alias") or d.get("name")) for d in declared if isinstance(d, dict)]
+        if isinstance(declared, list)
+        else []
+    )
+    names += [name for name in subcharts if name not in names]
+    if declared or subcharts:
+        raise InputError(
+            f"{chart}: the chart has subcharts ({', '.join(names) or 'dependencies'}); cilium-tune does not "
+            "model how Helm merges values into subcharts (globals, import-values, conditions, tags, aliases), "
+            "so it will not print a merge Helm might not produce",
+            hint="pass the Cilium chart itself (e.g. the umbrella's charts/cilium-<version>.tgz) and move the "
+            "umbrella's `cilium:` values to the top level of a values file",
+        )
 
 
 # --- composing: libyaml builds the node graph, we keep its marks --------------------------------------

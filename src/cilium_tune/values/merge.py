@@ -4,9 +4,16 @@ Two steps, as Helm takes them (checked against helm 4.1.4 and 3.18.0):
 
 1. The `-f` files, left to right (and, with Helm 4, the `---` documents inside each file): maps
    deep-merge; anything else, lists and nulls included, replaces what was there.
-2. The chart's values.yaml under that: keys the user did not set are filled in from the chart; a user
-   null deletes the key when the chart has that key at the same path, and otherwise stays a null. Where
-   one side is a map and the other is not, the user's value wins (Helm prints a warning; so do we).
+2. The chart's values.yaml under that (Helm's `CoalesceValues`): keys the user did not set are filled
+   in from the chart. A user null where the chart has no such key stays a null. A user null over a
+   chart key deletes it, with one exception that differs by major version: below the top level, Helm 4
+   keeps a user null over a chart default that is itself null (`a: {b: null}` over `a: {b: null, d: 1}`
+   gives `{a: {b: null, d: 1}}`), where Helm 3 deletes it (`{a: {d: 1}}`). At the top level both delete.
+   Where one side is a map and the other is not, the user's value wins (Helm prints a warning when the
+   chart's side is not null; so do we).
+
+Only a chart without subcharts is modelled (`loader.load_chart_values` refuses the others): with
+dependencies Helm first rewrites the chart's defaults (globals, import-values, conditions, tags).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cilium_tune.errors import InputError
-from cilium_tune.values.loader import Document, LoadedValues, Origin
+from cilium_tune.values.loader import DEFAULT_HELM_MAJOR, Document, LoadedValues, Origin
 from cilium_tune.values.paths import MISSING, KeyPath, format_path, get_path, iter_leaves, parse_path
 
 __all__ = ["Explanation", "MergedValues", "Override", "merge_documents", "merge_values"]
@@ -134,8 +141,12 @@ class MergedValues:
 
 
 def merge_values(layers: Sequence[LoadedValues], chart_defaults: LoadedValues | None = None) -> MergedValues:
-    """Merge `-f` layers left to right over optional chart defaults, exactly as `helm template` does."""
-    merger = _Merger(track=True)
+    """Merge `-f` layers left to right over optional chart defaults, exactly as `helm template` does.
+
+    The Helm major version whose null rules apply is the one the chart defaults were loaded for
+    (`chart_defaults.helm`); the layers alone merge the same way in Helm 3 and 4.
+    """
+    merger = _Merger(track=True, helm=chart_defaults.helm if chart_defaults is not None else DEFAULT_HELM_MAJOR)
     for layer in layers:
         for document in layer.documents:
             merger.overlay(merger.values, document.values, (), document.origins)
@@ -168,6 +179,7 @@ class _Merger:
     """The merge state; `overlay` is one `-f` step, `coalesce` the chart-defaults step."""
 
     track: bool
+    helm: int = DEFAULT_HELM_MAJOR
     values: dict[str, Any] = field(default_factory=dict)
     origins: dict[KeyPath, Origin] = field(default_factory=dict)
     history: dict[KeyPath, list[Override]] = field(default_factory=dict)
@@ -200,6 +212,8 @@ class _Merger:
                 self.coalesce(user, default, path, where)
                 continue
             self.history.setdefault(path, []).insert(0, Override(where.get(path), default))
+            if user is None and default is None and self.helm >= 4 and prefix:
+                continue  # Helm 4 keeps a nested null set over a null default
             if user is None:
                 del dst[key]
                 origin = self.origins.pop(path, None)
