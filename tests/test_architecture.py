@@ -41,3 +41,25 @@ def test_pure_core_imports_no_adapter(area: str) -> None:
 
 def test_public_surface_is_pinned() -> None:
     assert cilium_tune.__all__ == ["__version__"]
+
+
+def test_bench_core_is_pure_only_the_runner_talks_to_the_cluster() -> None:
+    """Statistics, scenarios, tools, manifests, results and compare work offline; `runner.py` acts."""
+    offenders = {
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in (PACKAGE / "bench").glob("*.py")
+        if path.name != "runner.py"
+        for name in imports_of(path)
+        if name.startswith(FORBIDDEN)
+    }
+    assert not offenders, f"the bench core imports adapters: {sorted(offenders)}"
+
+
+def test_report_renderers_need_no_cluster() -> None:
+    offenders = {
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in (PACKAGE / "report").glob("*.py")
+        for name in imports_of(path)
+        if name.startswith(FORBIDDEN)
+    }
+    assert not offenders, f"a report renderer imports adapters: {sorted(offenders)}"

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lint": ("cilium_tune.cli.lint_cmd", "lint", "Run the preflight rules against values and facts."),
     "rules": ("cilium_tune.cli.rules_cmd", "rules", "List the preflight rules or explain one."),
     "lab": ("cilium_tune.cli.lab_cmd", "lab", "Run a local lab cluster in network namespaces."),
+    "bench": ("cilium_tune.cli.bench_cmd", "bench", "Measure throughput, latency and churn; compare two runs."),
     "docs": ("cilium_tune.cli.docs_cmd", "docs", "Generate the reference docs (rules, profile schema)."),
 }
 

@@ -1,0 +1,86 @@
+"""Results round-trip as versioned data; compare gives ratios, verdicts and the headline."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from bench_runs import BASELINE, TUNED, make_run
+
+from cilium_tune.bench import stats
+from cilium_tune.bench.compare import compare_runs, to_report
+from cilium_tune.bench.results import SCHEMA, load_run, save_run
+from cilium_tune.errors import InputError
+from cilium_tune.report.model import Outcome
+from cilium_tune.report.pr_comment import render_markdown
+
+
+def test_a_run_round_trips_with_a_csv_per_metric(tmp_path: Path) -> None:
+    run = make_run("baseline", BASELINE, skipped=["stream/pod-to-pod-cross-node/ipv6"])
+    paths = save_run(run, tmp_path)
+    assert {p.name for p in paths} >= {"run.json", "throughput.csv", "latency-p99.csv", "connections.csv"}
+    assert load_run(tmp_path) == run
+    rows = list(csv.DictReader((tmp_path / "throughput.csv").read_text().splitlines()))
+    assert len(rows) == 16 and rows[0]["family"] == "ipv4" and float(rows[0]["value"]) > 0
+    assert json.loads((tmp_path / "run.json").read_text())["schema_version"] == SCHEMA
+
+
+def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    save_run(make_run("a", BASELINE), tmp_path)
+    doc = json.loads((tmp_path / "run.json").read_text())
+    doc["schema_version"] = 99
+    (tmp_path / "run.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="schema 99"):
+        load_run(tmp_path)
+    with pytest.raises(InputError, match="no such bench result"):
+        load_run(tmp_path / "missing")
+
+
+def test_compare_finds_the_tuning_and_the_unchanged() -> None:
+    cmp = compare_runs(make_run("baseline", BASELINE, seed=1), make_run("tuned", TUNED, seed=2))
+    pod = cmp.item("throughput/pod-to-pod-cross-node/ipv4")
+    assert pod is not None and pod.ratio is not None
+    assert pod.ratio.verdict is stats.Verdict.BETTER
+    assert pod.ratio.value == pytest.approx(19.5 / 15.5, rel=0.06)
+    host = cmp.item("throughput/host-to-host/ipv4")
+    assert host is not None and host.ratio is not None and host.ratio.verdict is stats.Verdict.SAME
+    churn = cmp.item("connections/pod-to-local-service@5000/ipv4")
+    assert churn is not None and churn.ratio is not None and churn.ratio.verdict is stats.Verdict.BETTER
+
+
+def test_headline_pod_vs_host_tuned_vs_baseline_and_churn() -> None:
+    cmp = compare_runs(make_run("baseline", BASELINE, seed=1), make_run("tuned", TUNED, seed=2))
+    figures = {f.name: f.ratio for f in cmp.headline}
+    assert figures["pod-vs-host/ipv4"].value == pytest.approx(19.5 / 24.5, rel=0.06)  # type: ignore[union-attr]
+    assert figures["tuned-vs-baseline/ipv4"].value == pytest.approx(1.26, rel=0.06)  # type: ignore[union-attr]
+    assert figures["churn-baseline/ipv4"].value == pytest.approx(0.54, rel=0.08)  # type: ignore[union-attr]
+    assert figures["churn-tuned/ipv4"].value == pytest.approx(0.98, rel=0.06)  # type: ignore[union-attr]
+
+
+def test_report_cases_and_fail_if_worse() -> None:
+    worse = dict(BASELINE, **{"stream/pod-to-pod-cross-node/ipv4": 12.0})
+    cmp = compare_runs(make_run("baseline", BASELINE, seed=1), make_run("b", worse, seed=2))
+    report = to_report(cmp)
+    case = next(c for c in report.cases if c.name == "throughput/pod-to-pod-cross-node/ipv4")
+    assert case.outcome is Outcome.WARN and case.message.startswith("worse")
+    assert not report.failed
+    strict = to_report(cmp, fail_if_worse=0.05)
+    assert strict.failed
+    assert not to_report(cmp, fail_if_worse=0.5).failed  # 23% worse is within a 50% allowance
+
+
+def test_missing_side_is_a_skip_with_the_reason() -> None:
+    a = make_run("a", BASELINE, skipped=["stream/pod-to-pod-cross-node/ipv6"])
+    report = to_report(compare_runs(a, make_run("b", TUNED, skipped=["stream/pod-to-pod-cross-node/ipv6"])))
+    case = next(c for c in report.cases if c.name == "throughput/pod-to-pod-cross-node/ipv6")
+    assert case.outcome is Outcome.SKIP and "no IPv6 address" in (case.reason or "")
+
+
+def test_markdown_for_a_pr_comment() -> None:
+    report = to_report(compare_runs(make_run("baseline", BASELINE, seed=1), make_run("tuned", TUNED, seed=2)))
+    text = render_markdown(report)
+    assert text.startswith("### bench compare: tuned vs baseline")
+    assert "| headline | ratio | 95% CI |" in text
+    assert "`throughput/pod-to-pod-cross-node/ipv4`" in text and "better: B/A 1.2" in text
