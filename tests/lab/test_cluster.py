@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ipaddress
 import json
@@ -193,6 +194,65 @@ def test_logs_belong_to_the_pod_instance_and_previous_shows_the_run_before(
     assert previous.returncode == 1
     assert 'previous terminated container "main" in pod "runs" not found' in previous.stderr
     assert not list(lab.log_dir.glob(f"default_runs_{first}"))
+
+
+def test_kubectl_exec_runs_in_the_pods_namespace_with_stdin_stderr_and_exit_codes(
+        client: Client, pods: Callable[..., Pod], lab: LabInstance, kubectl_bin: Path) -> None:
+    pods("dscheck", [{"name": "dscheck", "image": "busybox", "command": ["sleep", "300"],
+                      "env": [{"name": "GREETING", "value": "hi"}]}], nodeName="lab-2")
+    v4, v6 = (ip.ip for ip in wait_pod(client, "dscheck", running_ready).status.podIPs)
+
+    def kubectl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(kubectl_bin), "--kubeconfig", str(lab.kubeconfig), *args], input=stdin,
+                              capture_output=True, text=True, timeout=30, check=False)
+
+    shown = kubectl("-n", "default", "exec", "dscheck", "--", "ip", "-br", "a")
+    assert shown.returncode == 0, shown.stderr
+    assert f"{v4}/32" in shown.stdout and f"{v6}/128" in shown.stdout
+    failed = kubectl("exec", "dscheck", "--", "sh", "-c", "echo $GREETING; echo oops >&2; exit 3")
+    assert (failed.returncode, failed.stdout, failed.stderr) == (3, "hi\n", "oops\ncommand terminated with exit code 3\n")
+    piped = kubectl("exec", "-i", "dscheck", "--", "sh", "-c", "cat; echo done", stdin="piped\n")
+    assert (piped.returncode, piped.stdout) == (0, "piped\ndone\n")
+    missing = kubectl("exec", "dscheck", "--", "no-such-command-here")
+    assert missing.returncode == 1
+    assert 'exec: "no-such-command-here": executable file not found in $PATH' in missing.stderr
+
+
+def test_each_channel_protocol_a_client_offers_is_answered_as_a_cluster_answers(
+        client: Client, pods: Callable[..., Pod], lab: LabInstance) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    pods("chan", [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}])
+    wait_pod(client, "chan", running_ready)
+    base = lab.api_url.replace("http://", "ws://") + "/api/v1/namespaces/default/pods/chan/exec"
+    failing = "command=sh&command=-c&command=echo+hi%3B+exit+2&stdout=true&stderr=true"
+
+    def session(protocols: list[str], query: str, send: tuple[bytes, ...] = ()) -> tuple[str | None, list[Any]]:
+        with connect(f"{base}?{query}", subprotocols=protocols, open_timeout=10) as ws:  # type: ignore[arg-type]
+            for frame in send:
+                ws.send(frame)
+            return ws.subprotocol, list(ws)
+
+    v5 = ('{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: command '
+          'terminated with exit code 2","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode",'
+          '"message":"2"}]}}')
+    v4 = v5.replace("command terminated with exit code 2", "error executing command [sh -c echo hi; exit 2], exit code 2")
+    # kubectl's offer: v5 wins even when listed last, as kube-apiserver's stream translator takes it.
+    assert session(["v4.channel.k8s.io", "v5.channel.k8s.io"], failing) == (
+        "v5.channel.k8s.io", [b"\x01", b"\x01hi\n", b"\x03" + v5.encode()])
+    assert session(["v4.channel.k8s.io"], failing) == ("v4.channel.k8s.io", [b"\x01", b"\x01hi\n", b"\x03" + v4.encode()])
+    proto, frames = session(["v4.base64.channel.k8s.io"], failing)
+    assert proto == "v4.base64.channel.k8s.io" and frames[:2] == ["1", "1aGkK"]
+    assert base64.b64decode(frames[2][1:]).decode() == v4
+    old = json.loads(v4)["message"].encode()
+    assert session(["channel.k8s.io"], failing) == ("channel.k8s.io", [b"\x01", b"\x01hi\n", b"\x03" + old])
+    # v5 half-closes stdin with [255, 0]: `cat` sees EOF and the session ends with Success.
+    assert session(["v5.channel.k8s.io"], "command=cat&stdin=true&stdout=true",
+                   (b"\x00to cat\n", b"\xff\x00")) == (
+        "v5.channel.k8s.io", [b"\x01", b"\x01to cat\n", b'\x03{"metadata":{},"status":"Success"}'])
+    with pytest.raises(InvalidStatus, match="HTTP 403"):
+        session(["v3.channel.k8s.io"], failing)
 
 
 CHART = {

@@ -221,7 +221,8 @@ def kubeconfig_text(name: str, url: str) -> str:
 
 # --- up / down ----------------------------------------------------------------------------------------
 def _remove_runtime_files(sdir: Path) -> None:
-    for name in ("apiserver.pid", "apiserver.url", "kubelet.pid", "kubelet.ready", "kubeconfig", "lab.json"):
+    for name in ("apiserver.pid", "apiserver.url", "kubelet.pid", "kubelet.ready", "kubelet.sock", "kubeconfig",
+                 "lab.json"):
         with contextlib.suppress(FileNotFoundError):
             (sdir / name).unlink()
 

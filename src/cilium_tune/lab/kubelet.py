@@ -9,7 +9,8 @@ namespace and processes; this module only connects runners to the API:
 - patch `status` through the status subresource whenever a runner's status changes;
 - finish graceful deletion: a pod with a deletionTimestamp has its processes stopped and its
   namespace removed, then it is deleted with gracePeriodSeconds=0;
-- relay the API into every node namespace at `<node IP>:6443` (kubelet_apiproxy.py).
+- relay the API into every node namespace at `<node IP>:6443` (kubelet_apiproxy.py);
+- serve exec and attach on `<state dir>/kubelet.sock` for the API server to relay (kubelet_exec.py).
 
 Run as `python -m cilium_tune.lab.kubelet --kubeconfig K --state-dir D --name NAME [--ready-file F]`;
 it reads the topology `lab up` saved in `D/lab.json`. SIGTERM stops every pod it runs and exits.
@@ -39,8 +40,9 @@ from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from cilium_tune.files import write_atomic
-from cilium_tune.lab import netns, podlogs, topology
+from cilium_tune.lab import kubelet_exec, netns, podlogs, topology
 from cilium_tune.lab.kubelet_apiproxy import ApiRelay
+from cilium_tune.lab.kubelet_exec import StreamServer
 from cilium_tune.lab.kubelet_runtime import PodRunner
 from cilium_tune.lab.topology import LabNode, Topology
 
@@ -144,6 +146,13 @@ class Kubelet:
         if key:
             return data.get(key)
         return "\n".join(f"{k}={v}" for k, v in data.items())
+
+    def find_pod(self, namespace: str, name: str, uid: str) -> PodRunner | None:
+        """The runner of a pod instance (for exec and attach; called from the stream server's thread)."""
+        runner = self.runners.get(uid)
+        if runner is None or runner.namespace != namespace or runner.name != name or runner.stopped:
+            return None
+        return runner
 
     # --- event handling ---------------------------------------------------------------------------
     def handle(self, kind: str, pod: dict[str, Any]) -> None:
@@ -349,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     relay = ApiRelay([n.netns for n in topo.nodes], server.hostname or "127.0.0.1", server.port or 443)
     relay.start()
     kubelet = Kubelet(client, topo, args.state_dir)
+    streams = StreamServer(kubelet_exec.socket_path(args.state_dir), kubelet.find_pod)
+    streams.start()
 
     def on_term(signum: int, _frame: object) -> None:
         kubelet.stopping.set()
@@ -361,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         kubelet.shutdown()
         with contextlib.suppress(Exception):
             relay.stop()
+        with contextlib.suppress(Exception):
+            streams.stop()
     return code
 
 

@@ -291,6 +291,30 @@ class PodRunner:
             run = c.restart_count - 1 if waiting else c.restart_count
         return podlogs.log_path(self.log_dir, self.namespace, self.name, self.uid, container, run)
 
+    def exec_command(self, container: str, command: Sequence[str]) -> tuple[list[str], dict[str, str], str]:
+        """argv, env and working directory to run `command` beside a running container, as a runtime's
+        exec does: in the pod's namespaces (the lab's pods have a network namespace; `ip netns exec`
+        gives each process the same view of it), with the container's environment.
+        Raises LookupError (the kubelet's message) when the container is not running."""
+        with self._lock:
+            run = next((r for r in [*self.init, *self.main] if r.name == container and r.running), None)
+        if run is None or self.stopped:
+            raise LookupError(f'container not found ("{container}")')
+        env = container_env(self.pod, run.spec, self.node, self.pod_ips, self.lookup)
+        program = resolve_program(command, env["PATH"])
+        if program is None:
+            raise FileNotFoundError(f'exec: "{command[0] if command else ""}": executable file not found in $PATH')
+        return ["ip", "netns", "exec", self.netns, program, *command[1:]], env, run.spec.get("workingDir") or "/"
+
+    def attach_source(self, container: str) -> tuple[Path, Callable[[], bool]]:
+        """The log the container's current run writes, and whether that run still runs (for attach)."""
+        with self._lock:
+            run = next((r for r in self.main if r.name == container and r.running), None)
+            if run is None or run.proc is None:
+                raise LookupError(f'container not found ("{container}")')
+            proc = run.proc
+            return self.log_path(container, run.restart_count), lambda: proc.poll() is None
+
     def _launch(self, run: ContainerRun, now: float) -> None:
         env = container_env(self.pod, run.spec, self.node, self.pod_ips, self.lookup)
         argv = container_argv(run.spec, env)

@@ -108,7 +108,7 @@ def test_errors_are_kubernetes_status_messages(kube: Kube, kubectl_bin: Path) ->
     assert 'configmaps "settings" already exists' in again.stderr
     kube.run([kubectl_bin, "run", "p", "--image=registry.invalid/x:1"])
     execd = kube.run([kubectl_bin, "exec", "p", "--", "true"], check=False)
-    assert "Error from server (NotImplemented): pods/exec is not served by the lab API" in execd.stderr
+    assert "Error from server (BadRequest): pod p does not have a host assigned" in execd.stderr
     bad = kube.run([kubectl_bin, "create", "configmap", "Bad_Name"], check=False)
     assert bad.returncode == 1
     assert 'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"' in bad.stderr

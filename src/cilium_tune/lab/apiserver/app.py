@@ -22,7 +22,7 @@ from aiohttp import web
 
 from cilium_tune.lab import podlogs
 
-from . import discovery, errors, openapi, patch, protobuf, table
+from . import discovery, errors, openapi, patch, protobuf, streaming, table
 from .api import Api
 from .discovery import ResourceType
 from .selectors import combine, field_selector, label_selector
@@ -131,9 +131,10 @@ class Routes:
             raise _no_resource()
         if sub is not None and sub not in rt.subresources:
             raise _no_resource()
-        if sub in ("exec", "proxy"):
-            raise errors.ApiError(501, "NotImplemented", f"{rt.plural}/{sub} is not served by the lab API: run "
-                                  "commands in a lab node or pod with the lab's node probe (network namespaces)")
+        if sub in ("exec", "attach") and name is not None:
+            return await streaming.serve(request, self.api.get(rt, ns or "", name), sub, self.state_dir)
+        if sub == "proxy":
+            raise errors.ApiError(501, "NotImplemented", f"{rt.plural}/{sub} is not served by the lab API")
         q = request.query
         dry_run = q.get("dryRun") == "All"
         method = request.method

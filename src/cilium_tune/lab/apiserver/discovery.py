@@ -52,7 +52,7 @@ ALL = ("all",)
 BUILTIN: tuple[ResourceType, ...] = (
     _rt("v1", "namespaces", "Namespace", False, ("ns",), ("status", "finalize")),
     _rt("v1", "nodes", "Node", False, ("no",), ("status", "proxy")),
-    _rt("v1", "pods", "Pod", True, ("po",), ("status", "log", "eviction", "binding", "exec"), ALL),
+    _rt("v1", "pods", "Pod", True, ("po",), ("status", "log", "eviction", "binding", "exec", "attach"), ALL),
     _rt("v1", "services", "Service", True, ("svc",), ("status",), ALL),
     _rt("v1", "endpoints", "Endpoints", True, ("ep",)),
     _rt("v1", "configmaps", "ConfigMap", True, ("cm",)),
@@ -101,11 +101,13 @@ _SUB_VERBS = {
     "eviction": ["create"],
     "binding": ["create"],
     "exec": ["create", "get"],
+    "attach": ["create", "get"],
     "proxy": ["create", "delete", "get", "patch", "update"],
     "finalize": ["update"],
 }
 _SUB_KIND = {"scale": ("autoscaling", "v1", "Scale"), "eviction": ("policy", "v1", "Eviction"),
-             "binding": ("", "v1", "Binding"), "log": ("", "v1", "Pod"), "exec": ("", "v1", "PodExecOptions")}
+             "binding": ("", "v1", "Binding"), "log": ("", "v1", "Pod"), "exec": ("", "v1", "PodExecOptions"),
+             "attach": ("", "v1", "PodAttachOptions")}
 
 
 @dataclass
