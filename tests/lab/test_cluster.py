@@ -175,7 +175,7 @@ def test_logs_belong_to_the_pod_instance_and_previous_shows_the_run_before(
     script = f'n=$(ls {tmp_path} | wc -l); touch {tmp_path}/$n; echo run $n; [ $n -ge 1 ] && exec sleep 300; exit 1'
     pods("runs", [{"name": "main", "image": "busybox", "command": ["sh", "-c", script]}])
     wait_pod(client, "runs", lambda p: bool(p.status and p.status.containerStatuses and p.status.containerStatuses[
-        0].restartCount == 1 and p.status.containerStatuses[0].state.running))
+        0].restartCount == 1 and p.status.containerStatuses[0].state.running), timeout=30)
 
     def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(kubectl_bin), "--kubeconfig", str(lab.kubeconfig), "-n", "default", *args],
