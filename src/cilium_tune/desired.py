@@ -27,9 +27,7 @@ the one-time layer out.
 
 from __future__ import annotations
 
-import io
 import re
-import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -352,6 +350,9 @@ _VERSION_LINE = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
 
 def chart_version_of(path: str) -> str | None:
     """The `version:` of a chart directory's or .tgz's Chart.yaml (None when it does not say)."""
+    import io
+    import tarfile
+
     chart = Path(path)
     try:
         if chart.is_dir():

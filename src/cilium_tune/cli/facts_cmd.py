@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cilium_tune.facts.model import Snapshot
+if TYPE_CHECKING:
+    from cilium_tune.facts.model import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 LIVE = "live"  # `--facts live`: collect from the cluster (for commands that are offline by default)

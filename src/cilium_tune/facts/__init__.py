@@ -7,7 +7,21 @@ the Kubernetes client in.
 
 from __future__ import annotations
 
-from cilium_tune.facts.io import load_snapshot, save_snapshot
-from cilium_tune.facts.model import SCHEMA_VERSION, KernelVersion, Snapshot
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cilium_tune.facts.io import load_snapshot, save_snapshot
+    from cilium_tune.facts.model import SCHEMA_VERSION, KernelVersion, Snapshot
 
 __all__ = ["SCHEMA_VERSION", "KernelVersion", "Snapshot", "load_snapshot", "save_snapshot"]
+_HOME = {"SCHEMA_VERSION": "model", "KernelVersion": "model", "Snapshot": "model"} | dict.fromkeys(
+    ("load_snapshot", "save_snapshot"), "io"
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the model on first use: a submodule (`facts.k3s_defaults`) must not pay for the pydantic models."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

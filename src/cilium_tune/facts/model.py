@@ -33,15 +33,16 @@ SCHEMA_VERSION = 1
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
-# k3s defaults that apply when a server node's args do not name them (k3s docs, "Networking").
-K3S_DEFAULT_CLUSTER_CIDR = IPv4Network("10.42.0.0/16")
-K3S_DEFAULT_SERVICE_CIDR = IPv4Network("10.43.0.0/16")
-
 
 class Frozen(BaseModel):
-    """Base of every fact model: immutable, unknown keys refused, so a typo in a facts file is an error."""
+    """Base of every fact model: immutable, unknown keys refused, so a typo in a facts file is an error.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    `defer_build`: a model's validator is built when first used, not at import. Commands that read no
+    facts (`plan` offline, `render`) then skip most of the cost, and those that do pay only for the models
+    they touch.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 # ---------------------------------------------------------------- nodes

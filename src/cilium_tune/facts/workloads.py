@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
+from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR
 from cilium_tune.facts.k8s import meta
 from cilium_tune.facts.model import (
-    K3S_DEFAULT_CLUSTER_CIDR,
     IPNetwork,
     KubeProxy,
     NodeFacts,

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cilium_tune.facts.model import Snapshot
 from cilium_tune.values.paths import MISSING, get_path
 
 if TYPE_CHECKING:
+    from cilium_tune.facts.model import Snapshot
     from cilium_tune.profile.model import Profile
     from cilium_tune.values.catalog import KeyCatalog
 

@@ -11,16 +11,14 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cilium_tune.facts.model import (
-    K3S_DEFAULT_CLUSTER_CIDR,
-    K3S_DEFAULT_SERVICE_CIDR,
-    KernelVersion,
-    NodeFacts,
-)
+from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR, K3S_DEFAULT_SERVICE_CIDR
 from cilium_tune.rules.context import CHART_DEFAULTS, RuleContext, truthy
 from cilium_tune.values.paths import MISSING, get_path
+
+if TYPE_CHECKING:
+    from cilium_tune.facts.model import NodeFacts
 
 Network = IPv4Network | IPv6Network
 FAMILIES = ("ipv4", "ipv6")
@@ -116,12 +114,13 @@ def pod_pools(ctx: RuleContext, family: str) -> list[Network]:
     return [net for net in map(parse_network, items) if net is not None]
 
 
-def nodes_with_kernel_below(ctx: RuleContext, minimum: KernelVersion) -> Iterator[NodeFacts]:
-    """Nodes whose kernel is known and older than `minimum`; unknown kernels are skipped, not guessed."""
+def nodes_with_kernel_below(ctx: RuleContext, minimum: tuple[int, int]) -> Iterator[NodeFacts]:
+    """Nodes whose kernel is known and older than `minimum` (major, minor); unknown kernels are skipped,
+    not guessed."""
     if ctx.facts is None or not ctx.facts.is_known("nodes"):
         return
     for node in ctx.facts.nodes:
-        if node.kernel is not None and node.kernel < minimum:
+        if node.kernel is not None and node.kernel.key < minimum:
             yield node
 
 

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cilium_tune.facts.model import KernelVersion
 from cilium_tune.rules import derive
 from cilium_tune.rules.context import RuleContext
 from cilium_tune.rules.registry import Finding, Severity, rule
 
-IPV4_BIG_TCP_MIN_KERNEL = KernelVersion(6, 3)
+IPV4_BIG_TCP_MIN_KERNEL = (6, 3)  # (major, minor)
 
 
 @rule(

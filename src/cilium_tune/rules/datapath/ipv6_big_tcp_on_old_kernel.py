@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cilium_tune.facts.model import KernelVersion
 from cilium_tune.rules import derive
 from cilium_tune.rules.context import RuleContext
 from cilium_tune.rules.registry import Finding, Severity, rule
 
-IPV6_BIG_TCP_MIN_KERNEL = KernelVersion(5, 19)
+IPV6_BIG_TCP_MIN_KERNEL = (5, 19)  # (major, minor)
 
 
 @rule(
