@@ -378,3 +378,15 @@ def test_env_comes_from_configmaps_and_secrets(client: Client, pods: Callable[..
     finally:
         client.delete(ConfigMap, "envcm", namespace="default")
         client.delete(Secret, "envsec", namespace="default")
+
+
+def test_the_lab_is_found_from_any_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`cd /tmp && cilium-tune lab status` must look where `lab up` wrote, not in the current directory."""
+    monkeypatch.delenv("CILIUM_TUNE_LAB_DIR", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    here = cluster.base_dir()
+    monkeypatch.chdir(tmp_path)
+    assert cluster.base_dir() == here
+    assert here in (Path("/run/cilium-tune/lab"), tmp_path / "state" / "cilium-tune" / "lab")
+    monkeypatch.setenv("CILIUM_TUNE_LAB_DIR", str(tmp_path / "mine"))
+    assert cluster.base_dir() == tmp_path / "mine"

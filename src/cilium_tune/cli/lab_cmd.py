@@ -18,7 +18,7 @@ from cilium_tune.lab import cluster
 _name = click.option("--name", default=cluster.DEFAULT_NAME, show_default=True,
                      help="Lab instance name; prefixes every namespace and process of the lab.")
 _dir = click.option("--lab-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                    help="Base directory of lab state (default $CILIUM_TUNE_LAB_DIR or ./.lab).")
+                    help="Lab state base (default $CILIUM_TUNE_LAB_DIR, else /run/cilium-tune/lab as root).")
 
 
 @click.group()

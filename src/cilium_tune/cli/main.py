@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "lab": ("cilium_tune.cli.lab_cmd", "lab", "Run a local lab cluster in network namespaces."),
     "bench": ("cilium_tune.cli.bench_cmd", "bench", "Measure throughput, latency and churn; compare two runs."),
     "docs": ("cilium_tune.cli.docs_cmd", "docs", "Generate the reference docs (rules, profile schema)."),
+    "version": ("cilium_tune.cli.version_cmd", "version", "Print the cilium-tune version and the helm it would use."),
+    "completion": ("cilium_tune.cli.completion_cmd", "completion", "Print the shell completion script."),
 }
 
 
@@ -36,7 +38,7 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None or not _module_exists(entry[0]):
             return None
-        if ctx.resilient_parsing or _only_listing(ctx):
+        if _only_listing(ctx):
             return click.Command(cmd_name, help=entry[2], short_help=entry[2])
         module = importlib.import_module(entry[0])
         command: click.Command = getattr(module, entry[1])

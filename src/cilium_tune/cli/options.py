@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from cilium_tune.cli.completion_cmd import complete_profiles
+
 if TYPE_CHECKING:
     from cilium_tune.desired import ProfileChoice
 
@@ -21,6 +23,7 @@ def profile_option(*, files_mean_none: bool) -> Callable[[F], F]:
         "--profile",
         "profile_ref",
         metavar="NAME|FILE|none",
+        shell_complete=complete_profiles,
         help=f"Built-in profile, profile file, or `none` for no profile [default: {default}].",
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from cilium_tune.cli.completion_cmd import complete_profiles
 from cilium_tune.errors import FindingsError, InputError
 from cilium_tune.files import write_atomic
 from cilium_tune.profile import builtin_profile_names, builtin_profile_text, load_profile
@@ -48,7 +49,7 @@ def list_(output: str) -> None:
 
 
 @profile.command()
-@click.argument("name_or_path", required=False)
+@click.argument("name_or_path", required=False, shell_complete=complete_profiles)
 @click.option(
     "-o",
     "--output",

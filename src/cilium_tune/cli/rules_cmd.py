@@ -6,6 +6,7 @@ import difflib
 
 import click
 
+from cilium_tune.cli.completion_cmd import complete_rules
 from cilium_tune.errors import InputError
 
 EXAMPLES = """
@@ -50,7 +51,7 @@ def list_rules(output: str = "table", area: str | None = None) -> None:
 
 
 @rules.command("explain")
-@click.argument("rule_ref", metavar="ID|NAME")
+@click.argument("rule_ref", metavar="ID|NAME", shell_complete=complete_rules)
 @click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def explain(rule_ref: str, output: str) -> None:
     """Print one rule's documentation: what it checks, why, an example, the fix, references."""

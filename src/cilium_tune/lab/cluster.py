@@ -1,7 +1,9 @@
 """`lab up` / `lab down` / `lab status`: one lab instance, its processes, namespaces and files.
 
 A lab instance is a name (default `ctlab`) and a state directory (`<base>/<name>`, base being
-$CILIUM_TUNE_LAB_DIR or `./.lab`). Everything the instance makes carries its name: namespaces
+$CILIUM_TUNE_LAB_DIR, else `/run/cilium-tune/lab` for root and `$XDG_STATE_HOME/cilium-tune/lab`
+otherwise: never the current directory, so `lab status` and `lab down` find the lab from anywhere).
+Everything the instance makes carries its name: namespaces
 `<name>-fabric`, `<name>-n<i>`, `<name>-p<pod uid>`; its two processes (API server, kubelet) have the
 state directory on their command line and a pid file in it. So `down`, and `up` cleaning up after a
 crashed run, find exactly this instance's leftovers and never another's.
@@ -65,7 +67,12 @@ def base_dir(explicit: Path | None = None) -> Path:
     if explicit is not None:
         return explicit
     env = os.environ.get("CILIUM_TUNE_LAB_DIR")
-    return Path(env) if env else Path.cwd() / ".lab"
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/run/cilium-tune/lab")  # runtime state: gone at reboot, as the namespaces are
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "cilium-tune" / "lab"
 
 
 def state_dir(name: str, base: Path | None = None) -> Path:
