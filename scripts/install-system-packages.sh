@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the lab and the benchmarks need. netperf lives in bookworm's non-free component:
-# it is installed through a one-off extra sources file, leaving the machine's own apt sources untouched.
+# Debian packages the lab and the benchmarks need; chromium renders the HTML report in its test (headless).
+# netperf lives in bookworm's non-free component: it is installed through a one-off extra sources file, leaving the machine's own apt sources untouched.
 set -euo pipefail
-pkgs=(iproute2 iptables nftables conntrack iperf3 curl ethtool procps unzip)
+pkgs=(iproute2 iptables nftables conntrack iperf3 curl ethtool procps unzip chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

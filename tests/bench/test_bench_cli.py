@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench_runs import BASELINE, TUNED, make_run
 
 from cilium_tune.bench.results import save_run
 
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cilium_tune", *args], capture_output=True, text=True, check=False)
+Cli = Callable[..., Any]
 
 
 @pytest.fixture(scope="module")
@@ -26,30 +24,30 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return base / "baseline", base / "tuned", base / "slower"
 
 
-def test_compare_prints_ratios_verdicts_and_the_headline(runs: tuple[Path, Path, Path]) -> None:
+def test_compare_prints_ratios_verdicts_and_the_headline(runs: tuple[Path, Path, Path], cli: Cli) -> None:
     result = cli("bench", "compare", str(runs[0]), str(runs[1]))
-    assert result.returncode == 0, result.stderr
-    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("throughput/pod-to-pod-cross-node/ipv4"))
+    assert result.code == 0, result.err
+    line = next(ln for ln in result.out.splitlines() if ln.startswith("throughput/pod-to-pod-cross-node/ipv4"))
     assert line.endswith("better")
-    assert "cross-node pod throughput / host ceiling, IPv4: 0.8" in result.stdout
+    assert "cross-node pod throughput / host ceiling, IPv4: 0.8" in result.out
 
 
-def test_fail_if_worse_exits_1(runs: tuple[Path, Path, Path]) -> None:
-    assert cli("bench", "compare", str(runs[0]), str(runs[2])).returncode == 0
+def test_fail_if_worse_exits_1(runs: tuple[Path, Path, Path], cli: Cli) -> None:
+    assert cli("bench", "compare", str(runs[0]), str(runs[2])).code == 0
     result = cli("bench", "compare", str(runs[0]), str(runs[2]), "--fail-if-worse", "5%")
-    assert result.returncode == 1
-    assert "error: a metric got worse by more than 5%" in result.stderr
+    assert result.code == 1
+    assert "error: a metric got worse by more than 5%" in result.err
 
 
-def test_json_and_markdown(runs: tuple[Path, Path, Path]) -> None:
-    doc = json.loads(cli("bench", "compare", str(runs[0]), str(runs[1]), "-o", "json").stdout)
+def test_json_and_markdown(runs: tuple[Path, Path, Path], cli: Cli) -> None:
+    doc = json.loads(cli("bench", "compare", str(runs[0]), str(runs[1]), "-o", "json").out)
     assert doc["kind"] == "bench-compare" and doc["meta"]["headline"]["pod-vs-host/ipv4"]["ratio"] > 0.7
-    md = cli("bench", "compare", str(runs[0]), str(runs[1]), "-o", "markdown").stdout
+    md = cli("bench", "compare", str(runs[0]), str(runs[1]), "-o", "markdown").out
     assert md.startswith("### bench compare: tuned vs baseline")
 
 
-def test_bad_input_is_exit_2_without_traceback(tmp_path: Path, runs: tuple[Path, Path, Path]) -> None:
+def test_bad_input_is_exit_2_without_traceback(tmp_path: Path, runs: tuple[Path, Path, Path], cli: Cli) -> None:
     result = cli("bench", "compare", str(tmp_path / "nope"), str(runs[1]))
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "no such bench result" in result.stderr
-    assert cli("bench", "compare", str(runs[0]), str(runs[1]), "--fail-if-worse", "x").returncode == 2
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "no such bench result" in result.err
+    assert cli("bench", "compare", str(runs[0]), str(runs[1]), "--fail-if-worse", "x").code == 2

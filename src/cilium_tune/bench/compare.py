@@ -14,6 +14,9 @@ from cilium_tune.bench import stats
 from cilium_tune.bench.results import BenchRun, MetricResult
 from cilium_tune.report.model import Case, Measurement, Outcome, Report
 
+RATIO = "B/A"
+"""The name of a comparison case's ratio measurement; its other measurements are named by run label."""
+
 
 @dataclass(frozen=True)
 class MetricComparison:
@@ -114,10 +117,9 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
             loss = (1 - r.value) if ref.higher_is_better else (r.value - 1)
             outcome = Outcome.FAIL if fail_if_worse is not None and loss > fail_if_worse else Outcome.WARN
         msg = f"{r.verdict}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-        meas = [Measurement("ratio", "x", r.value, r.ci_low, r.ci_high)]
-        for side, m in (("A", item.a), ("B", item.b)):
-            if m is not None and m.median is not None:
-                meas.append(Measurement(f"{side}: {m.metric}", m.unit, m.median, m.ci_low, m.ci_high, len(m.samples)))
+        meas = [_measure(run.meta.label, m) for run, m in ((cmp.a, item.a), (cmp.b, item.b))
+                if m is not None and m.median is not None]
+        meas.append(Measurement(RATIO, "x", r.value, r.ci_low, r.ci_high))
         cases.append(Case(item.key, outcome, msg, evidence=_evidence(item), measurements=tuple(meas)))
     headline = {f.name: {"what": f.what, "ratio": round(f.ratio.value, 4), "ci": [round(f.ratio.ci_low, 4),
                                                                                     round(f.ratio.ci_high, 4)]}
@@ -126,6 +128,26 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
             "a_config_digest": cmp.a.meta.config_digest, "b_config_digest": cmp.b.meta.config_digest,
             "b_plan_digest": cmp.b.meta.plan_digest}
     return Report("bench-compare", f"bench compare: {cmp.b.meta.label} vs {cmp.a.meta.label}", tuple(cases), meta)
+
+
+def run_report(run: BenchRun) -> Report:
+    """One run on its own, as neutral cases: each metric's median and CI, and why its sampling ended."""
+    cases = []
+    for m in run.metrics:
+        if m.median is None:
+            outcome = Outcome.ERROR if m.stop == "failed" else Outcome.SKIP
+            cases.append(Case(m.key, outcome, m.note or m.stop, reason=m.note, evidence={"stop": m.stop}))
+            continue
+        hw = m.half_width
+        msg = f"{len(m.samples)} samples, ±{hw:.1%}, ended by {m.stop}" if hw is not None else m.stop
+        cases.append(Case(m.key, Outcome.PASS, msg, evidence={"stop": m.stop, "samples": len(m.samples)},
+                          measurements=(_measure(run.meta.label, m),)))
+    return Report("bench-run", f"bench run: {run.meta.label}", tuple(cases), {"label": run.meta.label})
+
+
+def _measure(label: str, m: MetricResult) -> Measurement:
+    assert m.median is not None
+    return Measurement(label, m.unit, m.median, m.ci_low, m.ci_high, len(m.samples))
 
 
 def _evidence(item: MetricComparison) -> dict[str, object]:

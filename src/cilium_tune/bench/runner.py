@@ -8,7 +8,8 @@ The loop, and why:
 - *A warm-up batch* per client kind runs first and is discarded (first connections, ARP/ND, caches).
 - *Sequential stopping.* After each round a probe whose primary metric has at least `MIN_SAMPLES`
   samples and a CI half-width within the target stops (`ci-target`); when the budget is spent, the rest
-  stop (`budget`). The budget is checked between rounds, so a run may overrun it by one round.
+  stop (`budget`). The budget is sampling time, checked between rounds (so a run may overrun it by one
+  round), and at least two rounds always run.
 - *Churn* walks the service counts up and back down (0, 1000, 5000, 5000, 1000, 0: an ABCCBA design,
   which cancels linear drift), taking `churn_samples` samples at each visit, after flushing the client
   node's conntrack table (a privileged hostNetwork pod runs `conntrack -F`). Creating 5,000 Services
@@ -44,6 +45,7 @@ from cilium_tune.errors import ClusterError, InputError
 
 Progress = Callable[[str], None]
 POLL_S = 0.25
+MIN_ROUNDS = 2  # whatever the budget: one sample gives no interval
 CREATE_WORKERS = 8
 
 
@@ -102,7 +104,7 @@ class BenchRunner:
             main = [p for p in probes if p.test is not Kind.CHURN]
             churn = [p for p in probes if p.test is Kind.CHURN]
             share = len(churn) / max(1, len(probes))
-            self._sample_rounds(main, targets, self.t0 + self.cfg.budget_s * (1 - share))
+            self._sample_rounds(main, targets, self.cfg.budget_s * (1 - share))
             if churn:
                 self._churn(churn, targets, nodes)
         finally:
@@ -219,7 +221,7 @@ class BenchRunner:
     # ------------------------------------------------------------------ sampling
 
     def _sample_rounds(self, probes: Sequence[Probe], targets: Mapping[tuple[str, int], Mapping[int, str]],
-                       deadline: float) -> None:
+                       budget_s: float) -> None:
         if not probes:
             return
         by_kind: dict[str, list[Probe]] = defaultdict(list)
@@ -231,8 +233,9 @@ class BenchRunner:
             self._batch_run(kind, warm, record=False)
         open_probes = list(probes)
         rnd = 0
+        deadline = time.monotonic() + budget_s  # the budget is sampling time: placement and warm-up are extra
         while open_probes and rnd < self.cfg.max_rounds:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline and rnd >= MIN_ROUNDS:
                 for p in open_probes:
                     self.state.stop[p.id] = "budget"
                 break
@@ -402,6 +405,12 @@ class BenchRunner:
         self.progress(f"cleanup: deleting {len(items)} object(s) labelled {pods.RUN_LABEL}={self.run_id}")
         with ThreadPoolExecutor(CREATE_WORKERS, thread_name_prefix="ct-bench-clean") as pool:
             list(pool.map(lambda item: self._delete(*item), items))
+        # Wait for the pods to be gone: a terminating host-network server still holds its ports.
+        deadline = time.monotonic() + 30
+        selector = f"{pods.RUN_LABEL}={self.run_id}"
+        with contextlib.suppress(ClusterError):
+            while self.kube.list(PODS, self.cfg.namespace, label_selector=selector) and time.monotonic() < deadline:
+                time.sleep(POLL_S)
 
     def _result(self, started: str, nodes: tuple[str, str]) -> BenchRun:
         metrics: list[MetricResult] = []

@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rules": ("cilium_tune.cli.rules_cmd", "rules", "List the preflight rules or explain one."),
     "lab": ("cilium_tune.cli.lab_cmd", "lab", "Run a local lab cluster in network namespaces."),
     "bench": ("cilium_tune.cli.bench_cmd", "bench", "Measure throughput, latency and churn; compare two runs."),
+    "report": ("cilium_tune.cli.report_cmd", "report", "Write Markdown, plots and an HTML page of bench results."),
+    "demo": ("cilium_tune.cli.demo_cmd", "demo", "The whole flow on a throw-away lab, with the numbers (root)."),
     "docs": ("cilium_tune.cli.docs_cmd", "docs", "Generate the reference docs (rules, profile schema)."),
     "version": ("cilium_tune.cli.version_cmd", "version", "Print the cilium-tune version and the helm it would use."),
     "completion": ("cilium_tune.cli.completion_cmd", "completion", "Print the shell completion script."),
