@@ -66,6 +66,8 @@ CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "Cust
 GATEWAY_CLASSES = Resource("gateway.networking.k8s.io", "v1", "gatewayclasses", "GatewayClass", False)
 GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway", True)
 VMIS = Resource("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance", True)
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", namespaced=True)
 
 
 class NotServed(ClusterError):
@@ -119,8 +121,8 @@ class KubeAPI(Protocol):
         """Delete (background propagation); False when it was already gone."""
         ...
 
-    def logs(self, name: str, namespace: str, container: str | None = None) -> str:
-        """A pod container's log text."""
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None) -> str:
+        """A pod container's log text (its last `tail_lines` lines when given)."""
         ...
 
 
@@ -303,9 +305,14 @@ class LightkubeAPI:
         self._check(resp, f"delete {res} {name}")
         return True
 
-    def logs(self, name: str, namespace: str, container: str | None = None) -> str:
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None) -> str:
         path = PODS.path(namespace, name) + "/log"
-        resp = self._request("GET", path, params={"container": container} if container else None)
+        params: dict[str, Any] = {}
+        if container:
+            params["container"] = container
+        if tail_lines is not None:
+            params["tailLines"] = tail_lines
+        resp = self._request("GET", path, params=params or None)
         self._check(resp, f"logs of pod {namespace}/{name}")
         return str(resp.text)
 
@@ -406,12 +413,13 @@ class FakeKube:
                     return True
         return False
 
-    def logs(self, name: str, namespace: str, container: str | None = None) -> str:
+    def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None) -> str:
         with self._lock:
             self.calls.append(("logs", f"{namespace}/{name}"))
             if (namespace, name) not in self._logs:
                 raise UnseededRead(f"FakeKube: logs of {namespace}/{name} were read but not seeded")
-            return self._logs[(namespace, name)]
+            text = self._logs[(namespace, name)]
+            return text if tail_lines is None else "".join(text.splitlines(keepends=True)[-tail_lines:])
 
 
 def _labels_match(obj: Mapping[str, Any], selector: str | None) -> bool:

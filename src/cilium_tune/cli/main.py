@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "facts": ("cilium_tune.cli.facts_cmd", "facts", "Collect a snapshot of the cluster (or show a saved one)."),
     "lint": ("cilium_tune.cli.lint_cmd", "lint", "Run the preflight rules against values and facts."),
     "rules": ("cilium_tune.cli.rules_cmd", "rules", "List the preflight rules or explain one."),
+    "verify": ("cilium_tune.cli.verify_cmd", "verify", "Prove on every node that the tuning is live and works."),
     "lab": ("cilium_tune.cli.lab_cmd", "lab", "Run a local lab cluster in network namespaces."),
     "bench": ("cilium_tune.cli.bench_cmd", "bench", "Measure throughput, latency and churn; compare two runs."),
     "report": ("cilium_tune.cli.report_cmd", "report", "Write Markdown, plots and an HTML page of bench results."),

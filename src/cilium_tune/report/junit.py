@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from cilium_tune.report.model import Case, Outcome, Report
 from cilium_tune.report.text import evidence_lines
 from cilium_tune.rules import Finding, LintResult, Severity
 
@@ -58,5 +59,48 @@ def _document(cases: list[ET.Element], *, failures: int, errors: int) -> str:
     suite.extend(cases)
     root = ET.Element("testsuites", {"name": SUITE, **counts})
     root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render_report_junit(report: Report) -> str:
+    """Any Report as JUnit XML: one testsuite per family, one testcase per case (named as `--check` names it).
+
+    fail -> <failure>, error -> <error>, skip -> <skipped> with the reason; explained and warn cases pass,
+    with what they were (and the link) in <system-out>, so CI shows them without going red.
+    """
+    suites = []
+    families: dict[str, list[Case]] = {}
+    for case in report.cases:
+        families.setdefault(case.family, []).append(case)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for family, cases in families.items():
+        counts = {
+            "tests": len(cases),
+            "failures": sum(1 for c in cases if c.outcome is Outcome.FAIL),
+            "errors": sum(1 for c in cases if c.outcome is Outcome.ERROR),
+            "skipped": sum(1 for c in cases if c.outcome is Outcome.SKIP),
+        }
+        suite = ET.Element("testsuite", {"name": f"{report.kind} {family}", **{k: str(v) for k, v in counts.items()}})
+        for case in cases:
+            attrs = {"classname": f"cilium-tune.{report.kind}.{family}", "name": case.name}
+            if case.duration_s is not None:
+                attrs["time"] = f"{case.duration_s:.3f}"
+            element = ET.SubElement(suite, "testcase", attrs)
+            body = "\n".join([case.message, *evidence_lines(case.evidence)] + ([f"see: {case.link}"] if case.link else []))
+            if case.outcome is Outcome.FAIL:
+                ET.SubElement(element, "failure", message=case.message, type="fail").text = body
+            elif case.outcome is Outcome.ERROR:
+                ET.SubElement(element, "error", message=case.message, type="error").text = body
+            elif case.outcome is Outcome.SKIP:
+                ET.SubElement(element, "skipped", message=case.reason or case.message)
+            elif case.outcome in (Outcome.EXPLAINED, Outcome.WARN):
+                why = f"\nwhy: {case.reason}" if case.reason else ""
+                ET.SubElement(element, "system-out").text = f"{case.outcome}: {body}{why}"
+        suites.append(suite)
+        for key in totals:
+            totals[key] += counts[key]
+    root = ET.Element("testsuites", {"name": f"cilium-tune {report.kind}", **{k: str(v) for k, v in totals.items()}})
+    root.extend(suites)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

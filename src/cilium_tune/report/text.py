@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cilium_tune.report.model import Case, Outcome, Report
 from cilium_tune.rules import LintResult, Rule, Severity, registry
 from cilium_tune.rules.registry import DOC_SECTIONS
 
@@ -92,3 +93,56 @@ def render_rule(rule: Rule, *, source: str | None = None) -> str:
 def evidence_lines(evidence: Mapping[str, Any]) -> list[str]:
     """`key = value` lines, shared by the JUnit and Markdown renderers."""
     return [f"{key} = {show_value(value)}" for key, value in evidence.items()]
+
+
+# ---------------------------------------------------------------- any Report (verify, bench compare, ...)
+
+_ORDER = {"fail": 0, "error": 1, "warn": 2, "explained": 3, "skip": 4, "pass": 5}
+_LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "explained": "EXPLAINED", "skip": "SKIP", "pass": "PASS"}
+
+
+def outcome_counts(report: Report) -> str:
+    """`1 failed, 2 explained, 3 skipped, 40 passed` (only outcomes that occur), worst first."""
+    words = {"fail": "failed", "error": "errors", "warn": "warnings", "explained": "explained",
+             "skip": "skipped", "pass": "passed"}
+    counts = {o: report.count(Outcome(o)) for o in _ORDER}
+    return ", ".join(f"{n} {words[o]}" for o, n in counts.items() if n) or "nothing ran"
+
+
+def render_report(report: Report, *, verbose: bool = False, style: Callable[[str, str], str] | None = None) -> str:
+    """Cases grouped by family (families with failures first), failures first inside each, then a summary.
+
+    Failures, warnings and explained states carry their evidence (and the link); passes and skips one
+    line each (with `verbose`, every case's evidence).
+    """
+    paint = style or (lambda text, _outcome: text)
+    families: dict[str, list[Case]] = {}
+    for case in report.cases:
+        families.setdefault(case.family, []).append(case)
+
+    def worst(cases: list[Case]) -> int:
+        return min(_ORDER[str(c.outcome)] for c in cases)
+
+    lines: list[str] = []
+    for family, cases in sorted(families.items(), key=lambda kv: worst(kv[1])):
+        summary = Report(report.kind, report.title, tuple(cases))
+        lines.append(f"{family} ({outcome_counts(summary)})")
+        width = max(len(_LABEL[str(c.outcome)]) for c in cases)
+        for case in sorted(cases, key=lambda c: _ORDER[str(c.outcome)]):
+            outcome = str(case.outcome)
+            label = paint(_LABEL[outcome].ljust(width), outcome)
+            text = case.message or case.reason or ""
+            lines.append(f"  {label}  {case.name}  {text}".rstrip())
+            detailed = verbose or outcome in ("fail", "error", "warn", "explained")
+            if detailed:
+                lines.extend(f"      {line}" for line in evidence_lines(case.evidence))
+            if outcome == "explained" and case.reason:
+                lines.extend(textwrap.wrap(case.reason, width=100, initial_indent="      why: ",
+                                           subsequent_indent="           "))
+            if case.link:
+                lines.append(f"      see: {case.link}")
+        lines.append("")
+    duration = report.meta.get("duration_s")
+    took = f" in {duration:.1f} s" if isinstance(duration, (int, float)) else ""
+    lines.append(f"{report.kind}: {outcome_counts(report)} ({len(report.cases)} checks{took})")
+    return "\n".join(lines) + "\n"
