@@ -72,7 +72,7 @@ def config_file(ctx: CheckContext) -> Iterator[Action]:
             continue
         dirs = probe.cni_conf_dirs or {}
         containerd_dir = probe.containerd.conf_dir if probe.containerd else None
-        evidence = {"cni.confPath": conf_dir, "containerd.conf_dir": containerd_dir}
+        evidence: dict[str, Any] = {"cni.confPath": conf_dir, "containerd.conf_dir": containerd_dir}
         if conf_dir not in dirs:
             yield Action.skipped(node, f"{conf_dir} does not exist on {node}: no k3s/containerd CNI layout to "
                                        "check (the lab writes no CNI files)", **evidence)

@@ -30,14 +30,25 @@ def daemonset(ctx: CheckContext) -> Iterator[Action]:
 @check("kube-proxy", "k3s-embedded", "No k3s node runs its embedded kube-proxy",
        requires=(KPR, Require.enabled("k3s")))
 def k3s_embedded(ctx: CheckContext) -> Iterator[Action]:
+    """`--disable-kube-proxy` is a k3s server flag; agents take it from their server."""
+    servers = [n for n in ctx.facts.nodes if n.k3s is not None and n.k3s.role == "server"]
+    running = [n.name for n in servers if n.k3s is not None and not n.k3s.disable_kube_proxy]
     for node in ctx.facts.nodes:
         if node.k3s is None:
             yield Action.skipped(node.name, "no k3s.io/node-args annotation on this node")
-        elif node.k3s.disable_kube_proxy:
-            yield Action.passed(node.name, "k3s runs with --disable-kube-proxy", role=node.k3s.role)
+        elif node.k3s.role == "server" and node.k3s.disable_kube_proxy:
+            yield Action.passed(node.name, "k3s server runs with --disable-kube-proxy", role="server")
+        elif node.k3s.role == "server":
+            yield Action.failed(node.name, "k3s server runs its embedded kube-proxy (no --disable-kube-proxy)",
+                                role="server", argv=" ".join(node.k3s.argv))
+        elif node.k3s.disable_kube_proxy or (servers and not running):
+            yield Action.passed(node.name, "k3s agent: kube-proxy disabled by its server(s)", role="agent",
+                                servers=[s.name for s in servers])
+        elif not servers:
+            yield Action.skipped(node.name, "k3s agent, and no k3s server among the nodes to say")
         else:
-            yield Action.failed(node.name, "k3s runs its embedded kube-proxy (no --disable-kube-proxy)",
-                                role=node.k3s.role, argv=" ".join(node.k3s.argv))
+            yield Action.failed(node.name, f"k3s agent of server(s) {', '.join(running)}, which run kube-proxy",
+                                role="agent")
 
 
 @check("kube-proxy", "service-chains", "No KUBE-SVC/KUBE-SEP chains on any node",

@@ -96,6 +96,7 @@ class _Session:
     clients: dict[str, str] = field(default_factory=dict)  # node -> client pod name
     seen_rounds: dict[str, int] = field(default_factory=dict)  # client pod -> last round begun before us
     stale: list[str] = field(default_factory=list)  # kept pods this run replaces
+    fresh: set[str] = field(default_factory=set)  # client pods created by this run
 
     @property
     def ns(self) -> str:
@@ -175,7 +176,7 @@ class _Session:
                 pod = pods.get(name)
                 if pod is not None and _ready(pod) and workload.pod_ips(pod):
                     ready[node] = workload.pod_ips(pod)
-            if len(ready) == len(self.servers) or time.monotonic() > deadline:
+            if (len(ready) == len(self.servers) and self._backends_ready()) or time.monotonic() > deadline:
                 break
             time.sleep(POLL)
         sides = []
@@ -189,6 +190,17 @@ class _Session:
             sides.append(NodeSide(node, addresses, ready.get(node, {}),
                                   workload.cluster_ips(self.services.get(node, {}))))
         return sides
+
+    def _backends_ready(self) -> bool:
+        """Every Service of this run lists its server as a ready endpoint."""
+        from cilium_tune.checks.workloads import ready_backends
+
+        slices = self.kube.list(ENDPOINT_SLICES, self.ns)
+        by_service: dict[str, list[Obj]] = {}
+        for s in slices:
+            owner = ((s.get("metadata") or {}).get("labels") or {}).get("kubernetes.io/service-name", "")
+            by_service.setdefault(owner, []).append(s)
+        return all(ready_backends(by_service.get(workload.service_name(node), [])) for node in self.services)
 
     def start_clients(self, sides: Sequence[NodeSide], listener: Listener | None) -> dict[str, dict[str, Target]]:
         kept = {(p.get("metadata") or {}).get("name"): p for p in self.existing()}
@@ -207,6 +219,7 @@ class _Session:
                 self.seen_rounds[name] = -1  # read below: rounds begun before this run do not count
                 continue
             self.pods[name] = "client"
+            self.fresh.add(name)
             creates.append(self.pool.submit(self.kube.create, PODS, manifest, self.ns))
         for name, role in list(self.pods.items()):
             if role == "client" and name not in self.clients.values():
@@ -239,7 +252,7 @@ class _Session:
                 return node, ClientView(node, name, found) if found is not None else None
 
             for node, view in self.pool.map(read, list(pending.items())):
-                if view is not None:
+                if view is not None and not self._confirm(view, plans.get(node, {})):
                     views[node] = view
                     pending.pop(node)
             if not pending or time.monotonic() > deadline:
@@ -248,6 +261,17 @@ class _Session:
         for node, name in pending.items():
             views[node] = ClientView(node, name, None, self._why_no_round(name))
         return views
+
+    def _confirm(self, view: ClientView, targets: Mapping[str, Target]) -> bool:
+        """A new client's first round can race the datapath programming of the Services it probes (the
+        agent programs them moments after their EndpointSlices); a failure in it waits for round two."""
+        if view.round is None or view.pod not in self.fresh or view.round.number > 1:
+            return False
+        for probe_id, target in targets.items():
+            probe = view.round.probes.get(probe_id)
+            if probe is None or not (probe.reset or probe.rc == 0 if target.kind == "nosni" else probe.ok):
+                return True
+        return False
 
     def _why_no_round(self, name: str) -> str:
         try:
@@ -402,8 +426,6 @@ def run_verify(kube: KubeAPI, opts: VerifyOptions, progress: Progress = lambda _
                                  release=opts.release, namespace=opts.cilium_namespace,
                                  version=release.version if release else None, helm_path=opts.helm)
         agents_job = pool.submit(read_agent_statuses, kube, facts)
-        services_job = pool.submit(kube.list, SERVICES)
-        slices_job = pool.submit(kube.list, ENDPOINT_SLICES)
         hostnames = tuple(desired.profile.ingress.hostnames) if desired.profile else ()
         observations = None
         if want_pods:
@@ -413,6 +435,8 @@ def run_verify(kube: KubeAPI, opts: VerifyOptions, progress: Progress = lambda _
             observations = Observations(views, plans, dict(session.services))
             done = sum(1 for v in views.values() if v.round is not None)
             progress(f"pods: {done} of {len(views)} client(s) reported a probe round")
+        services_job = pool.submit(kube.list, SERVICES)
+        slices_job = pool.submit(kube.list, ENDPOINT_SLICES)
         config: dict[str, str] | None = None
         config_error = None
         try:
