@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from cilium_tune.facts.agent_status import parse_agent_status
 from cilium_tune.facts.cilium import parse_agent_pod, parse_cilium_config
 from cilium_tune.facts.gateway import parse_crd, parse_gateway, parse_gateway_class
 from cilium_tune.facts.helm_release import parse_helm_release
@@ -52,6 +53,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
         raw["daemonsets"], raw["pods"], [parse_node(n) for n in raw["nodes"]]
     ),
     "probes.NodeProbe": lambda raw: parse_probe_output(raw["node"], raw["output"]),
+    "agent_status.AgentStatus": parse_agent_status,
 }
 
 CASES = sorted(HERE.glob("*.*/*.json"))

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from cilium_tune.report import json as json_report
-from cilium_tune.report.junit import render_junit
+from cilium_tune.report.junit import render_junit, render_report_junit
 from cilium_tune.report.markdown import render_rules_markdown, source_path
-from cilium_tune.report.text import render_findings, render_rule, render_rule_table
+from cilium_tune.report.model import Case, Outcome, Report
+from cilium_tune.report.text import render_findings, render_report, render_rule, render_rule_table
 from cilium_tune.rules import Finding, LintResult, Rule, Severity, registry
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -147,3 +148,51 @@ def test_rules_json_lists_sections_and_sources() -> None:
 def test_severity_order(severity: Severity) -> None:
     assert severity.at_least(Severity.INFO)
     assert Severity.ERROR.at_least(severity)
+
+
+# ---------------------------------------------------------------- any Report (verify's through the same model)
+
+
+def sample_report() -> Report:
+    """One case of every outcome but error, from two families, as verify reports them."""
+    return Report(
+        kind="verify",
+        title="cilium-tune verify: lab",
+        cases=(
+            Case("datapath/agent-routing/lab-1", Outcome.PASS, "Network: native, Host: BPF",
+                 {"status.Routing": "Network: Native   Host: BPF"}, duration_s=0.001),
+            Case("datapath/agent-routing/lab-3", Outcome.FAIL, "the agent on lab-3 routes tunnel, desired native",
+                 {"status.Routing": "Network: Tunnel [vxlan]   Host: BPF"}, duration_s=0.001),
+            Case("cni/config-file/lab-1", Outcome.SKIP, "/etc/cni/net.d does not exist on lab-1",
+                 reason="/etc/cni/net.d does not exist on lab-1"),
+            Case("ingress/gateway-status/default.lab", Outcome.EXPLAINED, "Gateway default.lab PROGRAMMED=False",
+                 {"reason": "AddressNotAssigned"}, reason="a reporting regression in host-network mode",
+                 link="https://github.com/cilium/cilium/issues/42786"),
+            Case("kube-proxy/stale-cilium-chains/lab-2", Outcome.WARN, "stale OLD_CILIUM_* chains", {"ipv4": 3}),
+        ),
+        meta={"duration_s": 3.21},
+    )
+
+
+def test_report_text() -> None:
+    text = render_report(sample_report())
+    check_golden("verify.txt", text)
+    families = [line.split(" (")[0] for line in text.splitlines() if line and not line.startswith(" ")]
+    assert families[:2] == ["datapath", "kube-proxy"]  # the family with a failure first
+
+
+def test_report_json() -> None:
+    text = json_report.render_report(sample_report())
+    check_golden("verify.json", text)
+    doc = json.loads(text)
+    assert doc["schema"] == "cilium-tune/verify/v1" and doc["summary"]["failed"] is True
+    assert doc["cases"]["ingress/gateway-status/default.lab"]["link"].endswith("/42786")
+
+
+def test_report_junit_loads_with_one_testcase_per_case() -> None:
+    text = render_report_junit(sample_report())
+    check_golden("verify.junit.xml", text)
+    root = ET.fromstring(text.split("\n", 1)[1])
+    cases = root.findall(".//testcase")
+    assert [c.get("name") for c in cases] == [c.name for c in sample_report().cases]
+    assert root.get("failures") == "1" and root.get("skipped") == "1"

@@ -59,7 +59,7 @@ def pod_addresses(ctx: CheckContext) -> Iterator[Action]:
                     "pool": [str(p) for p in pools], "pool_source": where}
         missing = [f for f in FAMILIES if not found[f]]
         if missing:
-            text = " and ".join("a global IPv6 address" if f == "ipv6" else "an IPv4 address" for f in missing)
+            text = " and no ".join("global IPv6 address" if f == "ipv6" else "IPv4 address" for f in missing)
             yield Action.failed(node, f"{view.pod} has no {text}", **evidence)
         elif outside:
             yield Action.failed(node, f"{view.pod} has {', '.join(outside)} outside {where}", **evidence)

@@ -63,9 +63,13 @@ class Require:
             return f"{self.feature} is unknown ({why})"
         if found.value == self.value:
             return None
-        want = {True: "enabled", False: "disabled"}.get(self.value, self.value) if isinstance(self.value, bool) else self.value
-        have = {True: "enabled", False: "disabled"}.get(found.value, found.value) if isinstance(found.value, bool) else found.value
-        return f"{self.feature} is {have}, the check needs {want} ({found.source})"
+        return f"{self.feature} is {_word(found.value)}, the check needs {_word(self.value)} ({found.source})"
+
+
+def _word(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "enabled" if value else "disabled"
+    return value
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,8 @@ class Selection:
             return True
         for pattern in self.patterns:
             parts = pattern.split("/")
-            if fnmatch.fnmatchcase(c.family, parts[0]) and (len(parts) < 2 or fnmatch.fnmatchcase(c.scenario, parts[1])):
+            scenario_ok = len(parts) < 2 or fnmatch.fnmatchcase(c.scenario, parts[1])
+            if fnmatch.fnmatchcase(c.family, parts[0]) and scenario_ok:
                 return True
             if fnmatch.fnmatchcase(c.name, pattern):  # a pattern like `*cross-node*`
                 return True

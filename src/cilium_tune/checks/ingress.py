@@ -101,7 +101,8 @@ def _ingress_targets(ctx: CheckContext, purpose: str) -> Iterator[tuple[str, str
                 yield f"{family}-{node}", node, None, None, view.pod if view else ""
                 continue
             for t in mine:
-                name = f"{family}-{node}" + (f"-{t.host}" if t.host else "") + (f"-{t.port}" if t.port not in (80, 443) else "")
+                name = f"{family}-{node}" + (f"-{t.host}" if t.host else "")
+                name += f"-{t.port}" if t.port not in (80, 443) else ""
                 probe = view.round.probes.get(t.id) if view is not None and view.round is not None else None
                 yield name, node, t, probe, view.pod if view else ""
 
@@ -176,5 +177,5 @@ def no_sni(ctx: CheckContext) -> Iterator[Action]:
             yield Action.warned(name, f"answered HTTP {probe.http_code} without SNI: a default certificate is "
                                       "served; clients dialling the address get it", **evidence)
         else:
-            yield Action.failed(name, f"no TLS listener on {target.address}:{target.port}: "
+            yield Action.failed(name, f"no TLS answer from {target.address}:{target.port}: "
                                       f"{probe.error or f'curl exit {probe.rc}'}", **evidence)

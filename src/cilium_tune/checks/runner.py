@@ -48,7 +48,7 @@ from cilium_tune.checks.features import Feature, FeatureSet, derive_features
 from cilium_tune.checks.framework import NEEDS_PODS, CheckContext, Selection, run_checks, selected
 from cilium_tune.checks.observe import ClientView, Observations, latest_after, parse_rounds
 from cilium_tune.checks.workload import Family, Listener, NodeSide, Target
-from cilium_tune.errors import ClusterError, CiliumTuneError
+from cilium_tune.errors import CiliumTuneError, ClusterError
 from cilium_tune.facts.agent_status import AgentStatus, parse_agent_status
 from cilium_tune.facts.collect import CollectOptions, collect
 from cilium_tune.facts.model import Snapshot
@@ -66,7 +66,7 @@ class VerifyOptions:
     profile_ref: str | None = None
     value_files: tuple[str, ...] = ()
     chart: str | None = None
-    selection: Selection = Selection()
+    selection: Selection = field(default_factory=Selection)
     namespace: str = workload.NAMESPACE
     cilium_namespace: str = "kube-system"
     release: str = "cilium"
@@ -75,6 +75,8 @@ class VerifyOptions:
     ca_bundle: str | None = None
     keep: bool = False
     timeout: float = 90.0
+    request_timeout: float = workload.PROBE_TIMEOUT
+    round_period: float = workload.ROUND_PERIOD
     probe_nodes: bool = True
     probe_image: str = "debian:bookworm-slim"
     helm: str | None = None
@@ -158,7 +160,8 @@ class _Session:
         for node, job in svc_jobs.items():
             self.services[node] = job.result()
         reused = len(nodes) - len(creates)
-        self.progress(f"pods: {len(creates)} server pod(s) created" + (f", {reused} kept ones reused" if reused else ""))
+        kept_note = f", {reused} kept ones reused" if reused else ""
+        self.progress(f"pods: {len(creates)} server pod(s) created{kept_note}")
 
     def _service(self, node: str) -> Obj:
         name = workload.service_name(node)
@@ -210,7 +213,8 @@ class _Session:
             targets = workload.plan_targets(sides, i, listener)
             plans[side.node] = {t.id: t for t in targets}
             manifest = workload.client_pod(side.node, self.ns, self.opts.client_image, targets,
-                                           ca_bundle=self.opts.ca_bundle)
+                                           ca_bundle=self.opts.ca_bundle, timeout=self.opts.request_timeout,
+                                           period=self.opts.round_period)
             digest = manifest["metadata"]["annotations"][workload.DIGEST_ANNOTATION]
             name = f"{workload.client_name(side.node)}-{digest[:8]}"
             manifest["metadata"]["name"] = name
@@ -364,7 +368,7 @@ def read_agent_statuses(kube: KubeAPI, facts: Snapshot) -> dict[str, AgentStatus
     """Per node, the status block of its agent's log, or why there is none."""
     out: dict[str, AgentStatus | str] = {}
     for agent in facts.agents:
-        if agent.node is None or agent.node in out and isinstance(out[agent.node], AgentStatus):
+        if agent.node is None or (agent.node in out and isinstance(out[agent.node], AgentStatus)):
             continue
         try:
             text = kube.logs(agent.name, agent.namespace, container="cilium-agent")

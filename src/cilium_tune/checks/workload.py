@@ -95,7 +95,8 @@ probe() {
   esac
   curl -s --noproxy '*' -m "$T" --connect-timeout "$T" -o "$out.body" -w '%{json}' "$@" > "$out.w" 2>/dev/null
   rc=$?
-  { echo "@@ctv probe $id rc=$rc"; cat "$out.w"; echo; echo "@@ctv body"; head -c 400 "$out.body" 2>/dev/null | tr '\\n\\r' '  '; echo; } > "$out.txt"
+  { echo "@@ctv probe $id rc=$rc"; cat "$out.w"; echo; echo "@@ctv body"
+    head -c 400 "$out.body" 2>/dev/null | tr '\\n\\r' '  '; echo; } > "$out.txt"
 }
 n=0
 while :; do
@@ -228,9 +229,9 @@ def targets_text(targets: Sequence[Target]) -> str:
     return "\n".join(t.line() for t in targets)
 
 
-def digest(targets: Sequence[Target], ca_bundle: str | None, image: str) -> str:
+def digest(targets: Sequence[Target], ca_bundle: str | None, image: str, settings: str = "") -> str:
     """What a kept client was started with: a reused pod must probe exactly what this run would."""
-    blob = json.dumps([targets_text(targets), ca_bundle or "", image])
+    blob = json.dumps([targets_text(targets), ca_bundle or "", image, settings])
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -298,7 +299,7 @@ def client_pod(node: str, namespace: str, image: str, targets: Sequence[Target],
         env.append({"name": "CTV_CA", "value": ca_bundle})
     container = {"name": "client", "image": image, "command": ["sh", "-c", CLIENT_SCRIPT], "env": env}
     return _pod(client_name(node), namespace, "client", node, container,
-                {DIGEST_ANNOTATION: digest(targets, ca_bundle, image)})
+                {DIGEST_ANNOTATION: digest(targets, ca_bundle, image, f"{timeout:g}/{period:g}")})
 
 
 def service_manifest(node: str, namespace: str) -> dict[str, Any]:

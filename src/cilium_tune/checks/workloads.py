@@ -10,7 +10,7 @@ a ready backend: a Service without one answers nobody.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from cilium_tune.checks.dual_stack import FAMILIES, judge_http
@@ -25,12 +25,14 @@ def vm_service_path(ctx: CheckContext) -> Iterator[Action]:
     for node in ctx.nodes:
         status = ctx.agent_status.get(node)
         coverage = status.socket_lb_coverage if isinstance(status, AgentStatus) else None
-        if coverage is not None and coverage.lower() != "hostns-only":
-            yield Action.failed(node, f"Socket LB Coverage is {coverage}: guests' traffic to ClusterIPs is not "
-                                      "translated inside pods", **{"status.Socket LB Coverage": coverage})
-            continue
         view = ctx.observations.clients.get(node)
         targets = ctx.observations.targets.get(node, {})
+        peer = next((t.peer for t in targets.values() if t.purpose == "service"), node)
+        name = f"{node}-to-{peer}"
+        if coverage is not None and coverage.lower() != "hostns-only":
+            yield Action.failed(name, f"Socket LB Coverage is {coverage}: guests' traffic to ClusterIPs is not "
+                                      "translated inside pods", **{"status.Socket LB Coverage": coverage})
+            continue
         results = []
         for family in FAMILIES:
             target = next((t for t in targets.values() if t.purpose == "service" and t.family == family), None)
@@ -43,15 +45,15 @@ def vm_service_path(ctx: CheckContext) -> Iterator[Action]:
         for r in results:
             evidence[r.name.split("-", 1)[0]] = r.message
         if not results:
-            yield Action.failed(node, "no Service probe ran from this node", **evidence)
+            yield Action.failed(name, "no Service probe ran from this node", **evidence)
         elif failed:
-            yield Action.failed(node, f"ClusterIP unreachable from a pod without socket LB: {failed[0].message}",
+            yield Action.failed(name, f"ClusterIP unreachable from a pod without socket LB: {failed[0].message}",
                                 **evidence)
         else:
-            yield Action.passed(node, "ClusterIPs answered pod traffic on the per-packet path", **evidence)
+            yield Action.passed(name, "ClusterIPs answered pod traffic on the per-packet path", **evidence)
 
 
-def ready_backends(slices: list[Mapping[str, Any]]) -> int:
+def ready_backends(slices: Sequence[Mapping[str, Any]]) -> int:
     count = 0
     for s in slices:
         for endpoint in s.get("endpoints") or []:

@@ -87,7 +87,8 @@ def render_report_junit(report: Report) -> str:
             if case.duration_s is not None:
                 attrs["time"] = f"{case.duration_s:.3f}"
             element = ET.SubElement(suite, "testcase", attrs)
-            body = "\n".join([case.message, *evidence_lines(case.evidence)] + ([f"see: {case.link}"] if case.link else []))
+            see = [f"see: {case.link}"] if case.link else []
+            body = "\n".join([case.message, *evidence_lines(case.evidence), *see])
             if case.outcome is Outcome.FAIL:
                 ET.SubElement(element, "failure", message=case.message, type="fail").text = body
             elif case.outcome is Outcome.ERROR:

@@ -103,10 +103,12 @@ _LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "explained": "EXPLAI
 
 def outcome_counts(report: Report) -> str:
     """`1 failed, 2 explained, 3 skipped, 40 passed` (only outcomes that occur), worst first."""
-    words = {"fail": "failed", "error": "errors", "warn": "warnings", "explained": "explained",
+    words = {"fail": "failed", "error": "error", "warn": "warning", "explained": "explained",
              "skip": "skipped", "pass": "passed"}
     counts = {o: report.count(Outcome(o)) for o in _ORDER}
-    return ", ".join(f"{n} {words[o]}" for o, n in counts.items() if n) or "nothing ran"
+    plural = {"error", "warn"}
+    return ", ".join(f"{n} {words[o]}{'s' if o in plural and n != 1 else ''}"
+                     for o, n in counts.items() if n) or "nothing ran"
 
 
 def render_report(report: Report, *, verbose: bool = False, style: Callable[[str, str], str] | None = None) -> str:
