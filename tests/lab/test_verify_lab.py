@@ -127,7 +127,7 @@ class Env:
     def client(self, node: str) -> dict[str, Any]:
         return self.pod(NAMESPACE, node, **{ROLE_LABEL: "client"})
 
-    def wait_agents_ready(self, timeout: float = 30.0) -> None:
+    def wait_agents_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pods = json.loads(self.run(str(self.kubectl), "-n", "kube-system", "get", "pods", "-l", "k8s-app=cilium",
