@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from cilium_tune.checks.framework import Action, CheckContext, Require, check
-from cilium_tune.facts.model import K3S_DEFAULT_CLUSTER_CIDR
+from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR
 from cilium_tune.values.paths import get_path
 
 DEFAULT_CONF_DIR = "/etc/cni/net.d"
