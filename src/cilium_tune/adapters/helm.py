@@ -8,6 +8,7 @@ flags and server-side behaviour the plan relies on (`--version` pinning with `up
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cilium_tune.errors import ClusterError, ToolMissingError
 
@@ -95,3 +97,77 @@ def template_args(
     for path in values_files:
         args += ["-f", path]
     return args
+
+
+# ------------------------------------------------------------------ release operations (argv only, with timeouts)
+
+
+@dataclass(frozen=True)
+class ReleaseRef:
+    """Which release, on which cluster: helm's own flags for it."""
+
+    namespace: str
+    name: str
+    kube_context: str | None = None
+    kubeconfig: str | None = None
+
+    def flags(self) -> list[str]:
+        flags = ["-n", self.namespace]
+        if self.kube_context:
+            flags += ["--kube-context", self.kube_context]
+        if self.kubeconfig:
+            flags += ["--kubeconfig", self.kubeconfig]
+        return flags
+
+
+def get_values_all(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> str:
+    """`helm get values --all -o yaml`: the computed values of the release's current revision."""
+    return helm.run([*ref.flags(), "get", "values", ref.name, "--all", "-o", "yaml"], timeout=timeout).stdout
+
+
+def get_metadata(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> dict[str, Any]:
+    """`helm get metadata -o json`: chart name, chart version, revision, status of the current revision."""
+    out = helm.run([*ref.flags(), "get", "metadata", ref.name, "-o", "json"], timeout=timeout).stdout
+    try:
+        data = json.loads(out)
+    except ValueError as exc:
+        raise ClusterError(f"helm get metadata {ref.name}: not JSON ({exc})") from None
+    return dict(data) if isinstance(data, dict) else {}
+
+
+def history(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> list[dict[str, Any]]:
+    """`helm history -o json`: every stored revision, oldest first."""
+    out = helm.run([*ref.flags(), "history", ref.name, "-o", "json"], timeout=timeout).stdout
+    try:
+        data = json.loads(out)
+    except ValueError as exc:
+        raise ClusterError(f"helm history {ref.name}: not JSON ({exc})") from None
+    return [dict(item) for item in data] if isinstance(data, list) else []
+
+
+def run_step_argv(helm: Helm, argv: Sequence[str], *, kubeconfig: str | None = None, timeout: float) -> str:
+    """Run a step's helm command line (its first element, the binary name, is replaced by this helm)."""
+    args = list(argv[1:])
+    if kubeconfig:
+        args = ["--kubeconfig", kubeconfig, *args]
+    return helm.run(args, timeout=timeout).stdout
+
+
+def template(helm: Helm, args: Sequence[str], *, timeout: float = 120) -> str:
+    """`helm template` (no cluster contact) with the given arguments; the rendered manifests."""
+    return helm.run(list(args), timeout=timeout).stdout
+
+
+def parse_duration(text: str) -> float:
+    """Helm's `--timeout` form (`15m`, `90s`, `1h`, `5m30s`) in seconds."""
+    total, number = 0.0, ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in units and number:
+            total += float(number) * units[char]
+            number = ""
+        else:
+            raise ValueError(f"not a duration: {text!r}")
+    return total + (float(number) if number else 0.0)

@@ -68,6 +68,9 @@ GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway", Tr
 VMIS = Resource("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance", True)
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", namespaced=True)
+DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment", namespaced=True)
+PDBS = Resource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", namespaced=True)
+MERGE_PATCH = "application/merge-patch+json"
 
 
 class NotServed(ClusterError):
@@ -80,6 +83,10 @@ class Forbidden(ClusterError):
 
 class NotFound(ClusterError):
     """The named object does not exist."""
+
+
+class EvictionBlocked(ClusterError):
+    """The API refused an eviction for now (HTTP 429): a PodDisruptionBudget allows no disruption."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,14 @@ class KubeAPI(Protocol):
 
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None) -> str:
         """A pod container's log text (its last `tail_lines` lines when given)."""
+        ...
+
+    def patch(self, res: Resource, name: str, body: Mapping[str, Any], namespace: str | None = None) -> Obj:
+        """JSON merge patch (RFC 7386); returns the stored object; raises NotFound."""
+        ...
+
+    def evict(self, name: str, namespace: str) -> bool:
+        """Evict a pod through the Eviction API; False when it was already gone; EvictionBlocked on 429."""
         ...
 
 
@@ -316,6 +331,25 @@ class LightkubeAPI:
         self._check(resp, f"logs of pod {namespace}/{name}")
         return str(resp.text)
 
+    def patch(self, res: Resource, name: str, body: Mapping[str, Any], namespace: str | None = None) -> Obj:
+        path = res.path(namespace, name)
+        resp = self._request("PATCH", path, content=json.dumps(body), headers={"Content-Type": MERGE_PATCH})
+        if resp.status_code == 404:
+            raise NotFound(f"{res} {namespace + '/' if namespace else ''}{name} not found")
+        self._check(resp, f"patch {res} {name}")
+        return dict(resp.json())
+
+    def evict(self, name: str, namespace: str) -> bool:
+        path = PODS.path(namespace, name) + "/eviction"
+        body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
+        resp = self._request("POST", path, json=body)
+        if resp.status_code == 404:
+            return False
+        if resp.status_code == 429:
+            raise EvictionBlocked(f"eviction of pod {namespace}/{name}: {_status_message(resp)}")
+        self._check(resp, f"evict pod {namespace}/{name}")
+        return True
+
 
 def _status_message(resp: Any) -> str:
     try:
@@ -384,6 +418,7 @@ class FakeKube:
                 for o in objs
                 if (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)
                 and _labels_match(o, label_selector)
+                and _fields_match(o, field_selector)
             ]
 
     def create(self, res: Resource, obj: Mapping[str, Any], namespace: str | None = None) -> Obj:
@@ -413,6 +448,20 @@ class FakeKube:
                     return True
         return False
 
+    def patch(self, res: Resource, name: str, body: Mapping[str, Any], namespace: str | None = None) -> Obj:
+        with self._lock:
+            self.calls.append(("patch", f"{res}/{name}"))
+            objs = self._objects(res)
+            for i, o in enumerate(objs):
+                meta = o.get("metadata") or {}
+                if meta.get("name") == name and (not res.namespaced or meta.get("namespace") == namespace):
+                    objs[i] = _merge_patch(o, json.loads(json.dumps(body)))
+                    return objs[i]
+        raise NotFound(f"{res} {name} not found")
+
+    def evict(self, name: str, namespace: str) -> bool:
+        return self.delete(PODS, name, namespace)
+
     def logs(self, name: str, namespace: str, container: str | None = None, tail_lines: int | None = None) -> str:
         with self._lock:
             self.calls.append(("logs", f"{namespace}/{name}"))
@@ -420,6 +469,33 @@ class FakeKube:
                 raise UnseededRead(f"FakeKube: logs of {namespace}/{name} were read but not seeded")
             text = self._logs[(namespace, name)]
             return text if tail_lines is None else "".join(text.splitlines(keepends=True)[-tail_lines:])
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: maps merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_patch(out.get(key), value)
+    return out
+
+
+def _fields_match(obj: Mapping[str, Any], selector: str | None) -> bool:
+    """Equality field selectors (`spec.nodeName=n1`), as the fake needs them."""
+    for term in (selector or "").split(","):
+        if not term:
+            continue
+        path, _, value = term.partition("=")
+        current: Any = obj
+        for part in path.strip().split("."):
+            current = current.get(part) if isinstance(current, Mapping) else None
+        if str(current if current is not None else "") != value.strip():
+            return False
+    return True
 
 
 def _labels_match(obj: Mapping[str, Any], selector: str | None) -> bool:
@@ -435,3 +511,157 @@ def _labels_match(obj: Mapping[str, Any], selector: str | None) -> bool:
         elif key.strip() not in labels:
             return False
     return True
+
+
+# ---------------------------------------------------------------- node and pod operations (over any KubeAPI)
+
+
+def pod_uid(pod: Mapping[str, Any]) -> str:
+    return str((pod.get("metadata") or {}).get("uid") or "")
+
+
+def pod_ready(pod: Mapping[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    if (pod.get("metadata") or {}).get("deletionTimestamp") or status.get("phase") != "Running":
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def cordon(kube: KubeAPI, node: str, unschedulable: bool = True) -> None:
+    """`kubectl cordon` / `uncordon`: spec.unschedulable (null removes it, as kubectl does)."""
+    kube.patch(NODES, node, {"spec": {"unschedulable": True if unschedulable else None}})
+
+
+def label_node(kube: KubeAPI, node: str, key: str, value: str | None) -> None:
+    """Set a node label, or remove it with value None (absent already is fine)."""
+    kube.patch(NODES, node, {"metadata": {"labels": {key: value}}})
+
+
+def node_pods(kube: KubeAPI, node: str) -> list[Obj]:
+    """Every pod bound to `node`, in every namespace, that is not already terminating."""
+    pods = kube.list(PODS, field_selector=f"spec.nodeName={node}")
+    return [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+
+
+def owner_kind(pod: Mapping[str, Any]) -> str | None:
+    refs = (pod.get("metadata") or {}).get("ownerReferences") or []
+    return next((str(r.get("kind")) for r in refs if r.get("controller")), None)
+
+
+def is_mirror(pod: Mapping[str, Any]) -> bool:
+    return "kubernetes.io/config.mirror" in ((pod.get("metadata") or {}).get("annotations") or {})
+
+
+def evict_workloads(
+    kube: KubeAPI, node: str, *, timeout: float, poll: float = 1.0, clock: Callable[[], float] | None = None
+) -> list[str]:
+    """Evict the node's pods that `kubectl drain --ignore-daemonsets` evicts (not DaemonSet or mirror pods)
+    and wait until they are gone. A PodDisruptionBudget that blocks an eviction (HTTP 429) is retried every
+    `poll` seconds until `timeout`, then the step fails naming the pods it could not evict."""
+    import time
+
+    now = clock or time.monotonic
+    deadline = now() + timeout
+    evicted: list[str] = []
+    while True:
+        left = [p for p in node_pods(kube, node) if owner_kind(p) != "DaemonSet" and not is_mirror(p)]
+        if not left:
+            return evicted
+        blocked = []
+        for pod in left:
+            meta = pod.get("metadata") or {}
+            name, ns = str(meta.get("name")), str(meta.get("namespace"))
+            try:
+                if kube.evict(name, ns) and f"{ns}/{name}" not in evicted:
+                    evicted.append(f"{ns}/{name}")
+            except EvictionBlocked as exc:
+                blocked.append(exc.message)
+        if now() > deadline:
+            names = ", ".join(
+                f"{(p.get('metadata') or {}).get('namespace')}/{(p.get('metadata') or {}).get('name')}" for p in left
+            )
+            raise ClusterError(
+                f"node {node}: pods not evicted within {timeout:.0f} s: {names}"
+                + (f" ({blocked[0]})" if blocked else ""),
+                hint="check the PodDisruptionBudgets of these pods, then `cilium-tune rollout resume`",
+            )
+        time.sleep(poll)
+
+
+def delete_pod_network_daemon_pods(kube: KubeAPI, node: str, *, timeout: float, poll: float = 0.5) -> list[str]:
+    """Delete the node's DaemonSet pods that use the pod network (not hostNetwork) and wait until they are
+    gone. Their replacements are created by the DaemonSet controller."""
+    import time
+
+    victims = [
+        p
+        for p in node_pods(kube, node)
+        if owner_kind(p) == "DaemonSet" and not (p.get("spec") or {}).get("hostNetwork")
+    ]
+    uids = {pod_uid(p) for p in victims}
+    names = []
+    for pod in victims:
+        meta = pod.get("metadata") or {}
+        kube.delete(PODS, str(meta.get("name")), str(meta.get("namespace")))
+        names.append(f"{meta.get('namespace')}/{meta.get('name')}")
+    deadline = time.monotonic() + timeout
+    while uids & {pod_uid(p) for p in kube.list(PODS, field_selector=f"spec.nodeName={node}")}:
+        if time.monotonic() > deadline:
+            raise ClusterError(f"node {node}: DaemonSet pods still terminating after {timeout:.0f} s")
+        time.sleep(poll)
+    return names
+
+
+def node_pod(kube: KubeAPI, namespace: str, selector: str, node: str) -> Obj | None:
+    """The newest non-terminating pod matching `selector` on `node` (e.g. the node's agent)."""
+    pods = [
+        p
+        for p in kube.list(PODS, namespace, label_selector=selector, field_selector=f"spec.nodeName={node}")
+        if not (p.get("metadata") or {}).get("deletionTimestamp")
+    ]
+    pods.sort(key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""))
+    return pods[-1] if pods else None
+
+
+class PodFailed(ClusterError):
+    """A pod the tool waits for keeps failing (its container restarted, or it ended)."""
+
+
+def wait_new_pod_ready(
+    kube: KubeAPI,
+    namespace: str,
+    selector: str,
+    node: str,
+    old_uids: set[str],
+    *,
+    timeout: float,
+    poll: float = 0.5,
+) -> Obj:
+    """Wait until a pod matching `selector` on `node` whose UID is not in `old_uids` is Ready. A container
+    that restarted (CrashLoopBackOff) fails at once with its termination message instead of a timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    last: Obj | None = None
+    while True:
+        pod = node_pod(kube, namespace, selector, node)
+        if pod is not None and pod_uid(pod) not in old_uids:
+            last = pod
+            if pod_ready(pod):
+                return pod
+            failure = _container_failure(pod)
+            if failure:
+                raise PodFailed(f"node {node}: pod {namespace}/{pod['metadata']['name']} fails: {failure}")
+        if time.monotonic() > deadline:
+            where = f"pod {last['metadata']['name']} not Ready" if last else "no new pod"
+            raise ClusterError(f"node {node}: {where} within {timeout:.0f} s ({selector} in {namespace})")
+        time.sleep(poll)
+
+
+def _container_failure(pod: Mapping[str, Any]) -> str | None:
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        terminated = (cs.get("lastState") or {}).get("terminated") or (cs.get("state") or {}).get("terminated")
+        if int(cs.get("restartCount") or 0) >= 1 and terminated:
+            message = str(terminated.get("message") or terminated.get("reason") or "").strip()
+            return message.splitlines()[-1] if message else f"exit code {terminated.get('exitCode')}"
+    return None

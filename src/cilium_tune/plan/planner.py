@@ -9,12 +9,26 @@ netkit-migration overlay in phase 1 of a datapath switch only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from cilium_tune.plan.baseline import Baseline
-from cilium_tune.plan.steps import HelmRollback, HelmUpgrade, NodeStep, Step
+from cilium_tune.plan.steps import (
+    HOLD_AGENTS,
+    CheckNode,
+    Cordon,
+    DeleteDaemonSetPods,
+    EvictPods,
+    HelmRollback,
+    HelmUpgrade,
+    LabelNode,
+    NodeConfig,
+    RemoveCheckPods,
+    RestartAgent,
+    RestartOperator,
+    Step,
+)
 from cilium_tune.values.diff import ValuesDiff, diff_values
 from cilium_tune.values.loader import LoadedValues
 from cilium_tune.values.merge import MergedValues, merge_values
@@ -24,7 +38,6 @@ DEFAULT_DATAPATH_MODE = "veth"  # the chart's default for bpf.datapathMode
 APPLY_TIMEOUT = "15m"  # the runbook's apply/migration timeout
 ROLLBACK_TIMEOUT = "10m"  # the runbook's rollback timeout
 MIGRATION_OVERLAY = "netkit-migrate"
-NODE_SEQUENCE = ("cordon", "drain", "restart-agent", "wait-agent", "uncordon")
 
 
 class OverlayLike(Protocol):
@@ -97,6 +110,7 @@ def build_plan(
     loaded_overlays: Sequence[LoadedValues],
     baseline: Baseline | None,
     chart_defaults: LoadedValues | None = None,
+    strategy: str = "node-config",
 ) -> Plan:
     """Lay out the plan. `loaded_overlays` are the overlays parsed by the values loader, in the same order,
     labelled with the paths they are passed to helm under (so provenance names the real files).
@@ -142,27 +156,26 @@ def build_plan(
         notes.append(f"datapath mode assumed to be the chart default ({DEFAULT_DATAPATH_MODE}) before the change")
 
     files = tuple(layer.path for layer in layers)
-    final = HelmUpgrade(
-        purpose="apply the tuned values" if change is None else "phase 2: drop the one-time overlay",
-        namespace=release.namespace,
-        release=release.name,
-        chart=release.chart,
-        version=release.version,
-        values_files=files,
-        timeout=APPLY_TIMEOUT,
-        reset_values=from_file,
-        kube_context=release.kube_context,
+    migration_layer = Layer("one-time", migrate.name, path_of(migrate)) if change and migrate else None
+    before_values = baseline.values.values if baseline else {}
+    effect = values_effect(before_values, merged.values)
+    apply: list[Step] = list(
+        plan_rollout(
+            release=release,
+            nodes=nodes,
+            target=Target(files, release.version),
+            effect=effect,
+            strategy=strategy,
+        )
     )
-    apply: list[Step] = [final]
-    migration_layer = None
-    if change is not None:
-        migration_layer = Layer("one-time", migrate.name, path_of(migrate)) if migrate else None
-        apply = [*_switch_steps(release, nodes, files, migration_layer, change, from_file), final]
-        if migration_layer is None:
-            notes.append(
-                f"datapath mode changes {change.old} -> {change.new} without a migration overlay: each node's "
-                "agent refuses to start while pods with old-mode devices exist, so the drain is what makes it pass"
-            )
+    if not from_file:  # no file to reset to: keep the live values, as the runbook's commands do
+        apply = [replace(s, reset_values=False) if isinstance(s, HelmUpgrade) else s for s in apply]
+    notes.extend(rollout_notes(effect, strategy))
+    if effect.restarts_agents:
+        notes.append(
+            "apply reads the exact cilium-config change from the chart rendered before and after (helm template); "
+            "this plan derives it from the values"
+        )
 
     rollback: list[Step] = []
     if baseline is None:
@@ -178,28 +191,27 @@ def build_plan(
                 kube_context=release.kube_context,
             )
         )
+        if effect.restarts_agents:
+            notes.append(
+                "rollback: `helm rollback` restarts agents as the chart's strategy says; for a node-by-node "
+                "rollback capture a baseline file (cilium-tune baseline capture) and use `cilium-tune rollback`"
+            )
     elif baseline.chart_version is None:
         notes.append(
             f"rollback: {baseline.path} does not say which chart version it was captured from; pass "
             "--baseline-version (a rollback is never run against whatever chart is current)"
         )
     else:
-        rollback.append(
-            HelmUpgrade(
-                purpose="roll back to the captured baseline",
-                namespace=release.namespace,
-                release=release.name,
-                chart=release.chart,
-                version=baseline.chart_version,
-                values_files=(baseline.path,),
-                timeout=ROLLBACK_TIMEOUT,
-                kube_context=release.kube_context,
+        back = Effect(effect.config_after, effect.config_before, effect.agent_template_changed)
+        rollback = list(
+            plan_rollout(
+                release=release,
+                nodes=nodes,
+                target=Target((baseline.path,), baseline.chart_version),
+                effect=back,
+                strategy=strategy,
+                prefix="rollback/",
             )
-        )
-    if rollback and change is not None:
-        notes.append(
-            f"rolling back also switches the datapath {change.new} -> {change.old}: run it node by node "
-            "(cordon, drain, restart the agent, uncordon) as for the forward switch"
         )
 
     return Plan(
@@ -217,44 +229,399 @@ def build_plan(
     )
 
 
-def _switch_steps(
-    release: Release,
-    nodes: Sequence[str],
-    files: tuple[str, ...],
-    migration_layer: Layer | None,
-    change: DatapathChange,
-    reset_values: bool,
-) -> list[Step]:
-    """The two-phase switch: new config everywhere (agents keep running), then node by node, then phase 2."""
-    steps: list[Step] = []
-    if migration_layer is not None:
-        steps.append(
-            HelmUpgrade(
-                purpose=f"phase 1: datapath {change.old} -> {change.new} with the one-time clean-state overlay",
-                namespace=release.namespace,
-                release=release.name,
-                chart=release.chart,
-                version=release.version,
-                values_files=(*files, migration_layer.path),
-                timeout=APPLY_TIMEOUT,
-                reset_values=reset_values,
-                kube_context=release.kube_context,
-            )
-        )
-    for node in nodes:
-        for action in NODE_SEQUENCE:
-            steps.append(
-                NodeStep(
-                    purpose=f"switch {node} to {change.new}",
-                    action=action,
-                    node=node,
-                    namespace=release.namespace,
-                    kube_context=release.kube_context,
-                )
-            )
-    return steps
-
-
 def _datapath_mode(values: dict[str, Any]) -> str:
     mode = get_path(values, "bpf.datapathMode", DEFAULT_DATAPATH_MODE)
     return str(mode) if mode not in (None, "") else DEFAULT_DATAPATH_MODE
+
+
+# ------------------------------------------------------------------ the rollout: steps apply and rollback run
+
+OPERATOR_KEYS = ("enable-ipv4", "enable-ipv6", "enable-gateway-api", "ipam")
+OPERATOR_PREFIXES = ("cluster-pool-",)
+STRATEGIES = ("node-config", "clean-state")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A release state helm can be given: the -f files in order and the chart version they go with."""
+
+    values_files: tuple[str, ...]
+    version: str
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a change does to the agents, read from the chart rendered before and after (`cilium-config`
+    data, and whether the agent's pod template changes)."""
+
+    config_before: Mapping[str, str]
+    config_after: Mapping[str, str]
+    agent_template_changed: bool = False
+
+    @property
+    def changed_keys(self) -> tuple[str, ...]:
+        keys = set(self.config_before) | set(self.config_after)
+        return tuple(sorted(k for k in keys if self.config_before.get(k) != self.config_after.get(k)))
+
+    @property
+    def restarts_agents(self) -> bool:
+        return bool(self.changed_keys) or self.agent_template_changed
+
+    @property
+    def datapath_change(self) -> DatapathChange | None:
+        old, new = (_mode(c) for c in (self.config_before, self.config_after))
+        return DatapathChange(old, new) if old != new else None
+
+    @property
+    def routing_changes(self) -> bool:
+        return _routing(self.config_before) != _routing(self.config_after)
+
+    @property
+    def restarts_operator(self) -> bool:
+        return any(k in OPERATOR_KEYS or k.startswith(OPERATOR_PREFIXES) for k in self.changed_keys)
+
+
+def _mode(config: Mapping[str, str]) -> str:
+    return config.get("datapath-mode") or DEFAULT_DATAPATH_MODE
+
+
+def _routing(config: Mapping[str, str]) -> str:
+    return config.get("routing-mode") or "tunnel"
+
+
+def expected_status(config: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """What the agent's `cilium-dbg status` lines must start with when it runs `config` (label, prefix)."""
+    on = {k for k, v in config.items() if v == "true"}
+    expect = [
+        ("KubeProxyReplacement", "True" if "kube-proxy-replacement" in on else "False"),
+        ("Routing", "Network: Native" if _routing(config) == "native" else "Network: Tunnel"),
+        ("Device Mode", _mode(config)),
+        ("IPv4 BIG TCP", "Enabled" if "enable-ipv4-big-tcp" in on else "Disabled"),
+    ]
+    if "enable-bpf-masquerade" in on:
+        expect.append(("Masquerading", "BPF"))
+    return tuple(expect)
+
+
+def families(config: Mapping[str, str]) -> tuple[str, ...]:
+    """The address families pods must reach each other on under `config`."""
+    on = [("ipv4", config.get("enable-ipv4", "true") != "false"), ("ipv6", config.get("enable-ipv6") == "true")]
+    return tuple(name for name, enabled in on if enabled)
+
+
+def held_config(effect: Effect) -> tuple[tuple[str, str], ...]:
+    """The CiliumNodeConfig `defaults` that keep a pending node on its old settings: every changed key at its
+    old value. A key the old config did not have is an agent default: `enable-*` flags default to false,
+    others are left out (and `rollout_notes` says so)."""
+    held = []
+    for key in effect.changed_keys:
+        if key in effect.config_before:
+            held.append((key, effect.config_before[key]))
+        elif key.startswith("enable-"):
+            held.append((key, "false"))
+    return tuple(held)
+
+
+def rollout_notes(effect: Effect, strategy: str) -> list[str]:
+    notes = []
+    unheld = [k for k in effect.changed_keys if k not in dict(held_config(effect))]
+    if unheld and strategy == "node-config":
+        notes.append(
+            "new cilium-config keys without a known old value are not held on pending nodes: " + ", ".join(unheld)
+        )
+    if effect.routing_changes:
+        notes.append(
+            f"routing mode changes ({_routing(effect.config_before)} -> {_routing(effect.config_after)}) in the "
+            "same window: switched and pending nodes cannot reach each other's pods until the last node is "
+            "switched; each node is checked against the nodes switched before it, and the last one against all"
+        )
+    return notes
+
+
+def plan_rollout(
+    *,
+    release: Release,
+    nodes: Sequence[str],
+    target: Target,
+    effect: Effect,
+    strategy: str = "node-config",
+    prefix: str = "",
+) -> Iterator[Step]:
+    """The steps that take the release to `target` without restarting agents behind the tool's back.
+
+    Without agent restarts it is one `helm upgrade --wait`. Otherwise (default strategy `node-config`):
+    label every node pending and hold the pending nodes on their old settings with a CiliumNodeConfig;
+    upgrade with the agents held (`updateStrategy: OnDelete`, so no pod restarts); then node by node:
+    cordon, (for a datapath-mode change) evict the workload pods and delete the pod-network DaemonSet pods,
+    drop the pending label, restart the agent and wait for the new pod, check the node, uncordon. Last, drop
+    the CiliumNodeConfig and upgrade again with the chart's own strategy (nothing restarts: every agent
+    already runs the new pod template). `clean-state` replaces the CiliumNodeConfig by the runbook's
+    `cleanState: true` during the switch, and sets it to false explicitly in the last upgrade.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    ns, ctx = release.namespace, release.kube_context
+
+    def upgrade(step_id: str, purpose: str, *, hold: bool, extra: tuple[tuple[str, str], ...] = ()) -> HelmUpgrade:
+        return HelmUpgrade(
+            id=prefix + step_id,
+            purpose=purpose,
+            namespace=ns,
+            release=release.name,
+            chart=release.chart,
+            version=target.version,
+            values_files=target.values_files,
+            set_values=(HOLD_AGENTS if hold else ()) + extra,
+            reset_values=True,
+            wait=not hold,
+            timeout=APPLY_TIMEOUT,
+            kube_context=ctx,
+        )
+
+    if not effect.restarts_agents:
+        yield upgrade("helm/apply", "apply the values (no agent setting changes)", hold=False)
+        if effect.restarts_operator:
+            yield RestartOperator(
+                id=prefix + "operator/restart",
+                purpose="the operator reads these at start",
+                namespace=ns,
+                kube_context=ctx,
+            )
+        return
+
+    change = effect.datapath_change
+    node_config = strategy == "node-config"
+    if node_config:
+        for node in nodes:
+            yield LabelNode(
+                id=f"{prefix}hold/{node}/label", purpose="mark the node pending", node=node, kube_context=ctx
+            )
+        yield NodeConfig(
+            id=prefix + "hold/node-config",
+            purpose="keep pending nodes on their current settings",
+            namespace=ns,
+            defaults=held_config(effect),
+            kube_context=ctx,
+        )
+    clean = (("cleanState", "true"),) if not node_config else ()
+    yield upgrade("hold/helm", "new values, agents held (OnDelete): nothing restarts", hold=True, extra=clean)
+    if effect.restarts_operator:
+        yield RestartOperator(
+            id=prefix + "operator/restart", purpose="the operator reads these at start", namespace=ns, kube_context=ctx
+        )
+    yield from _switch_nodes(
+        release,
+        nodes,
+        effect.config_after,
+        change is not None,
+        effect.routing_changes,
+        node_config,
+        f"{prefix}switch",
+        "switch",
+    )
+    if node_config:
+        yield NodeConfig(
+            id=prefix + "release/node-config",
+            purpose="no node is pending any more",
+            namespace=ns,
+            present=False,
+            kube_context=ctx,
+        )
+    final = (("cleanState", "false"),) if not node_config else ()
+    yield upgrade("release/helm", "the chart's update strategy again (nothing restarts)", hold=False, extra=final)
+    yield RemoveCheckPods(
+        id=prefix + "release/check-pods", purpose="remove the node checks' test pods", kube_context=ctx
+    )
+
+
+def _switch_nodes(
+    release: Release,
+    nodes: Sequence[str],
+    config: Mapping[str, str],
+    drain: bool,
+    routing_changes: bool,
+    node_config: bool,
+    group: str,
+    verb: str,
+) -> Iterator[Step]:
+    ns, ctx = release.namespace, release.kube_context
+    expect = expected_status(config)
+    done: list[str] = []
+    for i, node in enumerate(nodes):
+        purpose = f"{verb} {node}"
+        base = f"{group}/{node}"
+        yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
+        if drain:
+            yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
+            yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
+        if node_config:
+            yield LabelNode(id=f"{base}/unlabel", purpose=purpose, node=node, value=None, kube_context=ctx)
+        yield RestartAgent(id=f"{base}/restart-agent", purpose=purpose, node=node, namespace=ns, kube_context=ctx)
+        last = i == len(nodes) - 1
+        peers = tuple(n for n in nodes if n != node) if not routing_changes or last else tuple(done)
+        yield CheckNode(
+            id=f"{base}/check",
+            purpose=purpose,
+            node=node,
+            namespace=ns,
+            expect=expect,
+            peers=peers,
+            families=families(config),
+            kube_context=ctx,
+        )
+        yield Cordon(id=f"{base}/uncordon", purpose=purpose, node=node, unschedulable=False, kube_context=ctx)
+        done.append(node)
+
+
+def plan_recovery(
+    *,
+    release: Release,
+    nodes: Sequence[str],
+    restore: Sequence[str],
+    previous: Target,
+    effect: Effect,
+    strategy: str = "node-config",
+    prefix: str = "recover/",
+) -> Iterator[Step]:
+    """Take the nodes in `restore` (switched, or failed in their switch) back to the previous settings and
+    end as before the run: previous values held, those nodes restarted and checked one by one, the
+    CiliumNodeConfig and labels gone, then the chart's strategy again. Other nodes are not restarted."""
+    ns, ctx = release.namespace, release.kube_context
+    back = Effect(effect.config_after, effect.config_before, effect.agent_template_changed)
+    node_config = strategy == "node-config"
+
+    def upgrade(step_id: str, purpose: str, *, hold: bool, extra: tuple[tuple[str, str], ...] = ()) -> HelmUpgrade:
+        return HelmUpgrade(
+            id=prefix + step_id,
+            purpose=purpose,
+            namespace=ns,
+            release=release.name,
+            chart=release.chart,
+            version=previous.version,
+            values_files=previous.values_files,
+            set_values=(HOLD_AGENTS if hold else ()) + extra,
+            reset_values=True,
+            wait=not hold,
+            timeout=ROLLBACK_TIMEOUT,
+            kube_context=ctx,
+        )
+
+    yield upgrade("hold/helm", "previous values, agents held (OnDelete)", hold=True)
+    if effect.restarts_operator:
+        yield RestartOperator(
+            id=prefix + "operator/restart", purpose="the operator reads these at start", namespace=ns, kube_context=ctx
+        )
+    order = [n for n in nodes if n in restore]
+    # Only the restored nodes are restarted; each is checked against nodes already on the previous settings.
+    peers_pool = [n for n in nodes if n not in restore]
+    expect = expected_status(back.config_after)
+    for node in order:
+        base, purpose = f"{prefix}{node}", f"restore {node}"
+        yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
+        if back.datapath_change is not None:
+            yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
+            yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
+        yield RestartAgent(id=f"{base}/restart-agent", purpose=purpose, node=node, namespace=ns, kube_context=ctx)
+        yield CheckNode(
+            id=f"{base}/check",
+            purpose=purpose,
+            node=node,
+            namespace=ns,
+            expect=expect,
+            peers=tuple(peers_pool),
+            families=families(back.config_after),
+            kube_context=ctx,
+        )
+        yield Cordon(id=f"{base}/uncordon", purpose=purpose, node=node, unschedulable=False, kube_context=ctx)
+        peers_pool.append(node)
+    if node_config:
+        yield NodeConfig(
+            id=prefix + "node-config",
+            purpose="remove the pending nodes' config",
+            namespace=ns,
+            present=False,
+            kube_context=ctx,
+        )
+        for node in nodes:
+            yield LabelNode(
+                id=f"{prefix}{node}/unlabel", purpose="no node is pending", node=node, value=None, kube_context=ctx
+            )
+    extra = (("cleanState", "false"),) if not node_config else ()
+    yield upgrade("release/helm", "previous values with the chart's update strategy", hold=False, extra=extra)
+    yield RemoveCheckPods(id=prefix + "check-pods", purpose="remove the node checks' test pods", kube_context=ctx)
+
+
+# The cilium-config keys the checks and the switch depend on, and the values that set them (the chart's
+# rendering, reduced to what `plan` needs offline; `apply` renders the chart itself).
+_CONFIG_FROM_VALUES: tuple[tuple[str, str, Any], ...] = (
+    ("datapath-mode", "bpf.datapathMode", DEFAULT_DATAPATH_MODE),
+    ("routing-mode", "routingMode", "tunnel"),
+    ("kube-proxy-replacement", "kubeProxyReplacement", "false"),
+    ("enable-ipv4-big-tcp", "enableIPv4BIGTCP", "false"),
+    ("enable-ipv6-big-tcp", "enableIPv6BIGTCP", "false"),
+    ("enable-bpf-masquerade", "bpf.masquerade", "false"),
+    ("enable-ipv6", "ipv6.enabled", "false"),
+    ("enable-gateway-api", "gatewayAPI.enabled", "false"),
+    ("bpf-lb-sock", "socketLB.enabled", "false"),
+)
+
+
+def config_from_values(values: dict[str, Any]) -> dict[str, str]:
+    """An approximation of the agent settings `values` give (see `_CONFIG_FROM_VALUES`)."""
+    config = {}
+    for key, path, default in _CONFIG_FROM_VALUES:
+        value = get_path(values, path, default)
+        value = default if value in (None, "") else value
+        config[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return config
+
+
+def values_effect(before: dict[str, Any], after: dict[str, Any]) -> Effect:
+    """The effect on the agents as far as the values tell it (offline plans)."""
+    return Effect(config_from_values(before), config_from_values(after))
+
+
+def plan_failure_recovery(
+    *,
+    release: Release,
+    nodes: Sequence[str],
+    failed: str,
+    switched: Sequence[str],
+    previous: Target,
+    effect: Effect,
+    strategy: str = "node-config",
+) -> Iterator[Step]:
+    """A node failed its switch: take that node back to its previous settings and uncordon it, touching no
+    other node. With the node-config strategy the node is marked pending again (the CiliumNodeConfig gives
+    it the old settings); when no other node was switched yet, the release then goes back to the previous
+    values too, so the cluster ends as it was. Otherwise the run stops half-way: `rollout resume` retries
+    the node, `rollout abort` takes the switched ones back."""
+    if strategy != "node-config":
+        yield from plan_recovery(
+            release=release, nodes=nodes, restore=[failed], previous=previous, effect=effect, strategy=strategy
+        )
+        return
+    ns, ctx = release.namespace, release.kube_context
+    prefix, purpose = f"recover/{failed}", f"restore {failed}"
+    pending = [n for n in nodes if n not in switched and n != failed]
+    yield Cordon(id=f"{prefix}/cordon", purpose=purpose, node=failed, kube_context=ctx)
+    if effect.datapath_change is not None:
+        yield EvictPods(id=f"{prefix}/evict", purpose=purpose, node=failed, kube_context=ctx)
+        yield DeleteDaemonSetPods(id=f"{prefix}/delete-daemonset-pods", purpose=purpose, node=failed, kube_context=ctx)
+    yield LabelNode(id=f"{prefix}/label", purpose=purpose, node=failed, kube_context=ctx)
+    yield RestartAgent(id=f"{prefix}/restart-agent", purpose=purpose, node=failed, namespace=ns, kube_context=ctx)
+    yield CheckNode(
+        id=f"{prefix}/check",
+        purpose=purpose,
+        node=failed,
+        namespace=ns,
+        expect=expected_status(effect.config_before),
+        peers=tuple(pending or [n for n in nodes if n != failed]),
+        families=families(effect.config_before),
+        kube_context=ctx,
+    )
+    yield Cordon(id=f"{prefix}/uncordon", purpose=purpose, node=failed, unschedulable=False, kube_context=ctx)
+    if not switched:
+        yield from plan_recovery(
+            release=release, nodes=nodes, restore=[], previous=previous, effect=effect, strategy=strategy
+        )

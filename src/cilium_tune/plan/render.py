@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cilium_tune.plan.planner import Plan
-from cilium_tune.plan.steps import Step, command_line, step_to_json
+from cilium_tune.plan.steps import Step, display_lines, step_to_json
 from cilium_tune.values.loader import Origin
 from cilium_tune.values.paths import format_path
 from cilium_tune.values.redact import redact
@@ -69,14 +69,17 @@ def to_json(
 
 
 def _commands(steps: Sequence[Step]) -> list[str]:
-    """Each step's command, under a `# purpose` line printed once per run of steps sharing it."""
+    """Each step's commands, under a `# purpose` line printed once per run of steps sharing it, each step
+    ending in its id (`# [switch/node-1/evict]`): the id `apply` runs it under and the journal records."""
     lines: list[str] = []
     purpose = None
     for step in steps:
         if step.purpose != purpose:
             purpose = step.purpose
             lines.append(f"  # {purpose}")
-        lines.append(f"  {command_line(step)}")
+        shown = display_lines(step)
+        shown[0] += f"  # [{step.id}]"
+        lines.extend(f"  {line}" for line in shown)
     return lines
 
 

@@ -1,0 +1,88 @@
+"""Options and set-up shared by the commands that change a cluster (baseline, apply, rollback, rollout).
+
+They speak kubectl's and helm's language (`--kubeconfig`, `--context`, `--helm`), and keep their state
+(baselines, run journals) under `--state-dir` (default `$CILIUM_TUNE_STATE_DIR`, else `./.cilium-tune`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from cilium_tune.adapters.helm import Helm
+    from cilium_tune.adapters.kube import LightkubeAPI
+    from cilium_tune.rollout.actions import Actions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cluster_options(func: F) -> F:
+    options = [
+        click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG)."),
+        click.option("--context", "kube_context", help="Kubeconfig context (default: the current context)."),
+        click.option("--helm", "helm_path", metavar="PATH", help="The helm binary [default: helm on PATH]."),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False),
+            help="Where baselines and run journals are kept [default: $CILIUM_TUNE_STATE_DIR or ./.cilium-tune].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass(frozen=True)
+class State:
+    root: Path
+
+    @property
+    def baselines(self) -> Path:
+        return self.root / "baselines"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+
+def state(state_dir: str | None) -> State:
+    return State(Path(state_dir or os.environ.get("CILIUM_TUNE_STATE_DIR") or ".cilium-tune").absolute())
+
+
+@dataclass
+class Cluster:
+    kube: LightkubeAPI
+    helm: Helm
+    kubeconfig: str | None
+
+    def actions(self) -> Actions:
+        from cilium_tune.rollout.actions import Actions
+
+        return Actions(self.kube, self.helm, kubeconfig=self.kubeconfig, echo=echo)
+
+
+@contextmanager
+def cluster(kubeconfig: str | None, kube_context: str | None, helm_path: str | None) -> Iterator[Cluster]:
+    from cilium_tune.adapters.helm import find_helm
+    from cilium_tune.adapters.kube import LightkubeAPI
+
+    helm = find_helm(helm_path)
+    kube = LightkubeAPI(kubeconfig, kube_context)
+    try:
+        yield Cluster(kube, helm, kubeconfig)
+    finally:
+        kube.close()
+
+
+def echo(line: str) -> None:
+    """Progress lines go to stderr, so stdout stays the result."""
+    click.echo(line, err=True)
+    sys.stderr.flush()

@@ -1,0 +1,165 @@
+"""Baseline capture: what the release is before cilium-tune changes it, kept so it can be restored exactly.
+
+A baseline is a directory, never overwritten (a second capture goes beside the first):
+
+    values.yaml         `helm get values --all`, headed by `# chart-version:`, `# release:`, `# revision:`
+                        (the header plan/baseline.py reads; helm ignores comments)
+    release.json        chart name and version, revision, status, as `helm get metadata` reports them
+    cilium-config.json  the ConfigMap's data (what the agents were started with)
+    facts.json          the facts snapshot (optional)
+    SHA256SUMS          checksums of the files above, in `sha256sum -c` format
+
+The directory is written under a temporary name and renamed into place, so it exists whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cilium_tune.adapters.helm import Helm, ReleaseRef, get_metadata, get_values_all
+from cilium_tune.adapters.kube import CONFIGMAPS, KubeAPI, NotFound
+from cilium_tune.errors import InputError
+from cilium_tune.files import write_atomic
+from cilium_tune.plan.baseline import header_fields
+
+VALUES, RELEASE, CONFIG, FACTS, SUMS = "values.yaml", "release.json", "cilium-config.json", "facts.json", "SHA256SUMS"
+CILIUM_CONFIG = "cilium-config"
+
+
+@dataclass(frozen=True)
+class CapturedBaseline:
+    """A baseline directory as read back."""
+
+    path: Path
+    release: dict[str, Any]
+    cilium_config: dict[str, str]
+
+    @property
+    def values_file(self) -> Path:
+        return self.path / VALUES
+
+    @property
+    def chart_version(self) -> str:
+        return str(self.release["version"])
+
+    @property
+    def revision(self) -> int:
+        return int(self.release["revision"])
+
+
+def capture(
+    helm: Helm,
+    kube: KubeAPI,
+    ref: ReleaseRef,
+    out_dir: Path,
+    *,
+    facts_json: str | None = None,
+) -> CapturedBaseline:
+    """Capture the live release into a new directory under `out_dir`."""
+    values = get_values_all(helm, ref)
+    meta = get_metadata(helm, ref)
+    if not meta.get("version") or not meta.get("revision"):
+        raise InputError(f"helm get metadata {ref.name} did not give the chart version and revision: {meta}")
+    try:
+        config_map = kube.get(CONFIGMAPS, CILIUM_CONFIG, ref.namespace)
+        config = {str(k): str(v) for k, v in (config_map.get("data") or {}).items()}
+    except NotFound:
+        config = {}
+    release = {
+        "namespace": ref.namespace,
+        "name": ref.name,
+        "chart": meta.get("chart"),
+        "version": meta.get("version"),
+        "app_version": meta.get("appVersion"),
+        "revision": int(meta["revision"]),
+        "status": meta.get("status"),
+        "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    header = (
+        f"# chart-version: {release['version']}\n# release: {ref.namespace}/{ref.name}\n"
+        f"# revision: {release['revision']}\n"
+    )
+    files = {
+        VALUES: header + values,
+        RELEASE: json.dumps(release, indent=2, sort_keys=True) + "\n",
+        CONFIG: json.dumps(config, indent=2, sort_keys=True) + "\n",
+    }
+    if facts_json is not None:
+        files[FACTS] = facts_json
+    files[SUMS] = "".join(f"{_sha(text.encode())}  {name}\n" for name, text in sorted(files.items()))
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    final = out_dir / f"{ref.namespace}-{ref.name}-r{release['revision']}-{stamp}-{secrets.token_hex(2)}"
+    tmp = out_dir / f".capture-{secrets.token_hex(4)}"
+    for name, text in files.items():
+        write_atomic(tmp / name, text)
+    os.rename(tmp, final)  # never over an existing capture: the name is new
+    _fsync_dir(out_dir)
+    return CapturedBaseline(final, release, config)
+
+
+def load(path: Path) -> CapturedBaseline:
+    """A captured baseline directory (or its values.yaml)."""
+    folder = path.parent if path.name == VALUES else path
+    try:
+        release = json.loads((folder / RELEASE).read_text(encoding="utf-8"))
+        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(
+            f"{folder}: not a captured baseline ({Path(exc.filename).name} is missing)",
+            hint="capture one with `cilium-tune baseline capture`",
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{folder}: unreadable baseline ({exc})") from None
+    return CapturedBaseline(folder, release, config)
+
+
+def verify(path: Path) -> list[str]:
+    """Problems with a baseline directory: checksums that differ, files missing, a header that disagrees."""
+    baseline = load(path)
+    problems = []
+    sums = baseline.path / SUMS
+    if not sums.is_file():
+        return [f"{sums}: missing"]
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        checksum, _, name = line.partition("  ")
+        target = baseline.path / name
+        if not target.is_file():
+            problems.append(f"{target}: missing")
+        elif _sha(target.read_bytes()) != checksum:
+            problems.append(f"{target}: changed since capture (sha256 differs)")
+    header = header_fields(baseline.values_file.read_text(encoding="utf-8"))
+    if header.get("chart-version") != baseline.chart_version:
+        problems.append(
+            f"{baseline.values_file}: header chart-version {header.get('chart-version')} != release.json "
+            f"{baseline.chart_version}"
+        )
+    return problems
+
+
+def latest(out_dir: Path, namespace: str, name: str) -> CapturedBaseline | None:
+    """The newest capture of that release under `out_dir`, if any."""
+    if not out_dir.is_dir():
+        return None
+    found = sorted(p for p in out_dir.glob(f"{namespace}-{name}-r*") if (p / RELEASE).is_file())
+    found.sort(key=lambda p: p.stat().st_mtime)
+    return load(found[-1]) if found else None
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,273 @@
+"""Runs: turn a target release state into a journaled list of steps, and resume or abort such a run.
+
+`prepare` reads the live release (its values, chart version and `cilium-config`), renders the chart
+before and after with `helm template` to learn exactly what the change does to the agents (the
+`cilium-config` keys that change, whether the agent pod template changes), and asks the planner for
+the steps. The run directory receives copies of every values file helm will be given, so a resumed run
+uses what the run was planned with, pinned by the journal's digest.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cilium_tune.adapters.helm import Helm, ReleaseRef, get_metadata, get_values_all, template, template_args
+from cilium_tune.adapters.kube import NODES, KubeAPI
+from cilium_tune.errors import CiliumTuneError, InputError
+from cilium_tune.files import write_atomic
+from cilium_tune.plan.planner import (
+    Effect,
+    Release,
+    Target,
+    plan_failure_recovery,
+    plan_recovery,
+    plan_rollout,
+    rollout_notes,
+)
+from cilium_tune.plan.steps import Step
+from cilium_tune.rollout.actions import Actions
+from cilium_tune.rollout.executor import Executor
+from cilium_tune.rollout.journal import Journal, locked, new_run_dir, sha256_file
+
+AGENT_DAEMONSET = "cilium"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A run that could start: its steps and what they are based on (nothing written yet)."""
+
+    kind: str
+    release: Release
+    nodes: tuple[str, ...]
+    strategy: str
+    target_files: tuple[Path, ...]
+    target_version: str
+    live_values: str
+    live_version: str
+    live_revision: int
+    effect: Effect
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...]
+    unchanged: bool
+
+    def meta(self, previous: Sequence[str], target: Sequence[str], kubeconfig: str | None) -> dict[str, Any]:
+        return {
+            "release": asdict(self.release),
+            "nodes": list(self.nodes),
+            "strategy": self.strategy,
+            "kubeconfig": kubeconfig,
+            "effect": {
+                "config_before": dict(self.effect.config_before),
+                "config_after": dict(self.effect.config_after),
+                "agent_template_changed": self.effect.agent_template_changed,
+            },
+            "previous": {"values_files": list(previous), "version": self.live_version},
+            "target": {"values_files": list(target), "version": self.target_version},
+            "live_revision": self.live_revision,
+        }
+
+
+def cluster_nodes(kube: KubeAPI) -> tuple[str, ...]:
+    """The cluster's nodes by name: the order nodes are switched in."""
+    return tuple(sorted(str(n["metadata"]["name"]) for n in kube.list(NODES)))
+
+
+def propose(
+    *,
+    kind: str,
+    helm: Helm,
+    kube: KubeAPI,
+    release: Release,
+    target_files: Sequence[Path],
+    target_version: str,
+    strategy: str,
+    prefix: str = "",
+) -> Proposal:
+    """Read the live release, render before and after, and plan the steps from live to the target."""
+    ref = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
+    live_values = get_values_all(helm, ref)
+    meta = get_metadata(helm, ref)
+    live_version, live_revision = str(meta.get("version") or ""), int(meta.get("revision") or 0)
+    nodes = cluster_nodes(kube)
+    with _scratch(live_values) as live_file:
+        before = _render(helm, release, [live_file], live_version)
+        after = _render(helm, release, [str(p) for p in target_files], target_version)
+    effect = Effect(
+        _config(before), _config(after), agent_template_changed=_agent_template(before) != _agent_template(after)
+    )
+    unchanged = before == after and live_version == target_version
+    steps: tuple[Step, ...] = ()
+    if not unchanged:
+        target = Target(tuple(str(p) for p in target_files), target_version)
+        steps = tuple(
+            plan_rollout(release=release, nodes=nodes, target=target, effect=effect, strategy=strategy, prefix=prefix)
+        )
+    return Proposal(
+        kind=kind,
+        release=release,
+        nodes=nodes,
+        strategy=strategy,
+        target_files=tuple(target_files),
+        target_version=target_version,
+        live_values=live_values,
+        live_version=live_version,
+        live_revision=live_revision,
+        effect=effect,
+        steps=steps,
+        notes=tuple(rollout_notes(effect, strategy)),
+        unchanged=unchanged,
+    )
+
+
+def start(proposal: Proposal, runs_dir: Path, kubeconfig: str | None, extra: dict[str, Any] | None = None) -> Journal:
+    """Write the run directory (values copies, journal) for a proposal; the steps point at the copies."""
+    run_dir = new_run_dir(runs_dir)
+    values_dir = run_dir / "values"
+    previous = values_dir / "00-live-before.yaml"
+    write_atomic(previous, f"# chart-version: {proposal.live_version}\n" + proposal.live_values)
+    copies = []
+    for index, path in enumerate(proposal.target_files, 1):
+        copy = values_dir / f"{index:02d}-{path.name}"
+        shutil.copyfile(path, copy)
+        copies.append(copy)
+    target = Target(tuple(str(c) for c in copies), proposal.target_version)
+    prefix = "rollback/" if proposal.kind == "rollback" else ""
+    steps = list(
+        plan_rollout(
+            release=proposal.release,
+            nodes=proposal.nodes,
+            target=target,
+            effect=proposal.effect,
+            strategy=proposal.strategy,
+            prefix=prefix,
+        )
+    )
+    inputs = {str(p.relative_to(run_dir)): sha256_file(p) for p in (previous, *copies)}
+    meta = proposal.meta([str(previous)], [str(c) for c in copies], kubeconfig) | (extra or {})
+    return Journal.create(run_dir, kind=proposal.kind, meta=meta, steps=steps, inputs=inputs)
+
+
+def execute(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> None:
+    """Run (or resume) a run under its lock, with the node-failure recovery the planner gives."""
+    with locked(journal.run_dir):
+        journal.verify_digest()
+        Executor(journal, actions, echo=echo, on_failure=_recovery_for(journal)).run()
+
+
+def abort(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> None:
+    """Take every node the run touched back to the previous settings, node by node, and restore the release."""
+    with locked(journal.run_dir):
+        journal.verify_digest()
+        if journal.state == "succeeded":
+            raise InputError(
+                f"run {journal.run_id} finished: there is nothing to abort",
+                hint="`cilium-tune rollback` goes back to the baseline",
+            )
+        if journal.state in ("aborted", "reverted"):
+            echo(f"run {journal.run_id} is already {journal.state}: nothing to do")
+            return
+        if journal.state != "aborting":
+            meta = journal.meta
+            touched = [n for n in meta["nodes"] if _touched(journal, n)]
+            steps = list(
+                plan_recovery(
+                    release=_release(meta),
+                    nodes=meta["nodes"],
+                    restore=touched,
+                    previous=Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"]),
+                    effect=_effect(meta),
+                    strategy=meta["strategy"],
+                    prefix="abort/",
+                )
+            )
+            journal.set_recovery(steps, "aborted by the user")
+            journal.set_state("aborting")
+        Executor(journal, actions, echo=echo).run()
+
+
+def _touched(journal: Journal, node: str) -> bool:
+    """Whether the run started switching `node` (and did not already take it back)."""
+    for step in journal.steps():
+        if getattr(step, "node", None) == node and "switch/" in step.id:
+            status = journal.status_of(step.id)
+            if status in ("started", "done", "failed"):
+                return True
+    return False
+
+
+def _recovery_for(journal: Journal) -> Callable[[Step, CiliumTuneError], Sequence[Step]]:
+    def recovery(step: Step, error: CiliumTuneError) -> Sequence[Step]:
+        del error
+        node = getattr(step, "node", None)
+        if node is None or "switch/" not in step.id:
+            return []
+        meta = journal.meta
+        group = step.id.rsplit("/", 2)[0]  # "switch", or "rollback/switch"
+        switched = [n for n in meta["nodes"] if n != node and journal.status_of(f"{group}/{n}/uncordon") == "done"]
+        return list(
+            plan_failure_recovery(
+                release=_release(meta),
+                nodes=meta["nodes"],
+                failed=node,
+                switched=switched,
+                previous=Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"]),
+                effect=_effect(meta),
+                strategy=meta["strategy"],
+            )
+        )
+
+    return recovery
+
+
+def _release(meta: dict[str, Any]) -> Release:
+    return Release(**meta["release"])
+
+
+def _effect(meta: dict[str, Any]) -> Effect:
+    e = meta["effect"]
+    return Effect(e["config_before"], e["config_after"], e["agent_template_changed"])
+
+
+class _scratch:
+    """A temporary values file holding `text` (helm reads values from files)."""
+
+    def __init__(self, text: str) -> None:
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="cilium-tune-")
+        self.path = Path(self._dir.name) / "live.yaml"
+        self.path.write_text(text, encoding="utf-8")
+
+    def __enter__(self) -> str:
+        return str(self.path)
+
+    def __exit__(self, *exc: object) -> None:
+        self._dir.cleanup()
+
+
+def _render(helm: Helm, release: Release, files: Sequence[str], version: str) -> list[dict[str, Any]]:
+    args = template_args(
+        release=release.name, chart=release.chart, namespace=release.namespace, values_files=files, version=version
+    )
+    docs = [d for d in yaml.safe_load_all(template(helm, args)) if isinstance(d, dict)]
+    return sorted(docs, key=lambda d: (str(d.get("kind")), str((d.get("metadata") or {}).get("name"))))
+
+
+def _config(docs: Sequence[dict[str, Any]]) -> dict[str, str]:
+    for doc in docs:
+        if doc.get("kind") == "ConfigMap" and (doc.get("metadata") or {}).get("name") == "cilium-config":
+            return {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+    return {}
+
+
+def _agent_template(docs: Sequence[dict[str, Any]]) -> Any:
+    for doc in docs:
+        if doc.get("kind") == "DaemonSet" and (doc.get("metadata") or {}).get("name") == AGENT_DAEMONSET:
+            return (doc.get("spec") or {}).get("template")
+    return None
