@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 AGENT_SELECTOR = "k8s-app=cilium"
@@ -300,14 +300,14 @@ def display_lines(step: Step, helm: str = "helm") -> list[str]:
 
 def step_to_json(step: Step, helm: str = "helm") -> dict[str, Any]:
     """The step as data (its fields, its kind, and the commands), as `plan -o json` and the journal carry it."""
-    fields = {k: _plain(v) for k, v in asdict(step).items()}
-    return {"kind": step.kind, **fields, "commands": step.commands(helm), "argv": step.argv(helm)}
+    data = {k: _plain(v) for k, v in asdict(step).items()}
+    return {"kind": step.kind, **data, "commands": step.commands(helm), "argv": step.argv(helm)}
 
 
 def step_from_json(data: dict[str, Any]) -> Step:
     """Rebuild a step from `step_to_json` (the journal reads its steps back this way)."""
     cls = STEP_TYPES[str(data["kind"])]
-    names = {f.name for f in cls.__dataclass_fields__.values() if f.init}
+    names = {f.name for f in fields(cls) if f.init}
     kwargs = {k: _tuples(v) for k, v in data.items() if k in names}
     return cls(**kwargs)
 

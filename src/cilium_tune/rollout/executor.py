@@ -91,7 +91,8 @@ class Executor:
         except Interrupted:
             raise
         except CiliumTuneError as exc:
-            self.journal.set_state("failed", f"{reason}; then the recovery failed: {exc.message}")
+            # The state stays recovering/aborting: a resume continues the recovery, not the run.
+            self.journal.set_state(self.journal.state, f"{reason}; then the recovery failed: {exc.message}")
             where = self._failed_step.id if self._failed_step else "?"
             raise ClusterError(
                 f"{reason}; then the recovery failed at {where}: {exc.message}",

@@ -172,6 +172,10 @@ def abort(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> No
         if journal.state in ("aborted", "reverted"):
             echo(f"run {journal.run_id} is already {journal.state}: nothing to do")
             return
+        if not journal.data["events"]:
+            journal.set_state("aborted", "aborted before any step ran")
+            echo(f"run {journal.run_id}: no step had run; aborted")
+            return
         if journal.state != "aborting":
             meta = journal.meta
             touched = [n for n in meta["nodes"] if _touched(journal, n)]
