@@ -63,3 +63,14 @@ def test_report_renderers_need_no_cluster() -> None:
         if name.startswith(FORBIDDEN)
     }
     assert not offenders, f"a report renderer imports adapters: {sorted(offenders)}"
+
+
+def test_only_the_rollout_executor_path_acts_on_steps() -> None:
+    """Step actions are reached only through the executor (and the run set-up and CLI that hand them over)."""
+    allowed = {"rollout/executor.py", "rollout/run.py", "rollout/actions.py", "cli/cluster_options.py"}
+    importers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "cilium_tune.rollout.actions" in imports_of(path)
+    }
+    assert importers <= allowed, f"step actions used outside the executor: {sorted(importers - allowed)}"

@@ -46,11 +46,14 @@ def _materialise(folder: Path, texts: Mapping[str, str]) -> dict[str, str]:
 
 def _render(helm: Helm, step: HelmUpgrade, chart: str, files: Sequence[str]) -> RenderResult:
     args = template_args(release=step.release, chart=chart, namespace=step.namespace, values_files=files)
+    for key, value in step.set_values:
+        args += ["--set", f"{key}={value}"]
+    name = f"{step.id}: {step.purpose}"
     try:
         helm.run(args, timeout=120)
     except ClusterError as exc:
-        return RenderResult(step.purpose, ok=False, error=_first_error_line(exc.message))
-    return RenderResult(step.purpose, ok=True)
+        return RenderResult(name, ok=False, error=_first_error_line(exc.message))
+    return RenderResult(name, ok=True)
 
 
 def _first_error_line(message: str) -> str:

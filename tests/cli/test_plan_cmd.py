@@ -47,8 +47,9 @@ def test_json_plan_carries_provenance_diff_and_a_pinned_rollback(tmp_path: Path)
     assert routing["overrode"] == [{"value": "tunnel", "origin": f"{baseline}:2:1"}]
     assert {"kind": "changed", "path": "routingMode", "old": "tunnel", "new": "native"} in data["diff"]["changed"]
     assert data["datapath_change"] == {"from": "veth", "to": "netkit"}
-    (rollback,) = data["rollback"]
-    assert rollback["argv"][rollback["argv"].index("--version") + 1] == "1.18.6"
+    upgrades = [step for step in data["rollback"] if step["kind"] == "helm-upgrade"]
+    assert [step["id"] for step in upgrades] == ["rollback/hold/helm", "rollback/release/helm"]
+    assert all(step["argv"][step["argv"].index("--version") + 1] == "1.18.6" for step in upgrades)
 
 
 def test_detailed_exitcode_is_2_with_pending_changes_and_0_when_applied(tmp_path: Path) -> None:
@@ -130,8 +131,8 @@ LAB_CHART = str(Path(__file__).resolve().parents[2] / "src" / "cilium_tune" / "l
 def test_chart_render_check_passes_with_each_helm_major(helm_bin: Path) -> None:
     result = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm_bin))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok     phase 1: datapath veth -> netkit" in result.stdout
-    assert "ok     phase 2: drop the one-time overlay" in result.stdout
+    assert "ok     hold/helm: new values, agents held (OnDelete)" in result.stdout
+    assert "ok     release/helm: the chart's update strategy again" in result.stdout
 
 
 def test_chart_defaults_join_the_merge_with_their_own_provenance(helm4: Path) -> None:
@@ -146,9 +147,9 @@ def test_a_value_the_chart_refuses_fails_the_plan_with_helms_reason(tmp_path: Pa
     baseline.write_text("# chart-version: 1.19.0-rc.1\nl7Proxy: false\n")
     result = run("plan", "--profile", "lab", "--baseline", str(baseline), "--chart", LAB_CHART, "--helm", str(helm4))
     assert result.returncode == 1
-    assert "FAILED phase 2: drop the one-time overlay" in result.stdout
+    assert "FAILED release/helm: the chart's update strategy again" in result.stdout
     assert "requires l7Proxy=true" in result.stdout
-    assert "ok     roll back to the captured baseline" in result.stdout
+    assert "ok     rollback/release/helm" in result.stdout
 
 
 def test_missing_or_old_helm_is_input_error(tmp_path: Path) -> None:

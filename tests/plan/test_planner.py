@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from cilium_tune.plan.baseline import Baseline, chart_version
 from cilium_tune.plan.planner import Release, build_plan
-from cilium_tune.plan.steps import HelmUpgrade, NodeStep, command_line
+from cilium_tune.plan.steps import HelmUpgrade, command_line
 from cilium_tune.values.loader import load_values_text
 
 RELEASE = Release("kube-system", "cilium", "cilium/cilium", "1.19.0-rc.1")
@@ -61,17 +61,20 @@ def test_the_diff_names_each_changed_key_and_provenance_names_the_overlay_line()
     assert [item.value for item in explanation.overridden] == ["veth"]
 
 
-def test_a_datapath_switch_is_two_helm_phases_around_a_node_by_node_restart() -> None:
+def test_a_datapath_switch_holds_the_agents_and_switches_node_by_node() -> None:
     plan = plan_for([PERFORMANCE, MIGRATE], BEFORE, "1.18.6")
     assert plan.migration_needed
-    phase1, *node_steps, phase2 = plan.apply
-    assert isinstance(phase1, HelmUpgrade) and isinstance(phase2, HelmUpgrade)
-    assert phase1.values_files[-1] == "deploy/cilium-values-netkit-migrate.yaml"
-    assert "deploy/cilium-values-netkit-migrate.yaml" not in phase2.values_files
-    assert [(s.node, s.action) for s in node_steps if isinstance(s, NodeStep)] == [
-        (node, action) for node in NODES for action in ("cordon", "drain", "restart-agent", "wait-agent", "uncordon")
-    ]
-    assert command_line(phase2) == (
+    ids = [step.id for step in plan.apply]
+    assert ids[:5] == ["hold/node-1/label", "hold/node-2/label", "hold/node-config", "hold/helm", "operator/restart"] \
+        or ids[:4] == ["hold/node-1/label", "hold/node-2/label", "hold/node-config", "hold/helm"]
+    per_node = ["cordon", "evict", "delete-daemonset-pods", "unlabel", "restart-agent", "check", "uncordon"]
+    switch = [i for i in ids if i.startswith("switch/")]
+    assert switch == [f"switch/{node}/{action}" for node in NODES for action in per_node]
+    assert ids[-3:] == ["release/node-config", "release/helm", "release/check-pods"]
+    hold = plan.apply[ids.index("hold/helm")]
+    assert isinstance(hold, HelmUpgrade) and not hold.wait
+    assert "deploy/cilium-values-netkit-migrate.yaml" not in hold.values_files, "no clean-state overlay is needed"
+    assert command_line(plan.apply[ids.index("release/helm")]) == (
         "helm -n kube-system upgrade --install cilium cilium/cilium --version 1.19.0-rc.1 "
         "-f before.yaml -f deploy/cilium-values.yaml --reset-values --wait --timeout 15m"
     )
@@ -79,11 +82,14 @@ def test_a_datapath_switch_is_two_helm_phases_around_a_node_by_node_restart() ->
 
 def test_rollback_is_pinned_to_the_baseline_chart_version() -> None:
     plan = plan_for([PERFORMANCE], BEFORE, chart_version(BEFORE))
-    (rollback,) = plan.rollback
-    assert command_line(rollback) == (
+    upgrades = [step for step in plan.rollback if isinstance(step, HelmUpgrade)]
+    assert [step.id for step in upgrades] == ["rollback/hold/helm", "rollback/release/helm"]
+    assert {step.version for step in upgrades} == {"1.18.6"}
+    assert command_line(upgrades[-1]) == (
         "helm -n kube-system upgrade --install cilium cilium/cilium --version 1.18.6 "
-        "-f before.yaml --reset-values --wait --timeout 10m"
+        "-f before.yaml --reset-values --wait --timeout 15m"
     )
+    assert "rollback/switch/node-1/restart-agent" in [step.id for step in plan.rollback]
 
 
 def test_without_a_known_baseline_version_there_is_no_rollback_command() -> None:
@@ -125,8 +131,8 @@ def test_the_live_release_as_baseline_is_diffed_but_not_passed_to_helm() -> None
     assert [layer.path for layer in plan.layers] == ["deploy/cilium-values.yaml"]
     assert plan.diff is not None and [e.dotted for e in plan.diff.changed] == ["routingMode"]
     assert str(plan.merged.explain("routingMode").overridden[0].origin).startswith("live:kube-system/cilium@7:")
-    final = plan.apply[-1]
-    assert isinstance(final, HelmUpgrade) and "--reuse-values" in final.argv()
+    final = [s for s in plan.apply if isinstance(s, HelmUpgrade)][-1]
+    assert "--reuse-values" in final.argv()
     (rollback,) = plan.rollback
     assert isinstance(rollback, HelmRollback)
     assert command_line(rollback) == "helm -n kube-system rollback cilium 7 --wait --timeout 10m"
