@@ -123,3 +123,20 @@ def test_a_bare_values_yaml_stands_for_its_chart(tmp_path: Path) -> None:
     values.write_text("bpf:\n  datapathMode: veth\n")
     chart = load_chart(str(values))
     assert chart.version is None and chart.defaults.values == {"bpf": {"datapathMode": "veth"}}
+
+
+@pytest.mark.parametrize("header", ["# chart version: 1.18.6", "# chart_version: 1.18.6", "# chartVersion: 1.18.6"])
+def test_obvious_header_spellings_are_read(header: str, tmp_path: Path) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text(f"{header}\nMTU: 1400\n")
+    desired = load_desired(DesiredInputs(baseline_path=str(baseline), value_files=(str(baseline),)))
+    assert desired.baseline is not None and desired.baseline.chart_version == "1.18.6"
+
+
+@pytest.mark.parametrize("header", ["# chart-verison: 1.18.6", "# chart version 1.18.6", "# chart-version:"])
+def test_a_near_miss_header_is_refused_with_its_line(header: str, tmp_path: Path) -> None:
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text(f"# captured 2026-11-20\n{header}\nMTU: 1400\n")
+    with pytest.raises(InputError, match=r"before.yaml:2: .*chart-version") as caught:
+        load_desired(DesiredInputs(baseline_path=str(baseline)))
+    assert "# chart-version:" in (caught.value.hint or "")

@@ -4,6 +4,9 @@ A baseline is `helm get values --all` of the live release. Values alone do not s
 produced them, and a rollback that does not pin that version silently takes whatever chart is current.
 So a captured baseline starts with comment lines (`# chart-version: 1.18.6`, `# release: kube-system/cilium`)
 that Helm ignores and this module reads. A hand-made baseline without them needs --baseline-version.
+The obvious spellings (`# chart version:`, `# chart_version:`, `# chartVersion:`, any case) are read as
+the same header; a line that looks like a header but is none (`# chart-verison: 1.18.6`) is refused
+with its line number rather than silently skipped, since a skipped header means an unpinned rollback.
 
 Without a file, the live release in a facts snapshot can serve as the baseline: its computed values are
 what `helm get values --all` prints, and its revision is a rollback target helm itself pins
@@ -12,33 +15,66 @@ what `helm get values --all` prints, and its revision is a rollback target helm 
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from cilium_tune.errors import InputError
 from cilium_tune.values.emit import dump_yaml
 from cilium_tune.values.loader import LoadedValues, load_values, load_values_text
 
-_HEADER = re.compile(r"^#\s*(?P<key>[a-z-]+)\s*:\s*(?P<value>\S+)\s*$")
+HEADERS = ("chart-version", "release")
+# `# some key: value`: a comment shaped like a header (a short key of words, a colon, maybe a value).
+_HEADER = re.compile(r"^#\s*(?P<key>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*:\s*(?P<value>\S*)\s*$")
+_NO_COLON = re.compile(r"^#\s*chart[\s_-]*version\b(?!\s*:)", re.IGNORECASE)
 
 
-def header_fields(text: str) -> dict[str, str]:
-    """The `# key: value` lines at the top of a baseline file (stops at the first non-comment line)."""
+def header_key(key: str) -> str:
+    """`chart version`, `chart_version`, `chartVersion`, `Chart-Version` -> `chart-version`."""
+    kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", key.strip())
+    return re.sub(r"[\s_-]+", "-", kebab).lower()
+
+
+def header_fields(text: str, source: str = "<baseline>") -> dict[str, str]:
+    """The `# key: value` header lines at the top of a baseline file (up to the first non-comment line).
+
+    InputError (naming the line) for a line that is nearly a known header, or a known one without a value.
+    """
     fields: dict[str, str] = {}
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.startswith("#"):
             if line.strip():
                 break
             continue
         match = _HEADER.match(line)
-        if match:
-            fields.setdefault(match["key"], match["value"])
+        if match is None:
+            if _NO_COLON.match(line):
+                raise InputError(
+                    f"{source}:{number}: `{line.strip()}` looks like the chart-version header but has no colon",
+                    hint="write it as `# chart-version: X`",
+                )
+            continue
+        key, value = header_key(match["key"]), match["value"]
+        if key in HEADERS:
+            if not value:
+                raise InputError(
+                    f"{source}:{number}: header `{key}` has no value", hint=f"write it as `# {key}: VALUE`"
+                )
+            fields.setdefault(key, value)
+            continue
+        near = difflib.get_close_matches(key, HEADERS, n=1, cutoff=0.75)
+        if near:
+            raise InputError(
+                f"{source}:{number}: `{line.strip()}` looks like the `{near[0]}` header but is not one",
+                hint=f"write it as `# {near[0]}: {value or 'VALUE'}` (or remove the line)",
+            )
     return fields
 
 
-def chart_version(text: str) -> str | None:
+def chart_version(text: str, source: str = "<baseline>") -> str | None:
     """The chart version a baseline was captured from, when its header says."""
-    return header_fields(text).get("chart-version")
+    return header_fields(text, source).get("chart-version")
 
 
 @dataclass(frozen=True)
@@ -60,7 +96,7 @@ def load_baseline(path: str, chart_version_override: str | None = None) -> Basel
     """Read a baseline file (InputError naming the file and line when it is not valid values YAML)."""
     values = load_values(path)
     with open(path, encoding="utf-8-sig") as handle:
-        header = chart_version(handle.read())
+        header = chart_version(handle.read(), path)
     return Baseline(path, values, chart_version_override or header)
 
 
