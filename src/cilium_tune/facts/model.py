@@ -28,6 +28,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Re-exported for callers that import them from here (they live in facts.k3s_defaults, free of pydantic).
+from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR as K3S_DEFAULT_CLUSTER_CIDR
+from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_SERVICE_CIDR as K3S_DEFAULT_SERVICE_CIDR
+
 SCHEMA_VERSION = 1
 
 IPAddress = IPv4Address | IPv6Address
