@@ -12,8 +12,8 @@ from cilium_tune.cli.cluster_options import Cluster, cluster, cluster_options, e
 from cilium_tune.errors import FindingsError, InputError
 
 if TYPE_CHECKING:
+    from cilium_tune.desired import DesiredState
     from cilium_tune.plan.planner import Release
-    from cilium_tune.profile import Profile
     from cilium_tune.rollout.baseline import CapturedBaseline
     from cilium_tune.rollout.run import Proposal
 
@@ -54,6 +54,12 @@ A node failing its check is taken back and uncordoned; the run stops with exit 3
     help="How nodes not yet switched keep their settings.",
 )
 @click.option("--ignore", multiple=True, metavar="IDS", help="Preflight rules to skip (judged findings).")
+@click.option(
+    "--probe-nodes/--no-probe-nodes",
+    default=True,
+    show_default=True,
+    help="Probe every node (kernel config, CNI dirs) for the preflight, as `facts --probe-nodes`.",
+)
 @click.option("--dry-run", is_flag=True, help="Stop after showing the steps.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before changing the cluster.")
 @cluster_options
@@ -64,6 +70,7 @@ def apply(
     extra_files: tuple[str, ...],
     strategy: str,
     ignore: tuple[str, ...],
+    probe_nodes: bool,
     dry_run: bool,
     yes: bool,
     kubeconfig: str | None,
@@ -72,17 +79,17 @@ def apply(
     state_dir: str | None,
 ) -> None:
     """Apply a profile to the cluster, node by node, with a journal to resume or abort from."""
-    from cilium_tune.profile.load import load_profile
     from cilium_tune.rollout import run
 
     st = state(state_dir)
-    profile = load_profile(profile_ref)
     with cluster(kubeconfig, kube_context, helm_path) as c, tempfile.TemporaryDirectory(prefix="ct-apply-") as tmp:
-        _refuse_active_run(st.runs, profile.release.namespace, profile.release.name)
-        release = _release(profile, chart, kube_context, kubeconfig)
-        captured = _baseline(c, release, baseline_ref, st.baselines)
-        files = _desired_files(profile, captured, extra_files, Path(tmp))
-        _preflight(c, profile, release, files, ignore)
+        desired = _desired(
+            c, profile_ref, baseline_ref, chart, extra_files, st.baselines, kube_context, kubeconfig, probe_nodes
+        )
+        release = _release(desired, chart)
+        _refuse_active_run(st.runs, release.namespace, release.name)
+        _preflight(desired, ignore)
+        files = _helm_files(desired, Path(tmp))
         proposal = run.propose(
             kind="apply",
             helm=c.helm,
@@ -104,7 +111,8 @@ def apply(
             return
         if not yes and not click.confirm("apply these steps?", default=False, err=True):
             raise InputError("not confirmed: nothing changed", hint="pass --yes to apply without asking")
-        journal = run.start(proposal, st.runs, kubeconfig, {"baseline": str(captured.path)})
+        baseline_path = desired.baseline.path if desired.baseline else None
+        journal = run.start(proposal, st.runs, kubeconfig, {"baseline": baseline_path})
         echo(f"run {journal.run_id}: journal {journal.path}")
         run.execute(journal, c.actions(), echo)
     click.echo(f"applied: run {journal.run_id} succeeded ({len(proposal.steps)} steps)")
@@ -143,64 +151,106 @@ def _refuse_active_run(runs_dir: Path, namespace: str, name: str) -> None:
             )
 
 
-def _release(profile: Profile, chart: str | None, kube_context: str | None, kubeconfig: str | None) -> Release:
-    from cilium_tune.plan.planner import Release
+def _desired(
+    c: Cluster,
+    profile_ref: str | None,
+    baseline_ref: str | None,
+    chart: str | None,
+    extra_files: tuple[str, ...],
+    baselines: Path,
+    kube_context: str | None,
+    kubeconfig: str | None,
+    probe_nodes: bool,
+) -> DesiredState:
+    """The one desired state (cilium_tune.desired) over the baseline and fresh facts of the live cluster."""
+    from cilium_tune.desired import DesiredInputs, load_desired
+    from cilium_tune.facts.collect import CollectOptions, collect
+    from cilium_tune.profile.load import load_profile
 
-    return Release(
-        profile.release.namespace,
-        profile.release.name,
-        chart or profile.release.chart_argument,
-        profile.release.version,
-        kubeconfig=kubeconfig or profile.cluster.kubeconfig,
-        kube_context=kube_context or profile.cluster.kube_context,
+    profile = load_profile(profile_ref)
+    ns, name = profile.release.namespace, profile.release.name
+    if probe_nodes:
+        echo("collecting facts, with a probe on every node...")
+    facts = collect(c.kube, CollectOptions(namespace=ns, release=name, probe_nodes=probe_nodes))
+    captured = _baseline(c, ns, name, kube_context, kubeconfig, baseline_ref, baselines)
+    local_chart = chart if chart and Path(chart).exists() else None
+    return load_desired(
+        DesiredInputs(
+            profile_ref=profile_ref,
+            value_files=extra_files,
+            baseline_path=str(captured.values_file),
+            chart=local_chart,
+            facts=facts,
+            require_profile=True,
+        )
     )
 
 
-def _baseline(c: Cluster, release: Release, ref: str | None, baselines: Path) -> CapturedBaseline:
+def _release(desired: DesiredState, chart: str | None) -> Release:
+    from cilium_tune.plan.planner import Release
+
+    identity = desired.release
+    if identity is None:
+        raise InputError("apply needs a profile naming the release", hint="pass --profile NAME|FILE")
+    return Release(
+        identity.namespace,
+        identity.name,
+        chart or identity.chart,
+        identity.version,
+        kubeconfig=identity.kubeconfig,
+        kube_context=identity.kube_context,
+    )
+
+
+def _baseline(
+    c: Cluster,
+    namespace: str,
+    name: str,
+    kube_context: str | None,
+    kubeconfig: str | None,
+    ref: str | None,
+    baselines: Path,
+) -> CapturedBaseline:
     """The baseline given, else the newest capture of this release, else a new capture."""
     from cilium_tune.adapters.helm import ReleaseRef
     from cilium_tune.rollout import baseline as bl
 
     if ref is not None:
         return bl.load(Path(ref))
-    found = bl.latest(baselines, release.namespace, release.name)
+    found = bl.latest(baselines, namespace, name)
     if found is not None:
         echo(f"baseline: {found.path}")
         return found
-    ref_ = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
-    captured = bl.capture(c.helm, c.kube, ref_, baselines)
+    captured = bl.capture(c.helm, c.kube, ReleaseRef(namespace, name, kube_context, kubeconfig), baselines)
     echo(f"baseline captured: {captured.path}")
     return captured
 
 
-def _desired_files(profile: Profile, captured: CapturedBaseline, extra: tuple[str, ...], tmp: Path) -> list[Path]:
-    """The -f files in helm order: the baseline's values, the profile's permanent overlays, then -f files."""
-    from cilium_tune.plan.planner import MIGRATION_OVERLAY
-    from cilium_tune.values.overlays import render_overlays
+def _helm_files(desired: DesiredState, tmp: Path) -> list[Path]:
+    """The permanent layers as files helm reads, in -f order (the profile's overlays written out as rendered;
+    the one-time clean-state overlay is left out: the executor's strategy carries out the switch)."""
+    texts = {overlay.name: overlay for overlay in desired.overlays}
+    files = []
+    for layer in desired.permanent_layers:
+        if layer.role == "overlay":
+            path = tmp / texts[layer.name].filename
+            path.write_text(texts[layer.name].text, encoding="utf-8")
+            files.append(path)
+        elif layer.role == "live":
+            raise InputError("apply needs a captured baseline file", hint="`cilium-tune baseline capture`")
+        else:
+            files.append(Path(layer.path))
+    return files
 
-    files = [captured.values_file]
-    for overlay in render_overlays(profile):
-        if overlay.name == MIGRATION_OVERLAY:
-            continue  # the one-time clean-state overlay: the executor's strategy handles the switch
-        path = tmp / overlay.filename
-        path.write_text(overlay.text, encoding="utf-8")
-        files.append(path)
-    return files + [Path(f) for f in extra]
 
-
-def _preflight(c: Cluster, profile: Profile, release: Release, files: list[Path], ignore: tuple[str, ...]) -> None:
-    """The preflight rules on the merged values with live facts: error findings refuse the apply (exit 1)."""
-    from cilium_tune.facts.collect import CollectOptions, collect
+def _preflight(desired: DesiredState, ignore: tuple[str, ...]) -> None:
+    """The preflight rules on the desired state with live facts: error findings refuse the apply (exit 1)."""
     from cilium_tune.report.text import render_findings
-    from cilium_tune.rules import RuleContext, run_rules
-    from cilium_tune.values.loader import load_values
-    from cilium_tune.values.merge import merge_values
+    from cilium_tune.rules import run_rules
 
-    facts = collect(c.kube, CollectOptions(namespace=release.namespace, release=release.name))
-    merged = merge_values([load_values(str(p)) for p in files])
     ids = [part for item in ignore for part in item.split(",") if part]
     try:
-        result = run_rules(RuleContext(values=merged.values, facts=facts, profile=profile), ignore=ids)
+        result = run_rules(desired.rule_context(), ignore=ids)
     except KeyError as exc:
         raise InputError(f"no rule {exc.args[0]!r} (--ignore)", hint="run `cilium-tune rules`") from None
     if result.failed():
