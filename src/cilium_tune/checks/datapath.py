@@ -91,7 +91,7 @@ def _flag(ctx: CheckContext, key: str, default: bool = False) -> bool:
 
 
 def _lines(status: AgentStatus, *labels: str) -> dict[str, str]:
-    return {f"status.{label}": status.lines[label] for label in labels if label in status.lines}
+    return {f"status.{label}": status.fields[label] for label in labels if label in status.fields}
 
 
 def expected_host_routing(ctx: CheckContext) -> str:
@@ -110,8 +110,9 @@ def agent_routing(ctx: CheckContext) -> Iterator[Action]:
             yield Action.skipped(node, why)
             continue
         evidence = _lines(status, "Routing")
-        if status.routing != want:
-            yield Action.failed(node, f"the agent on {node} routes {status.routing}, desired {want}", **evidence)
+        if status.routing_network != want:
+            yield Action.failed(node, f"the agent on {node} routes {status.routing_network}, desired {want}",
+                                **evidence)
         elif status.host_routing != host:
             yield Action.failed(node, f"the agent on {node} uses Host: {status.host_routing}, desired {host}",
                                 **evidence)
@@ -164,15 +165,16 @@ def agent_big_tcp(ctx: CheckContext) -> Iterator[Action]:
                 continue
             want = ctx.features.on(f"{family}-big-tcp")
             seen = status.ipv4_big_tcp if family == "ipv4" else status.ipv6_big_tcp
+            seen_size = status.ipv4_big_tcp_size if family == "ipv4" else status.ipv6_big_tcp_size
             evidence = _lines(status, label)
             if seen is None:
                 yield Action.failed(name, f"the agent on {node} does not report {label}")
-            elif seen.enabled != want:
+            elif seen != want:
                 hint = " (the agent disables it with only a warning when the kernel is too old)" if want else ""
-                yield Action.failed(name, f"{label} {'on' if seen.enabled else 'off'}, desired "
+                yield Action.failed(name, f"{label} {'on' if seen else 'off'}, desired "
                                           f"{'on' if want else 'off'}{hint}", **evidence)
             else:
-                size = f" [{seen.size}]" if seen.size else ""
+                size = f" [{seen_size}]" if seen_size else ""
                 yield Action.passed(name, f"{label} {'on' if want else 'off'}{size}", **evidence)
 
 

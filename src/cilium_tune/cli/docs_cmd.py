@@ -24,6 +24,13 @@ def _rules_markdown() -> str:
     return render_rules_markdown(registry.all())
 
 
+def _checks_markdown() -> str:
+    from cilium_tune.checks import registry
+    from cilium_tune.report.markdown import render_checks_markdown
+
+    return render_checks_markdown(registry.all())
+
+
 def _profile_schema() -> str:
     from cilium_tune.profile.schema import schema_text
 
@@ -39,6 +46,7 @@ def _facts_schema() -> str:
 # File under the docs directory -> its generator. Each is produced from the code it documents.
 GENERATED: dict[str, Callable[[], str]] = {
     "rules.md": _rules_markdown,
+    "checks.md": _checks_markdown,
     "profile-schema.json": _profile_schema,
     "facts-schema.json": _facts_schema,
 }

@@ -39,25 +39,22 @@ _ROUTING = re.compile(r"Network:\s*(Native|Tunnel)(?:\s*\[(\w+)\])?\s+Host:\s*(\
 _SIZE = re.compile(r"\[(\d+)\]")
 
 
-class BigTcp(Frozen):
-    enabled: bool
-    size: int | None = Field(default=None, description="The GSO/GRO maximum in brackets, when enabled.")
-
-
 class AgentStatus(Frozen):
     """One agent's view of its datapath. A field is None when its line was absent."""
 
     kube_proxy_replacement: bool | None = None
-    routing: str | None = Field(default=None, description="'native' or 'tunnel'.")
+    routing_network: str | None = Field(default=None, description="'native' or 'tunnel'.")
     tunnel_protocol: str | None = Field(default=None, description="vxlan or geneve, in tunnel mode.")
     host_routing: str | None = Field(default=None, description="'BPF' or 'Legacy'.")
     attach_mode: str | None = None
     device_mode: str | None = Field(default=None, description="veth, netkit or netkit-l2.")
     masquerading: str | None = Field(default=None, description="'BPF', 'IPTables' or 'Disabled'.")
-    ipv4_big_tcp: BigTcp | None = None
-    ipv6_big_tcp: BigTcp | None = None
+    ipv4_big_tcp: bool | None = None
+    ipv4_big_tcp_size: int | None = Field(default=None, description="GSO/GRO size in brackets when enabled.")
+    ipv6_big_tcp: bool | None = None
+    ipv6_big_tcp_size: int | None = None
     socket_lb_coverage: str | None = Field(default=None, description="'Full' or 'Hostns-only'.")
-    lines: dict[str, str] = Field(default_factory=dict, description="Label -> the value text as read.")
+    fields: dict[str, str] = Field(default_factory=dict, description="Label -> the value text as read.")
 
 
 def parse_agent_status(text: str) -> AgentStatus | None:
@@ -70,18 +67,22 @@ def parse_agent_status(text: str) -> AgentStatus | None:
         return None
     routing = _ROUTING.search(lines.get("Routing", ""))
     kpr = lines.get("KubeProxyReplacement")
+    v4_big, v4_size = _big_tcp(lines.get("IPv4 BIG TCP"))
+    v6_big, v6_size = _big_tcp(lines.get("IPv6 BIG TCP"))
     return AgentStatus(
         kube_proxy_replacement=None if kpr is None else kpr.split()[0].lower() in ("true", "strict"),
-        routing=routing.group(1).lower() if routing else None,
+        routing_network=routing.group(1).lower() if routing else None,
         tunnel_protocol=routing.group(2) if routing and routing.group(2) else None,
         host_routing=routing.group(3) if routing else None,
         attach_mode=_first_word(lines.get("Attach Mode")),
         device_mode=_first_word(lines.get("Device Mode")),
         masquerading=_first_word(lines.get("Masquerading")),
-        ipv4_big_tcp=_big_tcp(lines.get("IPv4 BIG TCP")),
-        ipv6_big_tcp=_big_tcp(lines.get("IPv6 BIG TCP")),
+        ipv4_big_tcp=v4_big,
+        ipv4_big_tcp_size=v4_size,
+        ipv6_big_tcp=v6_big,
+        ipv6_big_tcp_size=v6_size,
         socket_lb_coverage=_first_word(lines.get("Socket LB Coverage")),
-        lines=lines,
+        fields=lines,
     )
 
 
@@ -89,9 +90,9 @@ def _first_word(value: str | None) -> str | None:
     return value.split()[0] if value and value.split() else None
 
 
-def _big_tcp(value: str | None) -> BigTcp | None:
+def _big_tcp(value: str | None) -> tuple[bool | None, int | None]:
     if value is None:
-        return None
+        return None, None
     enabled = value.lower().startswith("enabled")
     size = _SIZE.search(value)
-    return BigTcp(enabled=enabled, size=int(size.group(1)) if enabled and size else None)
+    return enabled, int(size.group(1)) if enabled and size else None
