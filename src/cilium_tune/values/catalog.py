@@ -4,14 +4,19 @@ The Cilium chart's values.schema.json has no `additionalProperties: false` anywh
 `socketLb.enabled` or `bpf.datapathmode` and the setting just never takes effect. This module keeps
 a catalog of key paths and answers "which keys in these values are unknown, and what was meant?".
 
-Two sources:
+Three sources:
+- the catalog of a Cilium chart version (`catalogs.catalog_for_version("1.19.0-rc.1")`), generated
+  from every released chart by scripts/gen_catalogs.py: values.yaml keys, commented-out example keys
+  and keys only the templates read, each valid from its first to its last version, plus the history of
+  keys other versions had, so a removed option says when it went.
 - the built-in catalog: the keys cilium-tune reasons about (with their expected type) and the
   common top-level keys of the 1.18/1.19 charts. Only subtrees whose children are all listed are
   *closed*; in an *open* subtree only near-misses of a listed key (case or one-letter slips) are
   reported, so valid keys the tool does not list never warn.
 - a real chart (`KeyCatalog.from_chart`): its values.yaml gives the complete key tree, every
   mapping closed. Many valid keys exist in values.yaml only as commented-out examples under their
-  parent (`  # hostNamespaceOnly: false` below `socketLB:`); those lines are read too.
+  parent (`  # hostNamespaceOnly: false` below `socketLB:`); those lines are read too, and so are the
+  keys its templates read (`.Values.nodePort.directRoutingDevice`, `hostServices`).
 
 Free-form maps (nodeSelector, annotations, resources, extraEnv...) hold user-chosen keys and are
 never checked. Paths are tuples of keys (`values.paths.KeyPath`).
@@ -20,7 +25,6 @@ never checked. Paths are tuples of keys (`values.paths.KeyPath`).
 from __future__ import annotations
 
 import difflib
-import io
 import re
 import tarfile
 from collections.abc import Iterator, Mapping
@@ -155,9 +159,10 @@ _TOOL_KEYS: dict[str, str] = {
 }
 
 # Keys the chart used to read and now refuses or ignores, with what replaced them.
-_REPLACED: dict[KeyPath, str] = {
-    ("tunnel",): "removed in Cilium 1.15; set routingMode (native|tunnel) and tunnelProtocol instead",
-    ("enableCiliumEndpointSlice",): "removed in Cilium 1.17; set ciliumEndpointSlice.enabled instead",
+# (the release that removed it, what to set instead); a version catalog's history says the former too.
+_REPLACED: dict[KeyPath, tuple[str, str]] = {
+    ("tunnel",): ("1.15", "set routingMode (native|tunnel) and tunnelProtocol instead"),
+    ("enableCiliumEndpointSlice",): ("1.18", "set ciliumEndpointSlice.enabled instead"),
 }
 
 # Top-level keys of the 1.18/1.19 charts besides the ones above, including keys that appear only
@@ -328,13 +333,69 @@ _NOT_KEYS = frozenset(
 _COMMENTED_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:\s+(.*))?$")
 
 
+# Go methods of .Values that templates call; not keys.
+_VALUES_METHODS = frozenset({"AsMap", "YAML", "Table", "PathValue", "Encode"})
+_TEMPLATE_KEY = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+_DIG = re.compile(r"\bdig((?:\s+\"[^\"]*\")+)\s+\.Values\.AsMap")  # dig "a" "b" DEFAULT .Values.AsMap
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def template_keys(template: str) -> Iterator[KeyPath]:
+    """Key paths a chart template reads: `.Values.a.b` and `dig "a" "b" DEFAULT .Values.AsMap`."""
+    for match in _TEMPLATE_KEY.finditer(template):
+        path = tuple(match.group(1)[1:].split("."))
+        if path[0] not in _VALUES_METHODS:
+            yield path
+    for match in _DIG.finditer(template):
+        keys = _QUOTED.findall(match.group(1))[:-1]  # the last quoted string is dig's default
+        if keys:
+            yield tuple(keys)
+
+
+@dataclass(frozen=True)
+class KeyHistory:
+    """When the released charts knew a key: `first`/`last` release, `gone` the release after `last`
+    (None while current); `refused` when the chart's validate template makes the install fail on it."""
+
+    first: str
+    last: str
+    gone: str | None
+    refused: bool = False
+
+    def sentence(self, dotted: str, version: str, *, in_line: bool) -> str:
+        """`externalIPs.enabled` was removed in Cilium 1.17 (last in 1.16.19): it has no effect in 1.19.
+
+        `version` is the chart version judged; `in_line` says whether some version of its minor line has
+        the key (then the exact version is named, else the line).
+        """
+        target = version if in_line else ".".join(version.split(".")[:2])
+        if _newer(self.first, version):
+            return f"`{dotted}` was added in Cilium {self.first}: it has no effect in {target}"
+        if self.gone is None or not _newer(version, self.last):
+            return f"`{dotted}` is not in the Cilium {target} chart (released charts had it from {self.first})"
+        went = self.gone.removesuffix(".0")
+        effect = f"the {target} chart refuses it (helm fails)" if self.refused else f"it has no effect in {target}"
+        return f"`{dotted}` was removed in Cilium {went} (last in {self.last}): {effect}"
+
+
+def _newer(a: str, b: str) -> bool:
+    from cilium_tune.values.chart_versions import ChartVersion
+
+    return ChartVersion.parse(a) > ChartVersion.parse(b)
+
+
 @dataclass(frozen=True)
 class UnknownKey:
-    """A key in user values that the catalog does not know, what was probably meant, and why."""
+    """A key in user values that the catalog does not know, what was probably meant, and why.
+
+    `note` explains a known reason (a replaced option, a dotted key Helm does not split); `history` says
+    which chart versions had the key (`... was removed in Cilium 1.17 (last in 1.16.19): ...`).
+    """
 
     path: KeyPath
     suggestion: KeyPath | None
     note: str | None = None
+    history: str | None = None
 
     @property
     def dotted(self) -> str:
@@ -348,6 +409,8 @@ class UnknownKey:
             hint = f"; did you mean {format_path(self.suggestion)!r}?"
         else:
             hint = ""
+        if self.history:
+            return f"{self.history}{hint}"
         return f"unknown key {self.dotted!r}: Helm accepts it but nothing reads it{hint}"
 
 
@@ -359,6 +422,11 @@ class KeyCatalog:
     closed: set[KeyPath] = field(default_factory=set)
     free_form: set[KeyPath] = field(default_factory=set)
     source: str = "built-in"
+    version: str | None = None  # the chart version judged, when known
+    defaults: dict[KeyPath, Any] = field(default_factory=dict)  # chart defaults of scalar and list keys
+    history: dict[KeyPath, KeyHistory] = field(default_factory=dict)  # keys of other chart versions
+    line_keys: frozenset[KeyPath] = frozenset()  # keys some version of `version`'s minor line has
+    seen_as: dict[KeyPath, str] = field(default_factory=dict)  # v values.yaml, c comment, t template only
     _kids: dict[KeyPath, set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -376,15 +444,26 @@ class KeyCatalog:
     def from_chart(cls, path: str | Path, *, with_builtin: bool = True) -> KeyCatalog:
         """A chart directory, a packaged chart (.tgz) or a values.yaml file: its complete key tree.
 
-        With `with_builtin` the built-in keys are added too: they cover keys a chart reads only in its
-        templates. Without it the catalog is exactly what this chart's values.yaml shows.
+        The chart's templates are read too (keys they read are valid even when values.yaml only
+        mentions them in a comment), and when its Chart.yaml names a Cilium version with a generated
+        catalog, that catalog's history says when a removed key went. With `with_builtin` the built-in
+        keys are added as well; without it the catalog is exactly what this chart shows.
         """
-        text, source = _read_chart_values(Path(path))
+        chart = _read_chart(Path(path))
         cat = cls.builtin() if with_builtin else cls()
-        cat.source = source
+        cat.source = chart.source
         cat.closed = set()
-        cat.merge_values_text(text, source)
+        cat.merge_values_text(chart.values, chart.source)
+        for template in chart.templates:
+            for key in template_keys(template):
+                if not cat.knows(key) and not cat.is_free(key[:-1]):
+                    cat.add(key, None)
         cat.closed.add(())
+        if chart.version is not None:
+            from cilium_tune.values.catalogs import history_for_version
+
+            cat.version = chart.version
+            cat.history, cat.line_keys = history_for_version(chart.version)
         return cat
 
     def add(self, path: KeyPath, kind: str | None) -> None:
@@ -583,32 +662,62 @@ def _python_type(value: Any) -> str | None:
     return None
 
 
-def _read_chart_values(path: Path) -> tuple[str, str]:
-    """The values.yaml text of a chart directory, a .tgz chart or a values file, and its name."""
+@dataclass(frozen=True)
+class _Chart:
+    """What the catalog reads of a chart: values.yaml, the templates' text, and the version."""
+
+    values: str
+    source: str
+    templates: tuple[str, ...] = ()
+    version: str | None = None
+
+
+_CHART_VERSION = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+
+
+def _read_chart(path: Path) -> _Chart:
+    """A chart directory, a .tgz chart or a lone values file."""
     if path.is_dir():
         values = path / "values.yaml"
         if not values.is_file():
             raise InputError(f"{path} has no values.yaml", hint="pass a chart directory, a chart .tgz or values.yaml")
-        return values.read_text(encoding="utf-8"), str(values)
+        files = sorted((path / "templates").rglob("*"))
+        templates = tuple(t.read_text(encoding="utf-8", errors="replace") for t in files if t.is_file())
+        meta = path / "Chart.yaml"
+        version = _version_of(meta.read_text(encoding="utf-8", errors="replace")) if meta.is_file() else None
+        return _Chart(values.read_text(encoding="utf-8"), str(values), templates, version)
     if not path.is_file():
         raise InputError(f"chart {path} does not exist", hint="pass a chart directory, a chart .tgz or values.yaml")
     if tarfile.is_tarfile(path):
-        return _values_from_tgz(path)
+        return _chart_from_tgz(path)
     try:
-        return path.read_text(encoding="utf-8"), str(path)
+        return _Chart(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError:
         raise InputError(f"{path} is neither a chart archive nor a YAML file", hint="pass the chart .tgz") from None
 
 
-def _values_from_tgz(path: Path) -> tuple[str, str]:
+def _version_of(chart_yaml: str) -> str | None:
+    match = _CHART_VERSION.search(chart_yaml)
+    return match.group(1) if match else None
+
+
+def _chart_from_tgz(path: Path) -> _Chart:
     with tarfile.open(path, "r:*") as tar:
-        members = [m for m in tar.getmembers() if m.isfile() and re.fullmatch(r"[^/]+/values\.yaml", m.name)]
-        if not members:
+        files = [m for m in tar.getmembers() if m.isfile()]
+        top = [m for m in files if re.fullmatch(r"[^/]+/values\.yaml", m.name)]
+        if not top:
             raise InputError(f"{path}: no <chart>/values.yaml inside", hint="pass a chart packaged by `helm package`")
-        handle = tar.extractfile(members[0])
-        assert handle is not None  # a regular file member
-        with io.TextIOWrapper(handle, encoding="utf-8") as fh:
-            return fh.read(), f"{path}:{members[0].name}"
+        name = top[0].name.split("/")[0]
+
+        def text(member: tarfile.TarInfo) -> str:
+            handle = tar.extractfile(member)
+            assert handle is not None  # a regular file member
+            return handle.read().decode("utf-8", errors="replace")
+
+        templates = tuple(text(m) for m in files if m.name.startswith(f"{name}/templates/"))
+        meta = next((m for m in files if m.name == f"{name}/Chart.yaml"), None)
+        version = _version_of(text(meta)) if meta is not None else None
+        return _Chart(text(top[0]), f"{path}:{top[0].name}", templates, version)
 
 
 def unknown_keys(values: Mapping[str, Any], catalog: KeyCatalog) -> list[UnknownKey]:
@@ -633,17 +742,31 @@ def _check(values: Mapping[str, Any], parent: KeyPath, catalog: KeyCatalog, foun
         if not closed and sibling is None:
             continue
         suggestion = (*parent, sibling) if sibling else _elsewhere(here, catalog)
-        found.append(UnknownKey(here, suggestion, _note(here, catalog)))
+        found.append(UnknownKey(here, suggestion, _note(here, catalog), _history(here, catalog)))
 
 
 def _note(path: KeyPath, catalog: KeyCatalog) -> str | None:
     """Why a key is unknown when that is known: a replaced option or a dotted key Helm does not split."""
     if path in _REPLACED:
-        return _REPLACED[path]
+        went, advice = _REPLACED[path]
+        return advice if path in catalog.history else f"removed in Cilium {went}; {advice}"
     if "." in path[-1]:
         nested = (*path[:-1], *path[-1].split("."))
-        if catalog.knows(nested):
+        if catalog.knows(nested) or nested in catalog.history:
             return f"Helm does not split dotted keys in values files; nest it as {format_path(nested)}"
+    return None
+
+
+def _history(path: KeyPath, catalog: KeyCatalog) -> str | None:
+    """When the released charts had this key (or, for a literal dotted key, the nested key it names)."""
+    if catalog.version is None:
+        return None
+    nested = (*path[:-1], *path[-1].split("."))
+    for candidate in (path, nested):
+        known = catalog.history.get(candidate)
+        if known is not None:
+            in_line = candidate in catalog.line_keys
+            return known.sentence(format_path(candidate), catalog.version, in_line=in_line)
     return None
 
 
