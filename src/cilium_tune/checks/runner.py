@@ -410,11 +410,12 @@ def run_verify(kube: KubeAPI, opts: VerifyOptions, progress: Progress = lambda _
     info = kube.server_info()  # fails fast (exit 3) when the API server is unreachable
     checks = selected(opts.selection)
     want_pods = any(NEEDS_PODS in c.needs for c in checks)
+    want_probes = opts.probe_nodes and any(r.feature == "node-probes" for c in checks for r in c.requires)
     pool = ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="ct-verify")
     session = _Session(kube, opts, pool, progress)
     try:
         facts_job = pool.submit(collect, kube, CollectOptions(
-            namespace=opts.cilium_namespace, release=opts.release, probe_nodes=opts.probe_nodes,
+            namespace=opts.cilium_namespace, release=opts.release, probe_nodes=want_probes,
             probe_image=opts.probe_image, probe_timeout=min(opts.timeout, 120.0), workers=opts.workers))
         nodes = sorted(str((n.get("metadata") or {}).get("name")) for n in kube.list(NODES))
         if want_pods:
@@ -452,7 +453,10 @@ def run_verify(kube: KubeAPI, opts: VerifyOptions, progress: Progress = lambda _
         features = derive_features(facts, desired.chart_values.values, config)
         pods_feature = Feature("verify-pods", observations is not None,
                                "client pods ran" if observations is not None else "no selected check needs pods")
-        features = FeatureSet({**features.features, "verify-pods": pods_feature})
+        extra = {"verify-pods": pods_feature}
+        if not opts.probe_nodes:
+            extra["node-probes"] = Feature("node-probes", False, "--no-probes was given")
+        features = FeatureSet({**features.features, **extra})
         ctx = CheckContext(
             facts=facts, values=desired.chart_values.values, config=config, features=features,
             agent_status=agents_job.result(), observations=observations, services=services_job.result(),
