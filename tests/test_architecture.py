@@ -74,3 +74,15 @@ def test_only_the_rollout_executor_path_acts_on_steps() -> None:
         if "cilium_tune.rollout.actions" in imports_of(path)
     }
     assert importers <= allowed, f"step actions used outside the executor: {sorted(importers - allowed)}"
+
+
+def test_checks_are_pure_only_the_runner_talks_to_the_cluster() -> None:
+    """Checks read a frozen context; the manifests and the log parser are pure; `runner.py` acts."""
+    offenders = {
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in (PACKAGE / "checks").glob("*.py")
+        if path.name != "runner.py"
+        for name in imports_of(path)
+        if name.startswith(FORBIDDEN) or name == "cilium_tune.facts.collect"
+    }
+    assert not offenders, f"the checks import adapters: {sorted(offenders)}"
