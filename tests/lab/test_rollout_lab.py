@@ -106,7 +106,8 @@ def env(root: None, helm4: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def test_apply_killed_at_every_step_boundary_resumes_to_a_switched_cluster(env: Env) -> None:
     before = {node: pod["metadata"]["uid"] for node, pod in env.agents().items()}
-    apply = ["apply", "-p", "lab", "-f", str(env.tmp / "veth.yaml"), "--yes", "--strategy", strategy(env)]
+    apply = ["apply", "-p", "lab", "-f", str(env.tmp / "veth.yaml"), "--yes", "--no-probe-nodes", "--strategy",
+             strategy(env)]
     first = env.ct(*apply, **{KILL_ENV: "1"})
     assert first.returncode == -9, first.stderr  # SIGKILL after its first step
     kills = 1
