@@ -84,3 +84,20 @@ def test_markdown_for_a_pr_comment() -> None:
     assert text.startswith("### bench compare: tuned vs baseline")
     assert "| headline | ratio | 95% CI |" in text
     assert "`throughput/pod-to-pod-cross-node/ipv4`" in text and "better: B/A 1.2" in text
+
+
+def test_a_difference_while_the_machine_itself_changed_is_inconclusive() -> None:
+    control = "stream/loopback/ipv4"
+    a = make_run("a", dict(BASELINE, **{control: 40.0}), seed=1)
+    b = make_run("b", dict(BASELINE, **{control: 20.0, "stream/pod-to-pod-cross-node/ipv4": 10.0}), seed=2)
+    cmp = compare_runs(a, b)
+    pod = cmp.item("throughput/pod-to-pod-cross-node/ipv4")
+    assert pod is not None and pod.ratio is not None
+    assert pod.ratio.verdict is stats.Verdict.INCONCLUSIVE and "loopback throughput B/A 0.5" in (pod.note or "")
+    report = to_report(cmp, fail_if_worse=0.05)
+    case = next(c for c in report.cases if c.name == "throughput/pod-to-pod-cross-node/ipv4")
+    assert case.outcome is Outcome.WARN and not report.failed
+    steady = compare_runs(make_run("a", dict(BASELINE, **{control: 40.0}), seed=1),
+                          make_run("b", dict(BASELINE, **{control: 40.0, "stream/pod-to-pod-cross-node/ipv4": 10.0}),
+                                   seed=2))
+    assert steady.item("throughput/pod-to-pod-cross-node/ipv4").ratio.verdict is stats.Verdict.WORSE  # type: ignore[union-attr]

@@ -66,7 +66,7 @@ def test_netperf_refusal_is_a_sample_error() -> None:
 def test_select_by_scenario_and_probe_glob() -> None:
     ids = [p.id for p in scenarios.select(["stream/*/ipv4"], [4, 6])]
     assert ids == ["stream/host-to-host/ipv4", "stream/pod-to-pod-same-node/ipv4",
-                   "stream/pod-to-pod-cross-node/ipv4", "stream/pod-to-service/ipv4"]
+                   "stream/pod-to-pod-cross-node/ipv4", "stream/pod-to-service/ipv4", "stream/loopback/ipv4"]
     churn = [p.id for p in scenarios.select(["pod-to-local-service"], [4], churn=(0, 1000))]
     assert churn == ["churn/pod-to-local-service@0/ipv4", "churn/pod-to-local-service@1000/ipv4"]
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cilium_tune.bench import stats
 from cilium_tune.bench.results import BenchRun, MetricResult
+from cilium_tune.bench.scenarios import CALIBRATION_METRIC
 from cilium_tune.report.model import Case, Measurement, Outcome, Report
 
 RATIO = "B/A"
@@ -54,7 +55,7 @@ class Comparison:
 def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFECT,
                  seed: int = stats.DEFAULT_SEED) -> Comparison:
     keys = list(dict.fromkeys([m.key for m in a.metrics] + [m.key for m in b.metrics]))
-    items = []
+    items: list[MetricComparison] = []
     for key in keys:
         ma, mb = a.metric(key), b.metric(key)
         if ma is None or mb is None or not ma.samples or not mb.samples or not ma.median:
@@ -66,7 +67,26 @@ def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFE
         ratio = stats.ratio_ci(ma.samples, mb.samples, higher_is_better=ma.higher_is_better, seed=seed, key=key,
                                min_effect=min_effect)
         items.append(MetricComparison(key, ma, mb, ratio))
-    return Comparison(a, b, tuple(items), _headline(a, b, seed))
+    return Comparison(a, b, tuple(_drift_checked(items)), _headline(a, b, seed))
+
+
+def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:
+    """When the drift control (loopback throughput) itself moved between the runs, the machine changed
+    under the measurement (a shared machine's load, a CPU governor): a difference elsewhere cannot be
+    put down to the datapath, so it is reported as inconclusive, with the control's ratio."""
+    control = next((i for i in items if i.key == CALIBRATION_METRIC), None)
+    if control is None or control.ratio is None or control.ratio.verdict is stats.Verdict.SAME:
+        return items
+    why = f"the machine itself changed: loopback throughput B/A {control.ratio.value:.2f}"
+    out = []
+    for item in items:
+        r = item.ratio
+        if item is not control and r is not None and r.verdict in (stats.Verdict.BETTER, stats.Verdict.WORSE):
+            item = MetricComparison(item.key, item.a, item.b,
+                                    stats.Ratio(r.value, r.ci_low, r.ci_high, stats.Verdict.INCONCLUSIVE),
+                                    f"{r.verdict} by itself, but {why}")
+        out.append(item)
+    return out
 
 
 def _within(run: BenchRun, num: str, den: str, seed: int) -> stats.Ratio | None:
@@ -103,7 +123,7 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
     """The comparison as neutral cases: `metric/scenario[@N]/ipvF`, outcome from the verdict.
 
     better and no-difference pass; worse warns, or fails when `fail_if_worse` (a fraction) is given and
-    the metric got worse by more than that.
+    the metric got worse by more than that; inconclusive (the drift control moved) warns.
     """
     cases = []
     for item in cmp.items:
@@ -116,7 +136,10 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
         if r.verdict is stats.Verdict.WORSE:
             loss = (1 - r.value) if ref.higher_is_better else (r.value - 1)
             outcome = Outcome.FAIL if fail_if_worse is not None and loss > fail_if_worse else Outcome.WARN
-        msg = f"{r.verdict}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+        if r.verdict is stats.Verdict.INCONCLUSIVE or (item.key == CALIBRATION_METRIC and outcome is Outcome.FAIL):
+            outcome = Outcome.WARN  # the drift control judges the machine, not the datapath
+        msg = f"{r.verdict}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" + (
+            f" ({item.note})" if item.note else "")
         meas = [_measure(run.meta.label, m) for run, m in ((cmp.a, item.a), (cmp.b, item.b))
                 if m is not None and m.median is not None]
         meas.append(Measurement(RATIO, "x", r.value, r.ci_low, r.ci_high))

@@ -27,7 +27,9 @@ def server_pod(name: str, namespace: str, run_id: str, role: str, node: str, *, 
                image: str) -> dict[str, Any]:
     """iperf3 and netserver in one pod (two containers), on `node`, in its own or the node's namespace."""
     containers = [{"name": tool, "image": image, "command": argv,
-                   "ports": [{"containerPort": port, "protocol": "TCP"}]}
+                   "ports": [{"containerPort": port, "protocol": "TCP"}],
+                   # Ready means listening: on a host network a stale server elsewhere may hold the port.
+                   "readinessProbe": {"tcpSocket": {"port": port}, "periodSeconds": 1, "failureThreshold": 1}}
                   for (tool, argv), port in zip(SERVER_COMMANDS.items(), (IPERF_PORT, NETPERF_PORT), strict=True)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": _meta(name, namespace, run_id, role),
             "spec": {"nodeName": node, "hostNetwork": host, "restartPolicy": "Always",
@@ -49,8 +51,12 @@ def client_pod(name: str, namespace: str, run_id: str, node: str, script: str, *
 
 
 def service(name: str, namespace: str, run_id: str, selector: Mapping[str, str], *, role: str,
-            ports: Sequence[int] = (IPERF_PORT, NETPERF_PORT, NETPERF_DATA_PORT)) -> dict[str, Any]:
-    """A dual-stack ClusterIP Service (where the cluster has both families) on the given ports."""
-    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, namespace, run_id, role),
-            "spec": {"selector": dict(selector), "ipFamilyPolicy": "PreferDualStack",
-                     "ports": [{"name": f"p{p}", "port": p, "targetPort": p, "protocol": "TCP"} for p in ports]}}
+            ports: Sequence[int] = (IPERF_PORT, NETPERF_PORT, NETPERF_DATA_PORT),
+            family: int | None = None) -> dict[str, Any]:
+    """A ClusterIP Service on the given ports: dual-stack where the cluster has both families, or of one
+    `family` only (the churn's dummy Services, when only one family is measured: half the objects)."""
+    spec: dict[str, Any] = {"selector": dict(selector), "ipFamilyPolicy": "PreferDualStack"}
+    if family is not None:
+        spec = {**spec, "ipFamilyPolicy": "SingleStack", "ipFamilies": [f"IPv{family}"]}
+    spec["ports"] = [{"name": f"p{p}", "port": p, "targetPort": p, "protocol": "TCP"} for p in ports]
+    return {"apiVersion": "v1", "kind": "Service", "metadata": _meta(name, namespace, run_id, role), "spec": spec}

@@ -38,7 +38,7 @@ import numpy as np
 
 from cilium_tune import __version__
 from cilium_tune.adapters.kube import CONFIGMAPS, NODES, PODS, SERVICES, KubeAPI, NotFound
-from cilium_tune.bench import pods, stats, tools
+from cilium_tune.bench import pods, scenarios, stats, tools
 from cilium_tune.bench.results import BenchRun, MetricResult, RunMeta, Sample, Stop
 from cilium_tune.bench.scenarios import Kind, Probe
 from cilium_tune.errors import ClusterError, InputError
@@ -66,6 +66,7 @@ class RunConfig:
     pin: tools.Pinning | None = None
     plan_digest: str | None = None
     cilium_namespace: str = "kube-system"
+    calibrate: bool = True  # add the loopback drift control (scenarios.CALIBRATION) to the rounds
 
 
 @dataclass
@@ -92,6 +93,9 @@ class BenchRunner:
         self._created: list[tuple[Any, str]] = []  # (resource, name), for cleanup
         self._batch = 0
         self.nodes: tuple[str, str] = ("", "")
+        self.probes = list(config.probes)
+        if config.calibrate and not any(p.id == scenarios.CALIBRATION for p in self.probes):
+            self.probes += scenarios.select([scenarios.CALIBRATION], [4])
 
     # ------------------------------------------------------------------ the run
 
@@ -100,7 +104,7 @@ class BenchRunner:
         nodes = self.nodes = self._nodes()
         try:
             targets = self._setup(nodes)
-            probes = [p for p in self.cfg.probes if self._usable(p, targets)]
+            probes = [p for p in self.probes if self._usable(p, targets)]
             main = [p for p in probes if p.test is not Kind.CHURN]
             churn = [p for p in probes if p.test is Kind.CHURN]
             share = len(churn) / max(1, len(probes))
@@ -134,13 +138,16 @@ class BenchRunner:
     def _setup(self, nodes: tuple[str, str]) -> dict[tuple[str, int], dict[int, str]]:
         """Start the servers the selected probes need; return their addresses per (target, family).
 
-        Targets: `host` (node 2's namespace), `pod-local` / `pod-remote` (a pod on node 1 / node 2),
+        Targets: `host` (node 2's namespace), `host-local` (node 1's own, over loopback),
+        `pod-local` / `pod-remote` (a pod on node 1 / node 2),
         `svc-local` / `svc-remote` (a ClusterIP in front of one of those pods).
         """
-        need = {self._target(p) for p in self.cfg.probes}
+        need = {self._target(p) for p in self.probes}
         wanted: dict[str, tuple[str, bool]] = {}
         if "host" in need:
             wanted["srv-host"] = (nodes[1], True)
+        if "host-local" in need:
+            wanted["srv-hostlocal"] = (nodes[0], True)
         if need & {"pod-remote", "svc-remote"}:
             wanted["srv-remote"] = (nodes[1], False)
         if need & {"pod-local", "svc-local"}:
@@ -160,6 +167,9 @@ class BenchRunner:
         for role in wanted:
             pod = ready[self._name(role)]
             ips = [str(i.get("ip")) for i in (pod.get("status") or {}).get("podIPs") or []]
+            if role == "srv-hostlocal":
+                addresses[("host-local", 0)] = {4: "127.0.0.1", 6: "::1"}
+                continue
             key = "host" if role == "srv-host" else role.replace("srv-", "pod-")
             addresses[(key, 0)] = node_addrs if role == "srv-host" else _by_family(ips)
         for side in ("local", "remote"):
@@ -175,7 +185,7 @@ class BenchRunner:
     def _target(p: Probe) -> str:
         s = p.scenario
         if s.server == "host":
-            return "host"
+            return "host" if s.server_node else "host-local"
         side = "local" if s.server_node == 0 else "remote"
         return f"{'svc' if s.via_service else 'pod'}-{side}"
 
@@ -355,10 +365,11 @@ class BenchRunner:
         walk = levels + levels[::-1]
         present = 0
         selector = {pods.RUN_LABEL: self.run_id, pods.ROLE_LABEL: "srv-local"}
+        families = {p.family for p in probes}
         for visit, level in enumerate(walk, start=1):
             if level != present:
                 self.progress(f"churn: {present} -> {level} Services")
-                self._set_services(present, level, selector)
+                self._set_services(present, level, selector, families)
                 present = level
                 time.sleep(1.0 + level / 1000)  # the agent resyncs each second; 1,000 services load in ~0.2 s
             group = [p for p in probes if (p.services or 0) == level]
@@ -369,7 +380,7 @@ class BenchRunner:
             self._batch_run("pod", batch, record=True, rnd=visit, probes={p.id: p for p in group})
         if present:
             self.progress(f"churn: {present} -> 0 Services")
-            self._set_services(present, 0, selector)
+            self._set_services(present, 0, selector, families)
         for p in probes:
             if self.state.samples[p.id]:
                 self.state.stop[p.id] = "fixed"
@@ -377,10 +388,12 @@ class BenchRunner:
                 self.state.stop[p.id] = "failed"
                 self.state.note[p.id] = (self.state.errors[p.id] or ["no sample"])[-1]
 
-    def _set_services(self, have: int, want: int, selector: Mapping[str, str]) -> None:
+    def _set_services(self, have: int, want: int, selector: Mapping[str, str], families: set[int]) -> None:
+        family = next(iter(families)) if len(families) == 1 else None
+
         def make(i: int) -> None:
             self._create(SERVICES, pods.service(self._name(f"d{i}"), self.cfg.namespace, self.run_id, selector,
-                                                role="dummy", ports=(80,)))
+                                                role="dummy", ports=(80,), family=family))
 
         def drop(i: int) -> None:
             self._delete(SERVICES, self._name(f"d{i}"))
@@ -414,7 +427,7 @@ class BenchRunner:
 
     def _result(self, started: str, nodes: tuple[str, str]) -> BenchRun:
         metrics: list[MetricResult] = []
-        for p in self.cfg.probes:
+        for p in self.probes:
             samples = self.state.samples.get(p.id, [])
             stop = self.state.stop.get(p.id, "failed" if not samples else "budget")
             for i, metric in enumerate(p.metrics):

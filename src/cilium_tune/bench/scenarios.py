@@ -50,11 +50,16 @@ SCENARIOS: tuple[Scenario, ...] = (
              "a pod to a pod on the other node: the routing mode, tunnel or native"),
     Scenario("pod-to-service", "pod", "pod", 1, True, (Kind.STREAM, Kind.RR, Kind.CRR),
              "a pod to a ClusterIP whose backend is on the other node: the service load balancer"),
+    Scenario("loopback", "host", "host", 0, False, (Kind.STREAM,),
+             "client and server in one node namespace over loopback: the machine's own speed, a drift control"),
     Scenario("pod-to-local-service", "pod", "pod", 0, True, (Kind.CHURN,),
              "connection rate to a ClusterIP with N other Services present: kube-proxy chains vs a map"),
 )
 
 FAMILIES = (4, 6)
+CALIBRATION = "stream/loopback/ipv4"
+CALIBRATION_METRIC = "throughput/loopback/ipv4"
+"""Measured in every run's rounds: when it moves between two runs, the machine changed, not the datapath."""
 DEFAULT_CHURN = (0, 1000, 5000)
 
 

@@ -52,6 +52,7 @@ class Verdict(enum.StrEnum):
     BETTER = "better"
     WORSE = "worse"
     SAME = "no significant difference"
+    INCONCLUSIVE = "inconclusive"  # it moved, but so did the machine itself (the drift control)
 
 
 @dataclass(frozen=True)
