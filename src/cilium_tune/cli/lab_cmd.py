@@ -45,16 +45,21 @@ def lab() -> None:
               help="Static routes between the nodes' pod blocks (off: the lab agent's datapath routes).")
 @click.option("--gateway-crds", type=click.Choice(["experimental", "standard", "none"]), default="experimental",
               show_default=True, help="Gateway API CRD bundle (v1.4) to install; experimental adds TLSRoute.")
+@click.option("--emulate-netkit", is_flag=True,
+              help="Pod devices become veth pairs marked netkit when the node's agent runs netkit (this "
+                   "kernel has none): rehearses a veth <-> netkit switch; it tests the procedure, not netkit.")
 def up(name: str, lab_dir: Path | None, nodes: int | None, dual_stack: bool | None, profile: str,
-       node_routes: bool, gateway_crds: str) -> None:
+       node_routes: bool, gateway_crds: str, emulate_netkit: bool) -> None:
     """Start the lab (API server, node namespaces, Node objects, kubelet, Gateway API CRDs). Idempotent."""
     started = time.monotonic()
     instance = cluster.up(name, nodes=nodes, dual_stack=dual_stack, profile=profile, base_dir=lab_dir,
-                          node_routes=node_routes, gateway_crds=gateway_crds,
+                          node_routes=node_routes, gateway_crds=gateway_crds, emulate_netkit=emulate_netkit,
                           progress=lambda msg: click.echo(f"  {msg}", err=True))
     took = time.monotonic() - started
     click.echo(f"lab {instance.name} is up ({len(instance.topology.nodes)} nodes, {took:.1f} s): "
                f"API {instance.api_url}")
+    if instance.topology.emulate_netkit:
+        click.echo("  netkit is emulated: veth pairs marked netkit (tests the switch procedure, not netkit)")
     for node in instance.topology.nodes:
         click.echo(f"  {node.name:<12} {' '.join(node.addresses):<30} pods {' '.join(node.pod_cidrs)}")
     click.echo(f"\nUse it:\n  export KUBECONFIG={instance.kubeconfig}\n  kubectl get nodes -o wide")
@@ -89,6 +94,8 @@ def status(name: str, lab_dir: Path | None, output: str) -> None:
         click.echo(f"lab {name}: {'up' if info.get('up') else 'DOWN'}  (state {info['state_dir']})")
         click.echo(f"  API server  {_proc(info['processes']['apiserver'])}  {info['api_url'] or '-'}")
         click.echo(f"  kubelet     {_proc(info['processes']['kubelet'])}")
+        if info.get("emulate_netkit"):
+            click.echo("  netkit      emulated (veth pairs marked netkit)")
         if info["nodes"]:
             click.echo(f"  {'NODE':<12} {'NETNS':<14} {'READY':<6} {'PODS':>4} {'PROCS':>5}  ADDRESSES")
         for n in info["nodes"]:

@@ -17,6 +17,7 @@ afresh; `purge=True` removes the directory).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -264,7 +265,8 @@ def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance |
 def up(
     name: str = DEFAULT_NAME, *, nodes: int | None = None, dual_stack: bool | None = None,
     profile: str = "lab", base_dir: Path | None = None, node_routes: bool = True,
-    gateway_crds: str = "experimental", progress: Callable[[str], None] | None = None,
+    gateway_crds: str = "experimental", emulate_netkit: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> LabInstance:
     """Start (or keep) the lab: API server, namespaces, Node objects, kubelet. Idempotent.
 
@@ -273,6 +275,8 @@ def up(
     without the static routes to each other's pod blocks (for a datapath that routes itself).
     `gateway_crds` ("experimental", "standard" or "none") prepares the cluster the way the runbook's
     was before Gateway API was enabled in Cilium: the paired v1.4 CRD bundle, TLSRoute included or not.
+    `emulate_netkit` lets pod devices be veth pairs marked as netkit (lab/netkit.py), so a veth <-> netkit
+    switch can be rehearsed on a kernel without netkit.
     """
     from cilium_tune.profile import load_profile
 
@@ -280,6 +284,7 @@ def up(
     require_privileges()
     require_iproute2()
     topo = topology.topology_from_profile(name, load_profile(profile), nodes=nodes, dual_stack=dual_stack)
+    topo = dataclasses.replace(topo, emulate_netkit=emulate_netkit)
     sdir = state_dir(name, base_dir)
     running = current(name, base_dir)
     if running is not None and running.topology == topo:
@@ -409,6 +414,7 @@ def status(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> dict[st
     except (OSError, ValueError, KeyError):
         out["up"] = False
         return out
+    out["emulate_netkit"] = topo.emulate_netkit
     ready, pods = _api_view(sdir / "kubeconfig") if "apiserver" in pids else ({}, {})
     for node in topo.nodes:
         out["nodes"].append({

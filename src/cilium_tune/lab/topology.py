@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_atomic
-from cilium_tune.lab import netns
+from cilium_tune.lab import netkit, netns
 
 if TYPE_CHECKING:
     from cilium_tune.profile import Profile
@@ -131,6 +131,8 @@ class Topology:
     nodes: tuple[LabNode, ...]
     dual_stack: bool
     plan: AddressPlan = field(default_factory=AddressPlan)
+    emulate_netkit: bool = False
+    """Pod devices may be veth pairs marked as netkit (netkit.py), for rehearsing the datapath switch."""
 
     @property
     def fabric_ns(self) -> str:
@@ -229,6 +231,7 @@ def save_topology(topo: Topology, path: Path) -> None:
     doc = {
         "lab": topo.lab,
         "dual_stack": topo.dual_stack,
+        "emulate_netkit": topo.emulate_netkit,
         "plan": {k: str(v) for k, v in dataclasses.asdict(topo.plan).items()},
         "nodes": [{k: (None if v is None else str(v)) for k, v in dataclasses.asdict(n).items()}
                   for n in topo.nodes],
@@ -250,7 +253,8 @@ def load_topology(path: Path) -> Topology:
         )
         for n in doc["nodes"]
     )
-    return Topology(lab=doc["lab"], nodes=nodes, dual_stack=bool(doc["dual_stack"]), plan=plan)
+    return Topology(lab=doc["lab"], nodes=nodes, dual_stack=bool(doc["dual_stack"]), plan=plan,
+                    emulate_netkit=bool(doc.get("emulate_netkit", False)))
 
 
 def lab_namespaces(lab: str) -> list[str]:
@@ -295,6 +299,8 @@ def build(topo: Topology, *, node_routes: bool = True) -> None:
                 ns.addr("add", index=up, address=str(node.ipv4), prefixlen=topo.plan.fabric_v4.prefixlen)
                 if node.ipv6 is not None:
                     ns.addr("add", index=up, address=str(node.ipv6), prefixlen=topo.plan.fabric_v6.prefixlen)
+                if topo.emulate_netkit:
+                    netkit.update_node_mark(ns, **{"emulate-netkit": "on", "pod-devices": "veth"})
     if node_routes:
         install_native_routes(topo)
 
@@ -325,7 +331,10 @@ class PodLink:
 
 
 def wire_pod(node: LabNode, pod_ns: str, addresses: Sequence[str]) -> PodLink:
-    """Create `pod_ns` and connect it to its node with a veth pair, /32 + /128, routes, neighbours."""
+    """Create `pod_ns` and connect it to its node with a veth pair, /32 + /128, routes, neighbours.
+
+    Under netkit emulation the pair is marked netkit when the node's agent asks for netkit devices.
+    """
     if netns.exists(pod_ns):
         unwire_pod(pod_ns)
     netns.create(pod_ns)
@@ -335,6 +344,8 @@ def wire_pod(node: LabNode, pod_ns: str, addresses: Sequence[str]) -> PodLink:
     with netns.ipr(node.netns) as ns:
         ns.link("add", ifname=host_if, kind="veth", peer={"ifname": POD_IFNAME, "net_ns_fd": pod_ns})
         host_idx = ns.link_lookup(ifname=host_if)[0]
+        if netkit.pod_device_kind(netkit.read_node_mark(ns)) == "netkit":
+            ns.link("set", index=host_idx, ifalias=netkit.DEVICE_MARK)
         ns.link("set", index=host_idx, state="up")
         node_mac = ns.get_links(host_idx)[0].get("IFLA_ADDRESS")
         with netns.ipr(pod_ns) as pod:

@@ -21,9 +21,11 @@ import pytest
 import yaml
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.apps_v1 import DaemonSet
-from lightkube.resources.core_v1 import Pod, Service
+from lightkube.resources.core_v1 import Node, Pod, Service
 
+from cilium_tune.facts.agent_status import parse_agent_status
 from cilium_tune.lab import cluster
 from cilium_tune.lab.agent.kernel import NodeKernel
 from cilium_tune.lab.chart import CHART_DIR
@@ -293,7 +295,7 @@ def test_without_roll_out_a_config_change_waits_for_the_agent_restart(env: Env,
     wait_for("agents ready", env.agents_ready)
     env.install(routingMode="tunnel", rollOutCiliumPods=False)
     node1 = env.lab.topology.nodes[0].name
-    wait_for("drift noticed", lambda: "cilium-config changed" in env.agent_log(node1))
+    wait_for("drift noticed", lambda: "take effect when this agent restarts" in env.agent_log(node1))
     assert "cilium_vxlan" not in env.in_ns(env.node_ns(0), "ip", "link", "show")  # still native
 
     done = env.run(str(env.kubectl), "-n", "kube-system", "rollout", "restart", "daemonset/cilium")
@@ -316,3 +318,42 @@ def test_clean_state_forgets_running_pods_until_they_are_recreated(env: Env, wor
         assert "hello from web" in wait_for(f"pod {ip}", lambda i=ip: env.http("client", i, 8080))
     env.install(routingMode="native")  # remove the one-time value right away, as the runbook says
     wait_for("agents ready", env.agents_ready)
+
+
+def test_a_node_config_changes_only_its_node_and_only_when_the_agent_restarts(env: Env,
+                                                                               workload: dict[str, str]) -> None:
+    env.install(routingMode="native", rollOutCiliumPods=False)
+    wait_for("agents ready", env.agents_ready)
+    node1, node2 = (n.name for n in env.lab.topology.nodes)
+    wait_for("the operator registered the CRD", lambda: env.client.get(CustomResourceDefinition,
+                                                                         "ciliumnodeconfigs.cilium.io"))
+    uids = {p.spec.nodeName: p.metadata.uid for p in env.agents() if p.spec and p.metadata}
+    label = {"metadata": {"labels": {"cilium-tune.io/node-config": "big-tcp"}}}
+    env.client.patch(Node, node1, label)
+    manifest = env.tmp / "cnc.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "cilium.io/v2", "kind": "CiliumNodeConfig",
+        "metadata": {"name": "big-tcp", "namespace": "kube-system", "labels": MANAGED},
+        "spec": {"nodeSelector": {"matchLabels": {"cilium-tune.io/node-config": "big-tcp"}},
+                 "defaults": {"enable-ipv4-big-tcp": "true"}}}))
+    done = env.run(str(env.kubectl), "apply", "-f", str(manifest))
+    assert done.returncode == 0, done.stderr
+
+    wait_for("node 1 notices", lambda: "take effect when this agent restarts" in env.agent_log(node1))
+    status = parse_agent_status(env.agent_log(node1))
+    assert status is not None and status.ipv4_big_tcp is False  # the configuration is read at start only
+
+    env.client.delete(Pod, next(p.metadata.name for p in env.agents() if p.spec and p.spec.nodeName == node1
+                                and p.metadata and p.metadata.name), namespace="kube-system")
+    wait_for("a new agent on node 1", lambda: env.agents_ready() and uids[node1] not in {
+        p.metadata.uid for p in env.agents() if p.metadata})
+    status = wait_for("its status", lambda: parse_agent_status(env.agent_log(node1)))
+    assert status.node == node1 and status.ipv4_big_tcp is True and status.ipv4_big_tcp_size == 196608
+    assert status.node_config_overrides == ("enable-ipv4-big-tcp",)
+    assert "cilium-node-config:kube-system/big-tcp" in status.config_sources
+    other = parse_agent_status(env.agent_log(node2))
+    assert other is not None and other.ipv4_big_tcp is False and other.node_config_overrides == ()
+    assert uids[node2] in {p.metadata.uid for p in env.agents() if p.metadata}  # node 2 never restarted
+
+    assert env.run(str(env.kubectl), "delete", "-f", str(manifest)).returncode == 0
+    env.client.patch(Node, node1, {"metadata": {"labels": {"cilium-tune.io/node-config": None}}})

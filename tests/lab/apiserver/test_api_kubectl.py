@@ -172,3 +172,7 @@ def test_multi_version_crd_like_gateway_api(kube: Kube, kubectl_bin: Path) -> No
     assert got["spec"]["controllerName"] == "io.cilium/gateway-controller"
     old = http(f"{kube.url}/apis/gateway.networking.k8s.io/v1beta1/gatewayclasses")[1]
     assert [i["apiVersion"] for i in old["items"]] == ["gateway.networking.k8s.io/v1beta1"]
+    # written through v1beta1, patched through the preferred v1 (what `kubectl patch` does)
+    kube.run([kubectl_bin, "patch", "gc", "cilium", "--type", "merge", "-p", '{"spec": {"description": "lab"}}'])
+    assert json.loads(kube.run([kubectl_bin, "get", "gc", "cilium", "-o", "json"]).stdout)["spec"]["description"] \
+        == "lab"

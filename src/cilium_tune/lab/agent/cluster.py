@@ -11,14 +11,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Any
+from typing import Any, cast
 
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError
+from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
 from lightkube.resources.core_v1 import ConfigMap, Node, Pod, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
-from cilium_tune.lab.agent import model
+from cilium_tune.lab.agent import model, nodeconfig
 from cilium_tune.lab.agent.config import AgentConfig
 from cilium_tune.lab.agent.ipam import node_pod_cidrs
 
@@ -50,6 +51,38 @@ def read_config(client: Client, namespace: str) -> dict[str, str] | None:
             return None
         raise
     return dict(cm.data or {})
+
+
+NODE_CONFIG_TYPES: tuple[type[GenericNamespacedResource], ...] = tuple(
+    create_namespaced_resource(nodeconfig.GROUP, v, nodeconfig.KIND, nodeconfig.PLURAL) for v in nodeconfig.VERSIONS)
+
+
+def read_node_configs(client: Client, namespace: str) -> list[dict[str, Any]]:
+    """The CiliumNodeConfigs of the namespace: through v2, else v2alpha1; none while the CRD is missing."""
+    for resource in NODE_CONFIG_TYPES:
+        try:
+            return [cast(dict[str, Any], obj.to_dict())  # type: ignore[no-untyped-call]
+                    for obj in client.list(resource, namespace=namespace)]
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+    return []
+
+
+def node_labels(client: Client, node: str) -> dict[str, str]:
+    obj = client.get(Node, node)
+    return dict((obj.metadata.labels or {}) if obj.metadata else {})
+
+
+def resolve_config(client: Client, namespace: str, node: str) -> nodeconfig.Resolved | None:
+    """What the agent's config init container would write: cilium-config with the node's overrides.
+    None while cilium-config does not exist."""
+    data = read_config(client, namespace)
+    if data is None:
+        return None
+    configs = read_node_configs(client, namespace)
+    labels = node_labels(client, node) if configs else {}
+    return nodeconfig.resolve(data, namespace, labels, configs, CONFIG_MAP)
 
 
 @dataclass(frozen=True)

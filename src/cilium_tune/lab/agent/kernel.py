@@ -19,6 +19,7 @@ from pyroute2 import IPRoute, NetNS
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl.rtmsg import RTNH_F_ONLINK
 
+from cilium_tune.lab import netkit
 from cilium_tune.lab.agent.bigtcp import ensure_ipv4_big_tcp_attributes
 from cilium_tune.lab.agent.config import BIG_TCP_SIZE, DEFAULT_GSO_SIZE
 from cilium_tune.lab.agent.routing import TUNNEL_DEVICE, Routing, Tunnel
@@ -108,9 +109,8 @@ class NodeKernel:
             name = link.get("IFLA_IFNAME")
             if not name.startswith(ENDPOINT_PREFIX) or link["index"] not in routes:
                 continue
-            kind = link.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND") or "unknown"
-            result.append(EndpointDevice(name, link["index"], kind, tuple(sorted(routes[link["index"]])),
-                                         link.get("IFLA_LINK_NETNSID")))
+            result.append(EndpointDevice(name, link["index"], netkit.device_kind(link),
+                                         tuple(sorted(routes[link["index"]])), link.get("IFLA_LINK_NETNSID")))
         return sorted(result, key=lambda e: e.ifname)
 
     def forget(self, endpoints: Sequence[EndpointDevice]) -> None:
@@ -128,6 +128,14 @@ class NodeKernel:
             return str(exc.args[1] if len(exc.args) > 1 else exc)
         self.ipr.link("del", ifname=_PROBE_IFNAME)
         return None
+
+    def netkit_emulated(self) -> bool:
+        """`lab up --emulate-netkit` marked this node: veth pairs marked netkit stand in for netkit."""
+        return netkit.emulated(netkit.read_node_mark(self.ipr))
+
+    def announce_pod_devices(self, kind: str) -> None:
+        """Tell the lab kubelet (the CNI's role) which device kind new pods on this node get."""
+        netkit.update_node_mark(self.ipr, **{"pod-devices": kind})
 
     # -- routing --------------------------------------------------------------------------------------
     def apply_routing(self, routing: Routing) -> None:

@@ -1,9 +1,12 @@
 """The agent's life: start-up checks, the first datapath, then keep it current until SIGTERM.
 
-Like cilium-agent, the configuration is read once at start. A changed cilium-config is only noticed
-(and logged) while running; it takes effect when the agent's pod restarts, which the chart triggers for
-every node at once when rollOutCiliumPods is true (a new pod-template checksum). Exiting non-zero on a
-refusal is what makes the lab kubelet report CrashLoopBackOff with the message in the pod log.
+Like cilium-agent, the configuration is resolved once at start: cilium-config overlaid with the
+CiliumNodeConfigs that select this node (nodeconfig.py). A later change to either is only noticed (and
+logged) while running; it takes effect when the agent's pod restarts, which the chart triggers for
+every node when rollOutCiliumPods is true (a new pod-template checksum), and a per-node rollout does
+node by node. Every start that gets the datapath up prints the status block (status.py) that tools
+parse. Exiting non-zero on a refusal is what makes the lab kubelet report CrashLoopBackOff with the
+message in the pod log.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,13 +28,14 @@ from lightkube import Client
 
 from cilium_tune.lab.agent import cluster
 from cilium_tune.lab.agent.config import AgentConfig, AgentConfigError, parse_config
-from cilium_tune.lab.agent.endpoints import NETKIT_PROBE_FAILED, incompatible_endpoints_error
+from cilium_tune.lab.agent.endpoints import NETKIT_PROBE_FAILED, device_kind_for, incompatible_endpoints_error
 from cilium_tune.lab.agent.ipam import outside_pool
 from cilium_tune.lab.agent.kernel import EndpointDevice, KernelError, NodeKernel
 from cilium_tune.lab.agent.model import Endpoint, NodeInfo
+from cilium_tune.lab.agent.nodeconfig import Resolved
 from cilium_tune.lab.agent.routing import endpoint_mtu, plan_routing
 from cilium_tune.lab.agent.services import iptables_nat, nft_ruleset, plan_masquerade
-from cilium_tune.lab.agent.status import Observed, status_lines
+from cilium_tune.lab.agent.status import Observed, status_block
 
 HEALTH_ADDRESS = ("127.0.0.1", 9879)
 """Where the chart's readiness probe asks /healthz (cilium-agent's health port)."""
@@ -99,16 +103,17 @@ def _serve_health(health: Health) -> ThreadingHTTPServer | None:
 class Agent:
     """One node's agent: owns the node namespace's datapath."""
 
-    def __init__(self, cfg: AgentConfig, config_data: Mapping[str, str], node: str, client: Client,
+    def __init__(self, cfg: AgentConfig, config: Resolved, node: str, client: Client,
                  kernel: NodeKernel, log: Log, namespace: str) -> None:
         self.cfg = cfg
-        self.config_data = dict(config_data)
+        self.config = config
         self.node = node
         self.client = client
         self.kernel = kernel
         self.log = log
         self.namespace = namespace
         self.applied: tuple[object, ...] | None = None
+        self.netkit_emulated = False
         self.config_drift_logged = False
         version = kernel_version()
         self.ipv4_big_tcp = cfg.enable_ipv4_big_tcp and version >= BIG_TCP_IPV4_KERNEL
@@ -157,8 +162,13 @@ class Agent:
             raise Refusal(error)
         if cfg.datapath_mode != "veth":
             reason = self.kernel.probe_netkit()
-            if reason is not None:
+            if reason is not None and not self.kernel.netkit_emulated():
                 raise Refusal(f"{NETKIT_PROBE_FAILED}: {reason}")
+            if reason is not None:
+                self.netkit_emulated = True
+                self.log("warning", "netkit is emulated by the lab (lab up --emulate-netkit): pod devices are veth "
+                         "pairs marked as netkit; this rehearses the switch, it does not run netkit", kernel=reason)
+        self.kernel.announce_pod_devices(device_kind_for(cfg.datapath_mode))
 
     def sync(self) -> bool:
         """Bring the datapath in line with the cluster; True when something was (re)applied."""
@@ -187,13 +197,17 @@ class Agent:
         self.log("info", "Datapath updated", routes=len(routing.routes), endpoints=len(devices),
                  servicePorts=frontends)
         if first:
-            self.log.block(status_lines(cfg, me, Observed(uplink.ifname, self.ipv4_big_tcp, self.ipv6_big_tcp)))
+            seen = Observed(uplink.ifname, self.ipv4_big_tcp, self.ipv6_big_tcp, self.netkit_emulated)
+            self.log.block(status_block(self.node, cfg, me, seen, self.config))
         return True
 
     def watch_config(self) -> None:
-        data = cluster.read_config(self.client, self.namespace)
-        if data is not None and data != self.config_data and not self.config_drift_logged:
-            self.log("warning", "cilium-config changed; the new settings take effect when this agent restarts")
+        if self.config_drift_logged:
+            return
+        now = cluster.resolve_config(self.client, self.namespace, self.node)
+        if now is not None and now.data != self.config.data:
+            self.log("warning", "cilium-config or a CiliumNodeConfig selecting this node changed; the new settings "
+                     "take effect when this agent restarts", configSources=",".join(now.sources))
             self.config_drift_logged = True
 
 
@@ -210,11 +224,16 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     log("info", "Starting cilium-tune lab agent", node=node)
     client = cluster.connect(env)
-    data = _wait_for_config(client, namespace, log, stop)
-    if data is None:
+    resolved = _wait_for_config(client, namespace, node, log, stop)
+    if resolved is None:
         return 0
+    log("info", "Resolved the configuration", configSources=",".join(resolved.sources))
+    if resolved.overridden:
+        log("info", "CiliumNodeConfig overrides cilium-config", keys=",".join(resolved.overridden))
+    for skipped in resolved.skipped:
+        log("error", "Invalid key in CiliumNodeConfig, ignored", key=skipped)
     try:
-        cfg = parse_config(data)
+        cfg = parse_config(resolved.data)
     except AgentConfigError as exc:
         log("fatal", str(exc))
         return 1
@@ -222,7 +241,7 @@ def main() -> int:
     server = _serve_health(health)
     try:
         with NodeKernel() as kernel:
-            agent = Agent(cfg, data, node, client, kernel, log, namespace)
+            agent = Agent(cfg, resolved, node, client, kernel, log, namespace)
             try:
                 agent.start()
                 agent.sync()
@@ -245,18 +264,18 @@ def main() -> int:
     return 0
 
 
-def _wait_for_config(client: Client, namespace: str, log: Log, stop: threading.Event) -> dict[str, str] | None:
+def _wait_for_config(client: Client, namespace: str, node: str, log: Log, stop: threading.Event) -> Resolved | None:
     said = False
     while not stop.is_set():
         try:
-            data = cluster.read_config(client, namespace)
+            resolved = cluster.resolve_config(client, namespace, node)
         except Exception as exc:  # API not reachable yet
-            data = None
+            resolved = None
             if not said:
                 log("info", "waiting for the API server", error=str(exc))
                 said = True
-        if data is not None:
-            return data
+        if resolved is not None:
+            return resolved
         if not said:
             log("info", f"waiting for ConfigMap {namespace}/{cluster.CONFIG_MAP}")
             said = True

@@ -177,6 +177,8 @@ class Api:
         with self.store.lock:
             ns = ns if rt.namespaced else ""
             old = self.store.get(rt.key, ns, name)
+            if old is not None and old.get("apiVersion") != rt.group_version:
+                old = {**old, "apiVersion": rt.group_version}  # stored through another served version
             if ctype == APPLY:
                 if not isinstance(doc, dict):
                     raise errors.bad_request("an apply patch must be an object")

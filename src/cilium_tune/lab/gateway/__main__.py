@@ -1,4 +1,5 @@
-"""`python3 -m cilium_tune.lab.gateway proxy|operator`: the lab chart's cilium-envoy and cilium-operator."""
+"""`python3 -m cilium_tune.lab.gateway proxy`: the lab chart's cilium-envoy (the operator is
+`python3 -m cilium_tune.lab.operator`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["proxy"]:
-        from cilium_tune.lab.gateway.proxy import main as run
-    elif argv[:1] == ["operator"]:
-        from cilium_tune.lab.gateway.operator import main as run
-    else:
-        print("usage: python3 -m cilium_tune.lab.gateway proxy|operator", file=sys.stderr)
+    if argv[:1] != ["proxy"]:
+        print("usage: python3 -m cilium_tune.lab.gateway proxy", file=sys.stderr)
         return 2
+    from cilium_tune.lab.gateway.proxy import main as run
+
     return run()
 
 

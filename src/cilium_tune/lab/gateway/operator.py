@@ -1,4 +1,4 @@
-"""The stand-in cilium-operator: Gateway API statuses, the TLSRoute error, lab-CA certificates.
+"""The stand-in cilium-operator's Gateway API duties: statuses, the TLSRoute error, lab-CA certificates.
 
 What a user of the runbook sees on a 1.19.0-rc.1 cluster, reproduced:
 - GatewayClass `cilium` Accepted; each Gateway Accepted but PROGRAMMED=False / AddressNotAssigned in
@@ -11,8 +11,6 @@ What a user of the runbook sees on a 1.19.0-rc.1 cluster, reproduced:
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -21,7 +19,7 @@ from typing import Any
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 
-from cilium_tune.lab.agent.cluster import connect, read_services
+from cilium_tune.lab.agent.cluster import read_services
 from cilium_tune.lab.agent.run import Log
 from cilium_tune.lab.gateway import api, model, tls
 
@@ -123,17 +121,14 @@ class Operator:
                 self.log("info", "Issued a lab certificate", hostname=li.hostname, secret=f"{namespace}/{name}")
 
 
-def main() -> int:
-    log = Log()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    host_network = os.environ.get("GATEWAY_HOST_NETWORK", "false") == "true"
-    log("info", "Starting cilium-tune lab operator (Gateway API)", hostNetwork=host_network)
-    operator = Operator(connect(os.environ), host_network, log)
+def run(client: Client, host_network: bool, log: Log, stop: threading.Event) -> None:
+    """Reconcile Gateway API statuses every few seconds until `stop` is set."""
+    log("info", "Starting the Gateway API reconciler", hostNetwork=host_network)
+    operator = Operator(client, host_network, log)
     while True:
         try:
             operator.sync()
         except Exception as exc:  # the API can blip; try again on the next resync
             log("error", "Gateway API sync failed", error=str(exc))
         if stop.wait(RESYNC_SECONDS):
-            return 0
+            return
