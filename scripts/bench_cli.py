@@ -39,8 +39,8 @@ def main() -> int:
         baseline.write_text(BASELINE)
         cases = [
             ("cilium-tune --help", [exe, "--help"], 0.3),
-            ("cilium-tune plan (skyforge-dev)", [exe, "plan"], 0.5),
-            ("cilium-tune plan --baseline", [exe, "plan", "--baseline", str(baseline)], 0.5),
+            ("cilium-tune plan (skyforge-dev)", [exe, "plan", "--overlays", "profile"], 0.5),
+            ("cilium-tune plan --baseline", [exe, "plan", "--overlays", "profile", "--baseline", str(baseline)], 0.5),
         ]
         failed = False
         for label, argv, target in cases:

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/tools/bin:$PWD/.venv/bin:$PATH"
 
 printf '\n\033[1m== %s\033[0m\n' "Plan of the built-in skyforge-dev profile (offline, no cluster needed)"
-cilium-tune plan --profile skyforge-dev
+cilium-tune plan --profile skyforge-dev --overlays profile   # from the profile alone: nothing rendered here
 
 if [[ $EUID -ne 0 ]]; then
   echo "(the lab part of the demo needs root for network namespaces: run 'sudo make demo')"

@@ -28,7 +28,7 @@ the one-time layer out.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -36,16 +36,18 @@ from typing import TYPE_CHECKING, Literal
 from cilium_tune.errors import InputError
 
 if TYPE_CHECKING:
-    from cilium_tune.facts.model import Snapshot
+    from cilium_tune.facts.model import HelmRelease, Snapshot
     from cilium_tune.plan.baseline import Baseline
     from cilium_tune.profile import Profile
     from cilium_tune.rules import RuleContext
     from cilium_tune.values.catalog import KeyCatalog, UnknownKey
+    from cilium_tune.values.diff import ValuesDiff
     from cilium_tune.values.loader import LoadedValues
     from cilium_tune.values.merge import MergedValues
     from cilium_tune.values.overlays import Overlay
 
 Role = Literal["baseline", "live", "overlay", "one-time", "user"]
+OverlaySource = Literal["auto", "disk", "profile"]
 NO_PROFILE = "none"  # `--profile none`: only the -f files (and baseline) count
 DEFAULT_HELM_MAJOR = 4
 
@@ -115,6 +117,39 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class OverlayFile:
+    """One overlay as the profile renders it and as it is on disk, where helm will read it.
+
+    `on_disk` is None when the file is missing; `differences` are the value changes from the rendering
+    to the file (`diff` lines, credentials redacted), empty when helm would get the same values.
+    """
+
+    path: str
+    rendered: str
+    on_disk: str | None
+    differences: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if self.on_disk is None:
+            return "missing"
+        if self.differences:
+            return "differs from the profile"
+        return "up to date" if self.on_disk == self.rendered else "up to date (comments differ)"
+
+
+class OverlayMismatch(InputError):
+    """The overlay files on disk and the profile disagree and nobody said which wins.
+
+    `details` are the lines to show before the error: each differing file and its value changes.
+    """
+
+    def __init__(self, message: str, *, hint: str, details: Sequence[str]) -> None:
+        super().__init__(message, hint=hint)
+        self.details = tuple(details)
+
+
+@dataclass(frozen=True)
 class DesiredState:
     """What the chart will receive and everything that judges it. Frozen: callers read, never change.
 
@@ -126,6 +161,10 @@ class DesiredState:
     - `target_version`: the chart version being installed (the --chart package's, else the profile's
       pinned one, else the live release's); None when nothing says.
     - `catalog`: the key catalog in force for `target_version`.
+    - `overlay_files`: the profile's overlays next to the files on disk (empty when not read);
+      `overlays_from` says which of the two the layers hold ("profile" or "disk").
+    - `drift`: a baseline file against the live release, when both are known (what changed on the
+      cluster since the capture); None otherwise.
     """
 
     profile: Profile | None
@@ -142,6 +181,28 @@ class DesiredState:
     catalog: KeyCatalog
     helm_major: int = DEFAULT_HELM_MAJOR
     notes: tuple[str, ...] = field(default=())
+    overlay_files: tuple[OverlayFile, ...] = ()
+    overlays_from: Literal["disk", "profile"] = "profile"
+    drift: ValuesDiff | None = None
+
+    @property
+    def overlay_texts(self) -> dict[str, str]:
+        """Path -> the text helm will be given for each overlay layer (the rendering, or the file on disk)."""
+        on_disk = {f.path: f.on_disk for f in self.overlay_files if f.on_disk is not None}
+        rendered = {f.path: f.rendered for f in self.overlay_files}
+        texts = {}
+        for layer, overlay in zip(self.overlay_layers, self.overlays, strict=True):
+            if self.overlays_from == "disk" and layer.path in on_disk:
+                texts[layer.path] = on_disk[layer.path]
+            else:
+                texts[layer.path] = rendered.get(layer.path, overlay.text)
+        return texts
+
+    @property
+    def overlay_layers(self) -> tuple[Layer, ...]:
+        """The layers of the profile's overlays, in the order of `overlays` (the one-time one included)."""
+        by_name = {layer.name: layer for layer in self.layers if layer.role in ("overlay", "one-time")}
+        return tuple(by_name[overlay.name] for overlay in self.overlays)
 
     @property
     def permanent_layers(self) -> tuple[Layer, ...]:
@@ -184,12 +245,23 @@ def build_desired(
     facts: Snapshot | None = None,
     overlay_dir: str = "deploy",
     helm_major: int = DEFAULT_HELM_MAJOR,
+    overlay_files: Mapping[str, str | None] | None = None,
+    overlays_from: OverlaySource = "profile",
 ) -> DesiredState:
     """The desired state from loaded inputs. Pure: reads no file, calls no cluster or tool.
 
     `baseline` is a captured file; without one, the live release in `facts` (when there is one) is the
-    baseline, as `--reuse-values` makes it. `overlay_dir` is where the profile's overlays are handed to
-    helm from (provenance names those paths).
+    baseline, as `--reuse-values` makes it. When both are known, their drift is reported and the
+    rollback pins the chart version the cluster runs. `overlay_dir` is where the profile's overlays are
+    handed to helm from (provenance names those paths).
+
+    `overlay_files` (file name -> text on disk, None when missing) are the files helm will read; with
+    them, `overlays_from` decides: "auto" refuses missing files and files whose values differ from the
+    profile's rendering (OverlayMismatch, showing the difference), "disk" plans from the files, and
+    "profile" from the rendering (with a note to re-render before applying). Without them (lint,
+    render) the profile's rendering is used as it is.
+
+    Facts from another cluster than the profile's (node names, kube context, release) are refused.
     """
     from cilium_tune.plan.baseline import live_baseline
     from cilium_tune.values.loader import load_values_text
@@ -198,9 +270,14 @@ def build_desired(
 
     choice = profile_choice or ProfileChoice(profile.name if profile else None, "given" if profile else "none-given")
     notes: list[str] = []
+    if profile is not None and facts is not None:
+        _refuse_foreign_facts(profile, facts, notes)
     live = facts.helm_release if facts is not None else None
+    drift = None
     if baseline is None and live is not None:
         baseline = live_baseline(live.namespace, live.name, live.revision, live.chart_version, live.computed_values)
+    elif baseline is not None and live is not None:
+        drift, baseline = _against_live(baseline, live, notes)
 
     layers: list[Layer] = []
     if baseline is not None:
@@ -208,14 +285,20 @@ def build_desired(
         layers.append(Layer(role, "baseline" if baseline.is_file else "live release", baseline.path, baseline.values))
     overlays = tuple(render_overlays(profile)) if profile is not None else ()
     base_dir = overlay_dir.rstrip("/") or "."
+    files = _overlay_files(overlays, base_dir, overlay_files, helm_major) if overlay_files is not None else ()
+    source: Literal["disk", "profile"] = "disk" if overlays_from == "disk" else "profile"
+    if files:
+        _check_overlay_files(files, overlays_from, base_dir, profile, notes)
+    on_disk = {f.path: f.on_disk for f in files}
     one_time: list[Layer] = []
     for overlay in overlays:
         path = overlay.filename if base_dir == "." else f"{base_dir}/{overlay.filename}"
+        text = on_disk.get(path) if source == "disk" else None
         layer = Layer(
             "one-time" if overlay.one_time else "overlay",
             overlay.name,
             path,
-            load_values_text(overlay.text, path, helm=helm_major),
+            load_values_text(overlay.text if text is None else text, path, helm=helm_major),
         )
         (one_time if overlay.one_time else layers).append(layer)
     layers += [Layer("user", Path(v.source).name, v.source, v) for v in value_files]
@@ -247,7 +330,130 @@ def build_desired(
         catalog=catalog_for(chart, target),
         helm_major=helm_major,
         notes=tuple(notes),
+        overlay_files=files,
+        overlays_from=source,
+        drift=drift,
     )
+
+
+def _refuse_foreign_facts(profile: Profile, facts: Snapshot, notes: list[str]) -> None:
+    """InputError when the facts describe another cluster than the profile's (the plan would act on the
+    wrong nodes and roll back to the wrong revision): a node the profile does not list (the switch would
+    skip it), no node in common, another kube context or another release. Profile nodes the cluster
+    lacks (a lab started with fewer nodes) are only noted."""
+    problems = []
+    if facts.is_known("nodes") and facts.nodes:
+        want, have = {n.name for n in profile.nodes}, {n.name for n in facts.nodes}
+        if have - want or not have & want:
+            problems.append(f"nodes {', '.join(sorted(have))} (the profile has {', '.join(sorted(want))})")
+        elif want - have:
+            notes.append(f"profile nodes {', '.join(sorted(want - have))} are not in the facts: their steps would fail")
+    wanted_context = profile.cluster.kube_context
+    if wanted_context and facts.source.context and facts.source.context != wanted_context:
+        problems.append(f"context {facts.source.context} (the profile uses {wanted_context})")
+    release = facts.helm_release
+    ours = f"{profile.release.namespace}/{profile.release.name}"
+    if release is not None and f"{release.namespace}/{release.name}" != ours:
+        problems.append(f"release {release.namespace}/{release.name} (the profile's is {ours})")
+    if problems:
+        where = f" of context {facts.source.context}" if facts.source.context else ""
+        raise InputError(
+            f"the facts{where} are not of profile {profile.name}'s cluster {profile.cluster.name}: they show "
+            + "; ".join(problems),
+            hint="collect the facts from the profile's cluster (`cilium-tune facts --context ...`), "
+            "or pass the profile of the cluster they came from",
+        )
+
+
+def _against_live(baseline: Baseline, live: HelmRelease, notes: list[str]) -> tuple[ValuesDiff, Baseline]:
+    """A baseline file next to the live release: what drifted since the capture (keys the file and the
+    cluster disagree on, and keys set on the cluster since), and the baseline pinned to the chart version
+    the cluster really runs, which is what a rollback must restore."""
+    from dataclasses import replace
+
+    from cilium_tune.values.diff import ValuesDiff, diff_values
+    from cilium_tune.values.paths import MISSING, get_path
+
+    full = diff_values(baseline.values.values, live.computed_values)
+    # Chart defaults only the live side shows are no drift; keys the user set on the cluster since are.
+    entries = tuple(
+        entry
+        for entry in full.entries
+        if entry.kind != "added" or get_path(live.user_values, entry.path, MISSING) is not MISSING
+    )
+    drift = ValuesDiff(entries)
+    label = f"live {live.namespace}/{live.name}@{live.revision}"
+    if entries:
+        notes.append(
+            f"the baseline {baseline.path} and the {label} differ in {len(entries)} key(s) (see Drift): "
+            "capture the baseline again if the cluster is right"
+        )
+    if live.chart_version and baseline.chart_version != live.chart_version:
+        notes.append(
+            f"the baseline {baseline.path} says chart {baseline.chart_version or 'unknown'}, the cluster runs "
+            f"{live.chart_version}: the rollback pins {live.chart_version}"
+        )
+        baseline = replace(baseline, chart_version=live.chart_version)
+    return drift, baseline
+
+
+def _overlay_files(
+    overlays: Sequence[Overlay], base_dir: str, texts: Mapping[str, str | None], helm_major: int
+) -> tuple[OverlayFile, ...]:
+    """Each overlay's rendering next to its file on disk, with the value changes between the two."""
+    from cilium_tune.values.diff import diff_values
+    from cilium_tune.values.loader import load_values_text
+
+    files = []
+    for overlay in overlays:
+        path = overlay.filename if base_dir == "." else f"{base_dir}/{overlay.filename}"
+        on_disk = texts.get(overlay.filename)
+        differences: tuple[str, ...] = ()
+        if on_disk is not None and on_disk != overlay.text:
+            disk_values = load_values_text(on_disk, path, helm=helm_major).values
+            differences = tuple(entry.line() for entry in diff_values(overlay.values, disk_values).entries)
+        files.append(OverlayFile(path, overlay.text, on_disk, differences))
+    return tuple(files)
+
+
+def _check_overlay_files(
+    files: Sequence[OverlayFile],
+    overlays_from: OverlaySource,
+    base_dir: str,
+    profile: Profile | None,
+    notes: list[str],
+) -> None:
+    """Refuse what cannot be planned truthfully; note what the chosen side leaves out."""
+    import shlex
+
+    ref = profile.source.removeprefix("builtin:") if profile is not None else None
+    named = f" -p {shlex.quote(ref)}" if ref and ref != "skyforge-dev" else ""
+    render = f"cilium-tune render{named} --out {shlex.quote(base_dir)}"
+    missing = [f.path for f in files if f.on_disk is None]
+    differ = [f for f in files if f.differences]
+    if overlays_from == "profile":
+        if missing or differ:
+            changed = ", ".join([*missing, *(f.path for f in differ)])
+            notes.append(f"planned from the profile; {changed} must be rewritten first: {render}")
+        return
+    if missing:
+        raise InputError(
+            f"{', '.join(missing)}: missing, so helm would have nothing to read",
+            hint=f"write the overlays first: {render} (or plan from the profile alone with --overlays profile)",
+        )
+    if differ and overlays_from == "auto":
+        details = []
+        for f in differ:
+            details.append(f"{f.path} differs from the profile's rendering:")
+            details += [f"  {line}" for line in f.differences]
+        raise OverlayMismatch(
+            f"{', '.join(f.path for f in differ)}: the values differ from what the profile renders",
+            hint=f"say which wins: --overlays disk (plan what these files say) or --overlays profile "
+            f"(then rewrite them: {render})",
+            details=details,
+        )
+    for f in differ:
+        notes.append(f"{f.path} differs from the profile; the plan follows the file (--overlays disk)")
 
 
 def catalog_for(chart: Chart | None, version: str | None) -> KeyCatalog:
@@ -291,7 +497,8 @@ class DesiredInputs:
 
     `profile_ref`: a built-in name, a file, `none`, or None (the default; none when -f files are given
     and `require_profile` is false). `chart`: a chart directory, .tgz or bare values.yaml; None: no
-    chart, so no chart defaults and the built-in catalog.
+    chart, so no chart defaults and the built-in catalog. `read_overlays`: read the overlay files in
+    `overlay_dir` (what helm will be given) and settle them against the profile by `overlays_from`.
     """
 
     profile_ref: str | None = None
@@ -303,6 +510,8 @@ class DesiredInputs:
     overlay_dir: str = "deploy"
     helm_major: int = DEFAULT_HELM_MAJOR
     require_profile: bool = False
+    read_overlays: bool = False
+    overlays_from: OverlaySource = "auto"
 
 
 def load_desired(inputs: DesiredInputs) -> DesiredState:
@@ -329,7 +538,25 @@ def load_desired(inputs: DesiredInputs) -> DesiredState:
         facts=inputs.facts,
         overlay_dir=inputs.overlay_dir,
         helm_major=inputs.helm_major,
+        overlay_files=_read_overlays(inputs.overlay_dir) if inputs.read_overlays else None,
+        overlays_from=inputs.overlays_from,
     )
+
+
+def _read_overlays(folder: str) -> dict[str, str | None]:
+    """The text of each overlay file (by file name) in `folder`; None for a missing one."""
+    from cilium_tune.values.overlays import FILENAMES
+
+    texts: dict[str, str | None] = {}
+    for name in FILENAMES.values():
+        path = Path(folder) / name
+        try:
+            texts[name] = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            texts[name] = None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read it ({exc})", hint="check the file and its permissions") from None
+    return texts
 
 
 def load_chart(path: str, *, helm: int = DEFAULT_HELM_MAJOR) -> Chart:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+FROM_PROFILE = ("--overlays", "profile")  # plan from the profile alone (no rendered files here)
+
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -23,8 +25,9 @@ def render_and_plan_json(tmp_path: Path, *extra: str) -> dict:  # type: ignore[t
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
-def test_default_plan_is_skyforge_dev_with_the_runbook_layers_and_commands() -> None:
-    result = run("plan")
+def test_default_plan_is_skyforge_dev_with_the_runbook_layers_and_commands(tmp_path: Path) -> None:
+    assert run("render", "--out", "deploy", cwd=tmp_path).returncode == 0
+    result = run("plan", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith(
@@ -111,17 +114,17 @@ def runbook_facts(tmp_path: Path, kernel_of: dict[str, str] | None = None) -> Pa
 
 
 def test_plan_shows_preflight_findings_and_fails_on_errors(tmp_path: Path) -> None:
-    clean = run("plan", "--facts", str(runbook_facts(tmp_path)))
+    clean = run("plan", *FROM_PROFILE, "--facts", str(runbook_facts(tmp_path)))
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "Preflight findings:" in clean.stdout and "0 errors" in clean.stdout
 
     old = runbook_facts(tmp_path, {"skyforge-2": "6.1.0-18-amd64"})
-    failed = run("plan", "--facts", str(old))
+    failed = run("plan", *FROM_PROFILE, "--facts", str(old))
     assert failed.returncode == 1
     assert "CT201 netkit-on-old-kernel: node skyforge-2 runs kernel 6.1.0-18-amd64" in failed.stdout
     assert "Apply:" in failed.stdout, "the plan is still shown in full"
-    assert run("plan", "--facts", str(old), "--detailed-exitcode").returncode == 1
-    data = json.loads(run("plan", "--facts", str(old), "-o", "json").stdout)
+    assert run("plan", *FROM_PROFILE, "--facts", str(old), "--detailed-exitcode").returncode == 1
+    data = json.loads(run("plan", *FROM_PROFILE, "--facts", str(old), "-o", "json").stdout)
     assert [f["rule_id"] for f in data["preflight"]["findings"]][:1] == ["CT201"]
 
 
@@ -129,14 +132,15 @@ LAB_CHART = str(Path(__file__).resolve().parents[2] / "src" / "cilium_tune" / "l
 
 
 def test_chart_render_check_passes_with_each_helm_major(helm_bin: Path) -> None:
-    result = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm_bin))
+    result = run("plan", *FROM_PROFILE, "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm_bin))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok     hold/helm: new values, agents held (OnDelete)" in result.stdout
     assert "ok     release/helm: the chart's update strategy again" in result.stdout
 
 
 def test_chart_defaults_join_the_merge_with_their_own_provenance(helm4: Path) -> None:
-    data = json.loads(run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm4), "-o", "json").stdout)
+    result = run("plan", *FROM_PROFILE, "--profile", "lab", "--chart", LAB_CHART, "--helm", str(helm4), "-o", "json")
+    data = json.loads(result.stdout)
     assert data["values"]["tunnelProtocol"]["origin"].startswith(f"{LAB_CHART}/values.yaml:")
     assert data["values"]["routingMode"]["overrode"][0]["origin"].startswith(f"{LAB_CHART}/values.yaml:")
     assert all(check["ok"] for check in data["render_check"])
@@ -145,7 +149,8 @@ def test_chart_defaults_join_the_merge_with_their_own_provenance(helm4: Path) ->
 def test_a_value_the_chart_refuses_fails_the_plan_with_helms_reason(tmp_path: Path, helm4: Path) -> None:
     baseline = tmp_path / "before.yaml"
     baseline.write_text("# chart-version: 1.19.0-rc.1\nl7Proxy: false\n")
-    result = run("plan", "--profile", "lab", "--baseline", str(baseline), "--chart", LAB_CHART, "--helm", str(helm4))
+    chart = ("--chart", LAB_CHART, "--helm", str(helm4))
+    result = run("plan", *FROM_PROFILE, "--profile", "lab", "--baseline", str(baseline), *chart)
     assert result.returncode == 1
     assert "FAILED release/helm: the chart's update strategy again" in result.stdout
     assert "requires l7Proxy=true" in result.stdout
@@ -153,19 +158,19 @@ def test_a_value_the_chart_refuses_fails_the_plan_with_helms_reason(tmp_path: Pa
 
 
 def test_missing_or_old_helm_is_input_error(tmp_path: Path) -> None:
-    missing = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(tmp_path / "helm"))
+    missing = run("plan", *FROM_PROFILE, "--profile", "lab", "--chart", LAB_CHART, "--helm", str(tmp_path / "helm"))
     assert missing.returncode == 2
     assert f"helm binary not found: '{tmp_path / 'helm'}'" in missing.stderr
     old = tmp_path / "old-helm"
     old.write_text("#!/bin/sh\necho v3.12.0+gabcdef0\n")
     old.chmod(0o755)
-    too_old = run("plan", "--profile", "lab", "--chart", LAB_CHART, "--helm", str(old))
+    too_old = run("plan", *FROM_PROFILE, "--profile", "lab", "--chart", LAB_CHART, "--helm", str(old))
     assert too_old.returncode == 2
     assert "cilium-tune needs helm >= 3.14" in too_old.stderr and "Traceback" not in too_old.stderr
 
 
 def test_with_facts_and_no_baseline_the_live_release_is_the_baseline(tmp_path: Path) -> None:
-    result = run("plan", "--facts", str(runbook_facts(tmp_path)), "-o", "json")
+    result = run("plan", *FROM_PROFILE, "--facts", str(runbook_facts(tmp_path)), "-o", "json")
     data = json.loads(result.stdout)
     assert data["baseline"]["path"].startswith("live:kube-system/cilium@")
     assert [layer["role"] for layer in data["layers"]] == ["overlay", "overlay"]  # live already runs netkit
@@ -176,6 +181,6 @@ def test_with_facts_and_no_baseline_the_live_release_is_the_baseline(tmp_path: P
 def test_values_that_helm_accepts_silently_are_warned_about(tmp_path: Path) -> None:
     baseline = tmp_path / "before.yaml"
     baseline.write_text("# chart-version: 1.19.0-rc.1\nroutingMode: tunnel\nroutingMode: native\n")
-    result = run("plan", "--baseline", str(baseline))
+    result = run("plan", *FROM_PROFILE, "--baseline", str(baseline))
     assert result.returncode == 0
     assert f"{baseline}:3:1: duplicate key routingMode (first at line 2)" in result.stdout

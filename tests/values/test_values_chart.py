@@ -74,6 +74,9 @@ def test_merge_over_the_real_rc1_chart_equals_helms_own_values(
     assert "root" not in theirs["bpf"] and "enableTunnelBIGTCP" not in theirs
 
 
+FROM_PROFILE = ("--overlays", "profile")  # plan from the profile alone (no rendered files here)
+
+
 def _umbrella(root: Path, chart_yaml: str, subchart: bool) -> Path:
     chart = root / "umbrella"
     chart.mkdir()
@@ -128,7 +131,8 @@ def test_plan_over_the_real_rc1_chart_shows_no_phantom_null_removals(
     """A full rc.1 baseline (`helm get values --all`) holds about 120 nulls the chart has as defaults."""
     baseline = tmp_path / "before.yaml"
     baseline.write_text("# chart-version: 1.19.0-rc.1\n" + (rc1_dump_chart / "values.yaml").read_text())
-    result = cli("plan", "--baseline", str(baseline), "--chart", str(RC1), "--helm", str(helm4), "-o", "json")
+    chart = ("--chart", str(RC1), "--helm", str(helm4))
+    result = cli("plan", *FROM_PROFILE, "--baseline", str(baseline), *chart, "-o", "json")
     assert result.code in (0, 1), result.err
     diff = json.loads(result.out)["diff"]
     assert diff["removed"] == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,14 +13,15 @@ from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError
 
 if TYPE_CHECKING:
-    from cilium_tune.desired import DesiredState, Layer
+    from cilium_tune.desired import DesiredState
     from cilium_tune.plan.planner import Plan
     from cilium_tune.rendercheck import RenderResult
 
 EXAMPLES = """
 \b
 Examples:
-  cilium-tune plan                                     # skyforge-dev, no baseline yet
+  cilium-tune render --out deploy && cilium-tune plan   # skyforge-dev, no baseline yet
+  cilium-tune plan --overlays profile                  # from the profile alone, before rendering
   cilium-tune plan --baseline cilium-values.before.yaml
   cilium-tune plan --profile my-cluster.yaml --baseline before.yaml -o json
   cilium-tune plan --baseline before.yaml --facts cluster.json  # with the preflight findings
@@ -32,6 +32,13 @@ The preflight rules run on the planned values (with cluster facts when --facts i
 finding makes the plan exit 1 after printing it, as `lint` does. With --chart (a local chart directory or
 .tgz) the chart's values.yaml joins the merge as helm's defaults, and your helm (`--helm`, else PATH;
 3.14 or newer) renders every helm upgrade of the plan with `helm template`: a refusal also exits 1.
+\b
+The plan is built from the overlay files helm will read (--overlay-dir). When they are missing, or their
+values differ from what the profile renders, it refuses (exit 2, showing the difference) until told which
+wins: --overlays disk plans what the files say, --overlays profile plans the profile's rendering (rewrite
+the files with `cilium-tune render --out DIR` before applying). Facts of another cluster than the
+profile's (node names, context, release) are refused. With both --baseline and --facts, the baseline is
+compared with the live release key by key (Drift) and the rollback pins the chart version the cluster runs.
 """
 
 
@@ -48,6 +55,14 @@ finding makes the plan exit 1 after printing it, as `lint` does. With --chart (a
 @click.option(
     "--overlay-dir", default="deploy", show_default=True, help="Where `cilium-tune render --out` wrote the overlays."
 )
+@click.option(
+    "--overlays",
+    "overlays_from",
+    type=click.Choice(["auto", "disk", "profile"]),
+    default="auto",
+    show_default=True,
+    help="Which wins when the files in --overlay-dir differ from the profile (auto: refuse).",
+)
 @click.option("--all-values", is_flag=True, help="Show every effective value, not only those the overlays set.")
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option(
@@ -61,6 +76,7 @@ def plan(
     baseline_path: str | None,
     baseline_version: str | None,
     overlay_dir: str,
+    overlays_from: str,
     all_values: bool,
     output: str,
     detailed_exitcode: bool,
@@ -70,11 +86,12 @@ def plan(
 ) -> None:
     """Show what applying the profile would do, without touching any cluster.
 
-    The overlays are derived from the profile, layered over the baseline in the order helm will get them,
-    and merged exactly as helm merges -f files. Every effective value shows the file and line that set it
-    and what it overrode; the change against the baseline is listed by dotted path; and the helm commands
-    (apply, the two-phase veth -> netkit switch when the datapath mode changes, and a rollback pinned to
-    the baseline's chart version) are printed ready to run.
+    The overlay files helm will read (checked against what the profile renders) are layered over the
+    baseline in the order helm will get them, and merged exactly as helm merges -f files. Every effective
+    value shows the file and line that set it and what it overrode; the change against the baseline is
+    listed by dotted path; and the helm commands (apply, the two-phase veth -> netkit switch when the
+    datapath mode changes, and a rollback pinned to the chart version the cluster runs) are printed
+    ready to run.
     """
     try:
         code = _plan(
@@ -82,6 +99,7 @@ def plan(
             baseline_path,
             baseline_version,
             overlay_dir,
+            overlays_from,
             chart,
             helm_path,
             facts_source,
@@ -109,6 +127,7 @@ def _plan(
     baseline_path: str | None,
     baseline_version: str | None,
     overlay_dir: str,
+    overlays_from: str,
     chart: str | None,
     helm_path: str | None,
     facts_source: dict[str, Any],
@@ -116,41 +135,55 @@ def _plan(
     all_values: bool,
 ) -> int:
     """Build, check and print the plan; return 1 when it must not be applied, 2 when changes are pending."""
-    from cilium_tune.desired import DesiredInputs, load_desired
+    from cilium_tune.desired import DesiredInputs, OverlayMismatch, load_desired
     from cilium_tune.plan import render
     from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import run_rules
 
     facts = snapshot_from_options(**facts_source) if facts_source.get("facts_file") is not None else None
-    desired = load_desired(
-        DesiredInputs(
-            profile_ref=profile_ref,
-            baseline_path=baseline_path,
-            baseline_version=baseline_version,
-            chart=chart,
-            facts=facts,
-            overlay_dir=overlay_dir,
-            require_profile=True,
+    try:
+        desired = load_desired(
+            DesiredInputs(
+                profile_ref=profile_ref,
+                baseline_path=baseline_path,
+                baseline_version=baseline_version,
+                chart=chart,
+                facts=facts,
+                overlay_dir=overlay_dir,
+                require_profile=True,
+                read_overlays=True,
+                overlays_from=overlays_from,  # type: ignore[arg-type]  # click.Choice above
+            )
         )
-    )
+    except OverlayMismatch as exc:
+        for line in exc.details:
+            click.echo(line, err=True)
+        raise
     plan_obj = _build_plan(desired, overlay_dir)
-    base_dir = overlay_dir.rstrip("/") or "."
-    status = {
-        layer.path: _file_status(Path(layer.path), overlay.text, base_dir)
-        for layer, overlay in zip(_overlay_layers(desired), desired.overlays, strict=True)
-    }
+    status = {f.path: f.status for f in desired.overlay_files}
     findings = run_rules(desired.rule_context())
     rendered = _render_check(plan_obj, chart, helm_path, desired) if chart else None
 
     if output == "json":
         document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
+        document["overlays_from"] = desired.overlays_from
+        document["notes"] = [*document["notes"], *desired.notes]
+        document["drift"] = None if desired.drift is None else desired.drift.to_dict()
         if rendered is not None:
             document["render_check"] = [vars(result) for result in rendered]
         click.echo(json.dumps(document, indent=2, sort_keys=False))
     else:
         echo_profile(desired.profile_choice)
         click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values), nl=False)
+        if desired.drift is not None:
+            live = desired.facts.helm_release if desired.facts is not None else None
+            label = f"the live release {live.namespace}/{live.name}@{live.revision}" if live else "the live release"
+            click.echo(f"\nDrift: {desired.baseline.path if desired.baseline else 'the baseline'} against {label}:")
+            click.echo("\n".join(f"  {entry.line()}" for entry in desired.drift.entries) or "  none")
+        if desired.notes:
+            click.echo("\nAlso:")
+            click.echo("\n".join(f"  - {note}" for note in desired.notes))
         click.echo("\nPreflight findings:")
         click.echo(render_findings(findings), nl=False)
         if rendered is not None:
@@ -169,22 +202,7 @@ def _render_check(plan_obj: Plan, chart: str, helm_path: str | None, desired: De
     from cilium_tune.adapters.helm import find_helm
     from cilium_tune.rendercheck import check_renders
 
-    texts = {
-        layer.path: overlay.text for layer, overlay in zip(_overlay_layers(desired), desired.overlays, strict=True)
-    }
-    return check_renders(find_helm(helm_path), plan_obj, chart, texts)
-
-
-def _overlay_layers(desired: DesiredState) -> list[Layer]:
-    """The layers rendered from the profile's overlays, in the order of `desired.overlays`."""
-    by_path = {layer.path: layer for layer in desired.layers if layer.role in ("overlay", "one-time")}
-    return [by_path[path] for path in _overlay_paths(desired)]
-
-
-def _overlay_paths(desired: DesiredState) -> list[str]:
-    layers = [layer for layer in desired.layers if layer.role in ("overlay", "one-time")]
-    names = {layer.name: layer.path for layer in layers}
-    return [names[overlay.name] for overlay in desired.overlays]
+    return check_renders(find_helm(helm_path), plan_obj, chart, desired.overlay_texts)
 
 
 def _build_plan(desired: DesiredState, overlay_dir: str) -> Plan:
@@ -199,20 +217,7 @@ def _build_plan(desired: DesiredState, overlay_dir: str) -> Plan:
         nodes=[node.name for node in desired.profile.nodes],
         overlays=desired.overlays,
         overlay_dir=overlay_dir.rstrip("/") or ".",
-        loaded_overlays=[layer.values for layer in _overlay_layers(desired)],
+        loaded_overlays=[layer.values for layer in desired.overlay_layers],
         baseline=desired.baseline,
         chart_defaults=desired.chart.defaults if desired.chart is not None else None,
     )
-
-
-def _file_status(path: Path, text: str, base_dir: str) -> str:
-    """Whether the file helm will read matches what the profile renders (the plan is computed from the latter)."""
-    try:
-        on_disk = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return f"missing: run `cilium-tune render --out {base_dir}`"
-    except OSError as exc:
-        return f"unreadable: {exc.strerror}"
-    if on_disk == text:
-        return "up to date"
-    return f"differs from the profile: run `cilium-tune render --out {base_dir}`"

@@ -33,11 +33,12 @@ def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> Non
       cilium-values.yaml                 performance tuning + k3s CNI path
       cilium-values-dualstack.yaml       IPv6 dual-stack (dual-stack profiles only)
       cilium-values-netkit-migrate.yaml  one-time cleanState for the veth -> netkit switch
-    The baseline (cilium-values.before.yaml) is captured from the cluster, never rendered.
+    The baseline (cilium-values.before.yaml) is captured from the cluster, never rendered. Printed to
+    stdout (no --out), only the permanent overlays appear: the one-time file is written only to a file.
 
     \b
     Examples:
-      cilium-tune render                              # print skyforge-dev's overlays
+      cilium-tune render                              # print skyforge-dev's permanent overlays
       cilium-tune render -p lab --out deploy/         # write them; unchanged files are left alone
       cilium-tune render --chart ./cilium-1.19.0.tgz  # and check the keys against that chart
     """
@@ -57,11 +58,15 @@ def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> Non
         click.echo(f"warning: {origin or unknown.dotted}: {unknown.message()} ({desired.catalog.source})", err=True)
     overlays = desired.overlays
     if out is None:
-        for i, overlay in enumerate(overlays):
+        # Stdout ends up as one `-f all.yaml`: the one-time overlay there would stay installed for good.
+        for i, overlay in enumerate(o for o in overlays if not o.one_time):
             if i:
                 click.echo()
             click.echo(f"---\n# file: {overlay.filename}")
             click.echo(overlay.text, nl=False)
+        for overlay in overlays:
+            if overlay.one_time:
+                click.echo(f"note: {overlay.filename} is one-time and is written only with --out DIR", err=True)
         return
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is not a directory", hint="pass a directory for the overlay files")
