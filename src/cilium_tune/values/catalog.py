@@ -681,8 +681,8 @@ def _read_chart(path: Path) -> _Chart:
         values = path / "values.yaml"
         if not values.is_file():
             raise InputError(f"{path} has no values.yaml", hint="pass a chart directory, a chart .tgz or values.yaml")
-        files = sorted((path / "templates").rglob("*"))
-        templates = tuple(t.read_text(encoding="utf-8", errors="replace") for t in files if t.is_file())
+        files = [t for t in sorted((path / "templates").rglob("*")) if t.is_file() and _reads_keys(t.name)]
+        templates = tuple(t.read_text(encoding="utf-8", errors="replace") for t in files)
         meta = path / "Chart.yaml"
         version = _version_of(meta.read_text(encoding="utf-8", errors="replace")) if meta.is_file() else None
         return _Chart(values.read_text(encoding="utf-8"), str(values), templates, version)
@@ -694,6 +694,12 @@ def _read_chart(path: Path) -> _Chart:
         return _Chart(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError:
         raise InputError(f"{path} is neither a chart archive nor a YAML file", hint="pass the chart .tgz") from None
+
+
+def _reads_keys(name: str) -> bool:
+    """A template whose `.Values` reads make keys valid: not validate*.yaml, which reads removed keys only
+    to fail the install on them."""
+    return not name.rsplit("/", 1)[-1].startswith("validate")
 
 
 def _version_of(chart_yaml: str) -> str | None:
@@ -714,7 +720,7 @@ def _chart_from_tgz(path: Path) -> _Chart:
             assert handle is not None  # a regular file member
             return handle.read().decode("utf-8", errors="replace")
 
-        templates = tuple(text(m) for m in files if m.name.startswith(f"{name}/templates/"))
+        templates = tuple(text(m) for m in files if m.name.startswith(f"{name}/templates/") and _reads_keys(m.name))
         meta = next((m for m in files if m.name == f"{name}/Chart.yaml"), None)
         version = _version_of(text(meta)) if meta is not None else None
         return _Chart(text(top[0]), f"{path}:{top[0].name}", templates, version)
