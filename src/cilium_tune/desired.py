@@ -457,13 +457,19 @@ def _check_overlay_files(
 
 
 def catalog_for(chart: Chart | None, version: str | None) -> KeyCatalog:
-    """The key catalog that judges values for `version`: the chart's own keys when the chart is at hand,
-    else the built-in catalog (the per-version catalogs plug in here)."""
+    """The key catalog that judges values for `version`: the chart's own keys (values.yaml, its commented
+    examples, the keys its templates read) when the chart is at hand, else the generated catalog of that
+    Cilium chart version, else (no version known, or not a version) the built-in one."""
     from cilium_tune.values.catalog import KeyCatalog
+    from cilium_tune.values.catalogs import catalog_for_version
 
-    del version  # the built-in catalog covers one line today
     if chart is not None:
         return KeyCatalog.from_chart(chart.path, with_builtin=False)
+    if version:
+        try:
+            return catalog_for_version(version)
+        except InputError:
+            pass  # a chart version that is no Cilium version (a private chart): the built-in catalog
     return KeyCatalog.builtin()
 
 

@@ -94,10 +94,22 @@ def test_the_chart_gives_defaults_catalog_and_target_version() -> None:
     assert desired.rule_context().catalog is desired.catalog
 
 
-def test_a_repository_chart_is_not_resolved_and_the_builtin_catalog_judges() -> None:
+def test_without_a_chart_the_catalog_of_the_pinned_version_judges() -> None:
     desired = load_desired(DesiredInputs(profile_ref="skyforge-dev"))
     assert desired.chart is None and desired.effective is None
-    assert desired.catalog.source == "built-in"
+    assert desired.catalog.source == "Cilium 1.19.0-rc.1 key catalog"
+    assert desired.catalog.knows(("enableTunnelBIGTCP",)), "a key of rc.1 (gone in 1.19.6) is known"
+
+
+def test_files_alone_are_judged_by_the_live_release_version_else_the_builtin_catalog(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("externalIPs:\n  enabled: true\n")
+    alone = load_desired(DesiredInputs(value_files=(str(mine),)))
+    assert alone.catalog.source == "built-in"
+    live = load_desired(DesiredInputs(value_files=(str(mine),), facts=live_facts({}, version="1.18.12")))
+    assert live.target_version == "1.18.12" and "1.18" in live.catalog.source
+    (unknown,) = [u for u in live.unknown_keys() if u.dotted == "externalIPs"]
+    assert "removed" in unknown.message()
 
 
 def test_the_plan_merges_what_the_desired_state_says() -> None:
