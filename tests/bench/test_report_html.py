@@ -3,7 +3,6 @@ Chromium (Debian's package): it renders, and the figures are in the page."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import pytest
 from bench_runs import BASELINE, TUNED, make_run
 
 from cilium_tune.bench.results import save_run
+from cilium_tune.report.json import render_report
 from cilium_tune.report.model import Case, Outcome, Report
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -32,9 +32,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (out / "plan.txt").write_text("helm upgrade cilium <chart> -f deploy/cilium-values.yaml\n")
     verify = Report("verify", "verify", (Case("dual-stack/pod-to-pod/ipv6", Outcome.PASS, "reached"),
                                           Case("kube-proxy/iptables/lab-1", Outcome.FAIL, "KUBE-SVC chains left")))
-    from dataclasses import asdict
-
-    (out / "verify.report.json").write_text(json.dumps(asdict(verify), default=str))
+    (out / "verify.report.json").write_text(render_report(verify))
     return out
 
 

@@ -103,6 +103,13 @@ def _headline(a: BenchRun, b: BenchRun, seed: int) -> tuple[HeadlineFigure, ...]
         figures.append(HeadlineFigure(f"pod-vs-host/ipv{fam}",
                                       f"{b.meta.label}: cross-node pod throughput / host ceiling, IPv{fam}",
                                       _within(b, pod, host, seed)))
+        ceiling_a = a.metric(host)
+        if ceiling_a is not None and ceiling_a.samples and (mb_pod := b.metric(pod)) is not None and mb_pod.samples:
+            figures.append(HeadlineFigure(
+                f"pod-vs-baseline-host/ipv{fam}",
+                f"{b.meta.label} cross-node pod throughput / {a.meta.label} host ceiling, IPv{fam}",
+                stats.ratio_ci(ceiling_a.samples, mb_pod.samples, higher_is_better=True, seed=seed,
+                               key=f"{pod}|{host}|a")))
         ma, mb = a.metric(pod), b.metric(pod)
         tuned = (stats.ratio_ci(ma.samples, mb.samples, higher_is_better=True, seed=seed, key=pod)
                  if ma and mb and ma.samples and mb.samples and ma.median else None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,7 +168,9 @@ def compare_cmd(a: Path, b: Path, fail_if_worse: str | None, min_effect: str, ou
     limit = parse_percent(fail_if_worse, "--fail-if-worse") if fail_if_worse is not None else None
     report = to_report(cmp, fail_if_worse=limit)
     if output == "json":
-        click.echo(json.dumps(dataclasses.asdict(report), indent=2, default=str))
+        from cilium_tune.report.json import render_report
+
+        click.echo(render_report(report))
     elif output == "markdown":
         click.echo(render_markdown(report))
     else:

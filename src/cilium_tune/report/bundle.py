@@ -4,7 +4,7 @@ Reads (any of):
     DIR/run.json                         one bench run (with `--baseline OTHER`: compared against it)
     DIR/baseline/run.json, DIR/tuned/run.json   two runs, compared (what `cilium-tune demo` writes)
     DIR/plan.txt                         the plan that was applied, as `cilium-tune plan` printed it
-    DIR/*.report.json                    more neutral Reports as JSON (verify's checks, the switch rehearsal)
+    DIR/*.report.json                    more Reports as `-o json` writes them (verify, the switch rehearsal)
 Writes:
     DIR/report.md                        Markdown for a PR comment
     DIR/plots/<figure>.png               the figures
@@ -79,17 +79,17 @@ def _runs(directory: Path, baseline: Path | None) -> tuple[BenchRun | None, Benc
 
 
 def report_from_json(path: Path) -> Report:
-    """A neutral Report saved as JSON (`dataclasses.asdict` shape: kind, title, cases, meta)."""
+    """A neutral Report saved by `report.json.render_report` (`verify -o json` writes the same)."""
     try:
         doc = json.loads(path.read_text())
         cases = tuple(
-            Case(name=c["name"], outcome=Outcome(c["outcome"]), message=c.get("message", ""),
+            Case(name=name, outcome=Outcome(c["outcome"]), message=c.get("message", ""),
                  evidence=c.get("evidence") or {}, reason=c.get("reason"), link=c.get("link"),
                  measurements=tuple(Measurement(**m) for m in c.get("measurements") or ()),
                  duration_s=c.get("duration_s"))
-            for c in doc["cases"])
+            for name, c in doc["cases"].items())
         return Report(doc["kind"], doc["title"], cases, doc.get("meta") or {})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{path}: not a report: {exc}") from None
 
 
