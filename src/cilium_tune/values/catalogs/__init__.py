@@ -16,6 +16,7 @@ removes keys); a line without a file is judged by the nearest line, and the cata
 
 from __future__ import annotations
 
+import bisect
 import json
 from functools import cache
 from importlib import resources
@@ -51,6 +52,22 @@ def _version(text: str) -> ChartVersion:
     return ChartVersion.parse(text)
 
 
+@cache
+def _ranks(line: str) -> tuple[list[ChartVersion], dict[str, int]]:
+    """The versions a line's file names, sorted, and each one's even rank (comparisons become int ones)."""
+    data = _line_data(line)
+    names = {v for entry in data["keys"].values() for v in entry[_LINE_FIRST : _LINE_LAST + 1] if v is not None}
+    ordered = sorted(names | set(data["versions"]), key=_version)
+    return [_version(v) for v in ordered], {v: 2 * index for index, v in enumerate(ordered)}
+
+
+def _rank(line: str, version: ChartVersion) -> int:
+    """`version`'s place among the line's versions: even when it is one of them, odd between two."""
+    ordered = _ranks(line)[0]
+    at = bisect.bisect_left(ordered, version)
+    return 2 * at if at < len(ordered) and ordered[at] == version else 2 * at - 1
+
+
 def _path(dotted: str) -> KeyPath:
     return parse_path(dotted) if '"' in dotted else tuple(dotted.split("."))
 
@@ -75,6 +92,8 @@ def catalog_for_version(version: str) -> KeyCatalog:
     data = _line_data(line)
     known = [_version(v) for v in data["versions"]]
     judged = min(max(wanted, known[0]), known[-1])
+    where = _rank(line, judged)
+    ranks = _ranks(line)[1]
     catalog = KeyCatalog(source=_source(wanted, line, judged), version=str(wanted))
     history: dict[KeyPath, KeyHistory] = {}
     in_line: set[KeyPath] = set()
@@ -84,7 +103,7 @@ def catalog_for_version(version: str) -> KeyCatalog:
         span = entry[_LINE_FIRST], entry[_LINE_LAST]
         if span[0] is not None:
             in_line.add(path)
-            if _version(span[0]) <= judged <= _version(span[1]):
+            if ranks[span[0]] <= where <= ranks[span[1]]:
                 catalog.add(path, entry[_TYPE])
                 catalog.seen_as[path] = flags[0]
                 if "k" in flags:
