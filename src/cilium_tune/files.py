@@ -4,12 +4,19 @@ A reader (helm, git, an editor, a process polling a pid or ready file) must see 
 the new one, never half of it: write a temp file in the same directory, fsync, then rename over the
 target. Generators pass `skip_unchanged=True` so that re-running them leaves an identical file (and its
 mtime) untouched, which keeps `make` and `git status` quiet.
+
+Several files that belong together (the overlays of one profile) are written with `write_all_atomic`:
+every target is checked and every temp file written first, and only then are they renamed into place,
+so a bad target means nothing changed. A temp file is removed on any exception, including
+KeyboardInterrupt and the CLI's SIGTERM exception. Text passes the credential scrubber on the way out
+(the same boundary as the terminal, see `values.redact`).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from cilium_tune.errors import InputError
@@ -17,24 +24,74 @@ from cilium_tune.errors import InputError
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, skip_unchanged: bool = False) -> bool:
     """Write `data` (text is UTF-8) to `path` atomically; False when skipped because it was already there."""
-    target = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    return write_all_atomic({path: data}, skip_unchanged=skip_unchanged)[Path(path)]
+
+
+def write_all_atomic(
+    files: Mapping[str | os.PathLike[str], str | bytes], *, skip_unchanged: bool = False
+) -> dict[Path, bool]:
+    """Write several files all or nothing; returns, per path, whether it was written (False: unchanged)."""
+    payloads = {Path(path): _payload(data) for path, data in files.items()}
+    for target in payloads:
+        _check_target(target)
+    staged: list[tuple[Path, str]] = []
+    written: dict[Path, bool] = {}
     try:
-        if skip_unchanged and target.is_file() and target.read_bytes() == payload:
-            return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
+        for target, payload in payloads.items():
+            if skip_unchanged and target.is_file() and target.read_bytes() == payload:
+                written[target] = False
+                continue
+            staged.append((target, _stage(target, payload)))
+            written[target] = True
+        for target, tmp in staged:
             os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as exc:
+        _discard(staged)
+        where = exc.filename or next(iter(payloads))
         raise InputError(
-            f"cannot write {target}: {exc.strerror or exc}", hint="check the path and its permissions"
+            f"cannot write {where}: {exc.strerror or exc}", hint="check the path and its permissions"
         ) from None
-    return True
+    except BaseException:
+        _discard(staged)
+        raise
+    return written
+
+
+def _payload(data: str | bytes) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    from cilium_tune.values.redact import SECRETS
+
+    return SECRETS.scrub(data).encode("utf-8")
+
+
+def _check_target(target: Path) -> None:
+    """Refuse what cannot be written before anything is: a directory in the way, a file where a folder goes."""
+    if target.is_dir():
+        raise InputError(f"cannot write {target}: it is a directory", hint="remove or rename that directory")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"cannot write {target}: {parent} is not a directory", hint="pass a directory path")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise InputError(f"cannot write {target}: {parent} is not writable", hint="check its permissions")
+            break
+
+
+def _stage(target: Path, payload: bytes) -> str:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _discard(staged: list[tuple[Path, str]]) -> None:
+    for _, tmp in staged:
+        Path(tmp).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cilium_tune.adapters.helm import Helm, template_args
+from cilium_tune.adapters.helm import Helm, HelmTimeout, template_args
 from cilium_tune.errors import ClusterError
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import HelmUpgrade
@@ -50,7 +50,9 @@ def _render(helm: Helm, step: HelmUpgrade, chart: str, files: Sequence[str]) -> 
         args += ["--set", f"{key}={value}"]
     name = f"{step.id}: {step.purpose}"
     try:
-        helm.run(args, timeout=120)
+        helm.run(args)
+    except HelmTimeout:
+        raise
     except ClusterError as exc:
         return RenderResult(name, ok=False, error=_first_error_line(exc.message))
     return RenderResult(name, ok=True)

@@ -24,32 +24,55 @@ MINIMUM = (3, 14)
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
+DEFAULT_TIMEOUT = 30.0
+"""Seconds one helm call may take unless the caller says otherwise (`--timeout`)."""
+
+
+class HelmTimeout(ClusterError):
+    """A helm call did not finish in time (the message names the call)."""
+
+
 @dataclass(frozen=True)
 class Helm:
-    """A located, version-checked helm binary."""
+    """A located, version-checked helm binary: `path` is absolute, and every call runs exactly it."""
 
     path: Path
     version: tuple[int, int, int]
+    timeout: float = DEFAULT_TIMEOUT
 
     @property
     def major(self) -> int:
         return self.version[0]
 
     def run(
-        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float = 900
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, timeout: float | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run helm with args; a non-zero exit becomes a ClusterError carrying helm's own message."""
-        full_env = {**os.environ, **(env or {})}
-        try:
-            result = subprocess.run(
-                [str(self.path), *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ClusterError(f"helm {' '.join(args[:2])} did not finish within {timeout:.0f} s") from exc
-        if result.returncode != 0:
-            message = result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}"
-            raise ClusterError(f"helm {' '.join(args[:2])} failed: {message}")
-        return result
+        return _run(self.path, args, env=env, timeout=self.timeout if timeout is None else timeout)
+
+
+def _run(
+    path: Path, args: Sequence[str], *, env: Mapping[str, str] | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    call = f"helm {' '.join(args[:1])}"
+    try:
+        result = subprocess.run(
+            [str(path), *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise HelmTimeout(
+            f"`{call}` ({path}) did not finish within {timeout:g} s",
+            hint="check that helm works on its own, or give it longer with --timeout SECONDS",
+        ) from None
+    except OSError as exc:
+        raise ToolMissingError(
+            f"{path} could not be run: {exc.strerror or exc}", hint="pass a working helm with --helm"
+        ) from None
+    if result.returncode != 0:
+        message = result.stderr.strip() or result.stdout.strip() or f"exit code {result.returncode}"
+        raise ClusterError(f"{call} failed: {message}", hint="see helm's message above")
+    return result
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -58,24 +81,33 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
-def find_helm(explicit: str | None = None) -> Helm:
-    """Locate helm and check it is new enough; raise ToolMissingError with the fix otherwise."""
+def find_helm(explicit: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Helm:
+    """Locate helm once, as an absolute path, and check it is new enough (ToolMissingError with the fix).
+
+    `./helm` must stay that file: `Path("./helm")` prints as `helm`, which a later subprocess call would
+    look up on PATH and so run a different binary from the one checked here.
+    """
     candidate = explicit or os.environ.get("CILIUM_TUNE_HELM") or "helm"
-    path = shutil.which(candidate)
-    if path is None:
+    found = shutil.which(candidate)
+    if found is None:
         where = f"'{candidate}'" if explicit or os.environ.get("CILIUM_TUNE_HELM") else "'helm' on PATH"
         raise ToolMissingError(
-            f"helm binary not found: {where}",
+            f"helm binary not found: {where} (or not executable)",
             hint="install helm >= 3.14 and put it on PATH, or pass --helm /path/to/helm",
         )
+    path = Path(os.path.abspath(found))
     try:
-        out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolMissingError(f"{path} could not be run: {exc}", hint="pass a working helm with --helm") from exc
-    version = parse_version(out.stdout)
-    if out.returncode != 0 or version is None:
+        out = _run(path, ["version", "--short"], env=None, timeout=timeout)
+    except HelmTimeout:
+        raise
+    except ClusterError as exc:
         raise ToolMissingError(
-            f"{path} did not report a version (it said: {out.stdout.strip() or out.stderr.strip()})",
+            f"{path} is not a working helm: {exc.message}", hint="pass a working helm with --helm"
+        ) from None
+    version = parse_version(out.stdout)
+    if version is None:
+        raise ToolMissingError(
+            f"{path} did not report a version (it said: {out.stdout.strip()[:200] or out.stderr.strip()[:200]})",
             hint="pass a working helm with --helm",
         )
     if version[:2] < MINIMUM:
@@ -84,7 +116,7 @@ def find_helm(explicit: str | None = None) -> Helm:
             f"{path} is helm {have}; cilium-tune needs helm >= {MINIMUM[0]}.{MINIMUM[1]}",
             hint="upgrade helm, or pass a newer one with --helm",
         )
-    return Helm(Path(path), version)
+    return Helm(path, version, timeout)
 
 
 def template_args(

@@ -25,8 +25,11 @@ from typing import Any, Protocol
 import yaml
 
 from cilium_tune.errors import ClusterError, InputError
+from cilium_tune.inputs import check_yaml, read_text
+from cilium_tune.values import redact
 
 Obj = dict[str, Any]
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_PAGE_SIZE = 500
 
 
@@ -159,12 +162,21 @@ def load_kubeconfig(kubeconfig: str | None = None, context: str | None = None) -
             if kubeconfig:
                 raise InputError(f"kubeconfig {path} not found", hint="pass an existing file to --kubeconfig")
             continue
+        text = read_text(path, "kubeconfig")
+        check_yaml(text, str(path))
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise InputError(f"kubeconfig {path}: cannot read it ({type(exc).__name__})") from None
+            doc = yaml.load(text, Loader=_SafeLoader) or {}
+        except (ValueError, yaml.YAMLError) as exc:
+            raise InputError(
+                f"kubeconfig {path}: cannot read it ({type(exc).__name__})", hint="check it with `kubectl config view`"
+            ) from None
         if not isinstance(doc, dict):
-            raise InputError(f"kubeconfig {path}: not a kubeconfig mapping")
+            raise InputError(f"kubeconfig {path}: not a kubeconfig mapping", hint="check it with `kubectl config view`")
+        for user in doc.get("users") or []:
+            if isinstance(user, dict) and isinstance(user.get("user"), dict):
+                credentials = user["user"]
+                redact.SECRETS.remember({k: credentials.get(k) for k in ("token", "password")})
+                redact.SECRETS.remember({"key": credentials.get("client-key-data")})
         first = first or path
         if merged.get("current-context") is None:
             merged["current-context"] = doc.get("current-context")
@@ -224,20 +236,51 @@ class LightkubeAPI:
         except (ConfigError, OSError) as exc:
             raise InputError(f"context {self._config.context_name}: {exc}") from None
         self._version: str | None = None
+        self._timeout = timeout
 
     def close(self) -> None:
         self._http.close()
 
     def _request(self, method: str, path: str, **kw: Any) -> Any:
+        import httpx2
+        from lightkube.core.exceptions import ConfigError
+
         try:
             resp = self._http.request(method, path, **kw)
+        except httpx2.TimeoutException:
+            raise ClusterError(
+                f"{method} {path}: no answer from the API server {self._server} within {self._timeout:g} s "
+                f"(context {self._config.context_name})",
+                hint="check that the cluster is up and reachable, or give it longer with --timeout SECONDS",
+            ) from None
         except self._errors as exc:
             raise ClusterError(
                 f"cannot reach the API server {self._server} (context {self._config.context_name}): "
                 f"{type(exc).__name__}: {exc}",
                 hint="check that the cluster is up and the kubeconfig/context are right",
             ) from None
+        except (OSError, ConfigError) as exc:
+            # lightkube runs exec credential plugins and reads client certificates lazily, on first use.
+            raise ClusterError(
+                f"context {self._config.context_name}: cannot authenticate to {self._server}: {exc}",
+                hint="check the kubeconfig user (its exec plugin must be installed and on PATH)",
+            ) from None
         return resp
+
+    def _body(self, resp: Any, what: str) -> dict[str, Any]:
+        """The JSON object an API response holds; a ClusterError when it is HTML, a list, or garbage."""
+        try:
+            body = json.loads(resp.content)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            kind = resp.headers.get("content-type", "unknown content")
+            shown = "not JSON" if body is None else f"a JSON {type(body).__name__}"
+            raise ClusterError(
+                f"{what}: {self._server} answered {shown} ({kind}), not a Kubernetes API object",
+                hint="check that the kubeconfig's server is a Kubernetes API server, not a web page or proxy",
+            )
+        return body
 
     def _check(self, resp: Any, what: str) -> None:
         code = resp.status_code
@@ -257,7 +300,7 @@ class LightkubeAPI:
         if self._version is None:
             resp = self._request("GET", "/version")
             self._check(resp, "GET /version")
-            self._version = str(resp.json().get("gitVersion") or "")
+            self._version = str(self._body(resp, "GET /version").get("gitVersion") or "")
         return ServerInfo(self._config.context_name, self._server, self._version or None)
 
     def get(self, res: Resource, name: str, namespace: str | None = None) -> Obj:
@@ -266,7 +309,7 @@ class LightkubeAPI:
         if resp.status_code == 404 and "could not find the requested resource" not in _status_message(resp):
             raise NotFound(f"{res} {namespace + '/' if namespace else ''}{name} not found")
         self._check(resp, f"GET {path}")
-        return dict(resp.json())
+        return self._body(resp, f"GET {path}")
 
     def list(
         self,
@@ -295,8 +338,14 @@ class LightkubeAPI:
         while True:
             resp = self._request("GET", path, params=params)
             self._check(resp, f"list {res}")
-            body = json.loads(resp.content)
-            yield from body.get("items") or []
+            body = self._body(resp, f"list {res}")
+            items = body.get("items") or []
+            if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+                raise ClusterError(
+                    f"list {res}: {self._server} answered items that are not Kubernetes objects",
+                    hint="check that the kubeconfig's server is a Kubernetes API server, not a proxy",
+                )
+            yield from items
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return

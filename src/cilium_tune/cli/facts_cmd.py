@@ -12,11 +12,36 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from cilium_tune import names
+from cilium_tune.errors import InputError
+
 if TYPE_CHECKING:
     from cilium_tune.facts.model import Snapshot
 
 F = TypeVar("F", bound=Callable[..., Any])
 LIVE = "live"  # `--facts live`: collect from the cluster (for commands that are offline by default)
+
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds any one call to the API server or to helm may take (`--timeout`)."""
+# Options that only matter when facts are collected from the cluster.
+_LIVE_ONLY = ("kubeconfig", "kube_context", "namespace", "release", "probe_nodes", "probe_image", "probe_timeout")
+
+
+def _name(check: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, str], str]:
+    def callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not value > 0:
+        raise click.BadParameter(f"{value} is not a positive number of seconds", ctx=ctx, param=param)
+    return value
 
 
 def facts_options(func: F) -> F:
@@ -32,9 +57,20 @@ def facts_options(func: F) -> F:
         click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG)."),
         click.option("--context", "kube_context", help="Kubeconfig context (default: the current context)."),
         click.option(
-            "-n", "--namespace", default="kube-system", show_default=True, help="Namespace of the Cilium release."
+            "-n",
+            "--namespace",
+            default="kube-system",
+            show_default=True,
+            callback=_name(lambda v: names.dns1123_label(v, "namespace")),
+            help="Namespace of the Cilium release.",
         ),
-        click.option("--release", default="cilium", show_default=True, help="Helm release name of Cilium."),
+        click.option(
+            "--release",
+            default="cilium",
+            show_default=True,
+            callback=_name(names.release_name),
+            help="Helm release name of Cilium.",
+        ),
         click.option(
             "--probe-nodes",
             is_flag=True,
@@ -46,11 +82,55 @@ def facts_options(func: F) -> F:
             show_default=True,
             help="Image of the probe pods (needs sh; nsenter when the node's tools are used).",
         ),
-        click.option("--probe-timeout", default=120.0, show_default=True, help="Seconds to wait for the probes."),
+        click.option(
+            "--probe-timeout",
+            default=120.0,
+            show_default=True,
+            callback=_positive,
+            help="Seconds to wait for the probes.",
+        ),
+        click.option(
+            "--timeout",
+            "timeout",
+            default=DEFAULT_TIMEOUT,
+            show_default=True,
+            callback=_positive,
+            metavar="SECONDS",
+            help="Give up on any one call to the API server or to helm after this long.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def refuse_idle_options(live: bool) -> None:
+    """Refuse cluster options given where no cluster is read (`--probe-nodes` with `--facts FILE`...).
+
+    An option that silently does nothing misleads: the user believes the nodes were probed.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or live:
+        return
+    given = [
+        name for name in _LIVE_ONLY if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    ]
+    if given:
+        flags = ", ".join("--" + name.replace("kube_context", "context").replace("_", "-") for name in given)
+        facts_file = ctx.params.get("facts_file")
+        why = f"the facts come from {facts_file}" if facts_file else "no cluster is read (no --facts)"
+        raise InputError(
+            f"{flags} would do nothing here: {why}",
+            hint="drop it, or collect from the cluster (`--facts live`, or `cilium-tune facts`)",
+        )
+
+
+def optional_snapshot(**source: Any) -> Snapshot | None:
+    """For commands that are offline by default (lint, plan): None without --facts, else the snapshot."""
+    if source.get("facts_file") is None:
+        refuse_idle_options(live=False)
+        return None
+    return snapshot_from_options(**source)
 
 
 def snapshot_from_options(
@@ -62,20 +142,19 @@ def snapshot_from_options(
     probe_nodes: bool,
     probe_image: str,
     probe_timeout: float,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Snapshot:
-    """Load `facts_file`, or collect live from the kubeconfig/context (errors are CiliumTuneErrors)."""
-    if facts_file == "-":
-        from cilium_tune.facts.io import loads_snapshot
-
-        return loads_snapshot(sys.stdin.read(), source="<stdin>")
-    if facts_file and facts_file != LIVE:
+    """Load `facts_file` ('-' is stdin), or collect live from the kubeconfig/context (errors are CiliumTuneErrors)."""
+    live = not facts_file or facts_file == LIVE
+    refuse_idle_options(live)
+    if not live:
         from cilium_tune.facts.io import load_snapshot
 
-        return load_snapshot(facts_file)
+        return load_snapshot(facts_file)  # type: ignore[arg-type]
     from cilium_tune.adapters.kube import LightkubeAPI
     from cilium_tune.facts.collect import CollectOptions, collect
 
-    kube = LightkubeAPI(kubeconfig, kube_context)
+    kube = LightkubeAPI(kubeconfig, kube_context, timeout=timeout)
     try:
         if probe_nodes and sys.stderr.isatty():
             click.echo("collecting facts and probing every node...", err=True)

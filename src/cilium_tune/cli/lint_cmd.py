@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
+from cilium_tune.cli.facts_cmd import facts_options, refuse_idle_options, snapshot_from_options
 from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
@@ -100,6 +100,8 @@ def lint(
             if facts_source["facts_file"] == "live":
                 facts_source["facts_file"] = None
             facts = snapshot_from_options(**facts_source)
+        else:
+            refuse_idle_options(live=False)
         desired = load_desired(
             DesiredInputs(
                 profile_ref=profile_ref,
@@ -118,6 +120,11 @@ def lint(
         result = run_rules(desired.rule_context(), select=_split(select), ignore=_split(ignore))
     except KeyError as exc:
         raise InputError(f"no rule {exc.args[0]!r} (--select/--ignore)", hint="run `cilium-tune rules`") from None
+    if not result.rules:
+        raise InputError(
+            "--select/--ignore leave no rule to run, so lint would check nothing",
+            hint="select rules that --ignore does not remove (`cilium-tune rules` lists them)",
+        )
     threshold = Severity(fail_on)
     if output == "json":
         document = json_report.lint_document(result, fail_on=threshold) | {"profile": desired.profile_choice.label}

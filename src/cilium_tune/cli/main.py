@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import io
+import signal
 import sys
 from typing import Any
 
@@ -86,27 +88,106 @@ def cli() -> None:
     """
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt so that `finally` blocks clean up."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Run the CLI; map the error hierarchy onto exit codes without tracebacks."""
+    """Run the CLI; map the error hierarchy onto exit codes without tracebacks.
+
+    Everything printed passes the credential scrubber (see `values.redact`); SIGINT exits 130 and
+    SIGTERM 143 with one line, after `finally` blocks removed temporary files and pods.
+    """
+    from cilium_tune.values.redact import SECRETS
+
+    SECRETS.start()
+    previous = _install(signal.SIGTERM, _on_sigterm)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Scrubbed(out), _Scrubbed(err)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+        _install(signal.SIGTERM, previous)
+        SECRETS.stop()
+
+
+def _install(signum: int, handler: Any) -> Any:
+    """Set a signal handler when possible (only the main thread may); return the previous one."""
+    try:
+        return signal.signal(signum, handler)
+    except (ValueError, TypeError):
+        return None
+
+
+def _run(argv: list[str] | None) -> Any:
     try:
         result = cli.main(args=argv, prog_name="cilium-tune", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted", None, 130)
+    except Terminated:
+        _fail("terminated", None, 143)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "cilium-tune"
+        _fail(exc.format_message(), f"see `{command} --help`", 2)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        _fail(exc.format_message(), "check the option's value (see --help)", 2)
     except CiliumTuneError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"hint: {exc.hint}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        _fail(exc.message, exc.hint or "see `cilium-tune --help`", exc.exit_code)
     # Without standalone mode click returns (rather than raises) the code of a `click.exceptions.Exit`.
     if isinstance(result, int) and not isinstance(result, bool):
         sys.exit(result)
     return result
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    """One `error:` line (newlines in the message are shown as \\n, so it stays one line) and a hint."""
+    click.echo(f"error: {_one_line(message)}", err=True)
+    if hint:
+        click.echo(f"hint: {_one_line(hint)}", err=True)
+    sys.exit(code)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+class _Scrubbed(io.TextIOBase):
+    """A text stream that hides remembered credentials in everything written through it."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        from cilium_tune.values.redact import SECRETS
+
+        if not isinstance(text, str):
+            raise TypeError("text stream")
+        self._inner.write(SECRETS.scrub(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def isatty(self) -> bool:
+        return bool(self._inner.isatty())
+
+    def fileno(self) -> int:
+        return int(self._inner.fileno())
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._inner, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return getattr(self._inner, "errors", None) or "strict"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cilium_tune.cli.facts_cmd import facts_options, snapshot_from_options
+from cilium_tune.cli.facts_cmd import facts_options, optional_snapshot
 from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError
 
@@ -141,7 +141,7 @@ def _plan(
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import run_rules
 
-    facts = snapshot_from_options(**facts_source) if facts_source.get("facts_file") is not None else None
+    facts = optional_snapshot(**facts_source)
     try:
         desired = load_desired(
             DesiredInputs(
@@ -163,7 +163,7 @@ def _plan(
     plan_obj = _build_plan(desired, overlay_dir)
     status = {f.path: f.status for f in desired.overlay_files}
     findings = run_rules(desired.rule_context())
-    rendered = _render_check(plan_obj, chart, helm_path, desired) if chart else None
+    rendered = _render_check(plan_obj, chart, helm_path, desired, facts_source["timeout"]) if chart else None
 
     if output == "json":
         document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
@@ -198,11 +198,13 @@ def _plan(
     return 2 if plan_obj.changes_pending else 0
 
 
-def _render_check(plan_obj: Plan, chart: str, helm_path: str | None, desired: DesiredState) -> list[RenderResult]:
+def _render_check(
+    plan_obj: Plan, chart: str, helm_path: str | None, desired: DesiredState, timeout: float
+) -> list[RenderResult]:
     from cilium_tune.adapters.helm import find_helm
     from cilium_tune.rendercheck import check_renders
 
-    return check_renders(find_helm(helm_path), plan_obj, chart, desired.overlay_texts)
+    return check_renders(find_helm(helm_path, timeout=timeout), plan_obj, chart, desired.overlay_texts)
 
 
 def _build_plan(desired: DesiredState, overlay_dir: str) -> Plan:

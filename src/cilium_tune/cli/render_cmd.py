@@ -8,7 +8,7 @@ import click
 
 from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import InputError
-from cilium_tune.files import write_atomic
+from cilium_tune.files import write_all_atomic
 
 
 @click.command()
@@ -70,8 +70,9 @@ def render(profile_ref: str | None, out: Path | None, chart: Path | None) -> Non
         return
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is not a directory", hint="pass a directory for the overlay files")
+    written = write_all_atomic({out / o.filename: o.text for o in overlays}, skip_unchanged=True)
     for overlay in overlays:
         target = out / overlay.filename
-        changed = write_atomic(target, overlay.text, skip_unchanged=True)
+        changed = written[target]
         note = " (one-time: apply once, then drop it)" if overlay.one_time and changed else ""
         click.echo(f"{target}: {'written' if changed else 'unchanged'}{note}")

@@ -86,8 +86,21 @@ class CollectOptions:
 def collect(
     kube: KubeAPI, options: CollectOptions | None = None, *, now: Callable[[], datetime] | None = None
 ) -> Snapshot:
-    """A Snapshot of the cluster behind `kube` (see the module docstring)."""
-    opts = options or CollectOptions()
+    """A Snapshot of the cluster behind `kube` (see the module docstring).
+
+    Objects that do not have the shape the API defines (a broken proxy, a fake server, a corrupted
+    object) fail the collection as a cluster error naming the problem, not as a crash.
+    """
+    try:
+        return _collect(kube, options or CollectOptions(), now)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        raise ClusterError(
+            f"the API server returned objects of an unexpected shape ({type(exc).__name__}: {str(exc)[:200]})",
+            hint="check that the kubeconfig points at a Kubernetes API server, not a proxy or another service",
+        ) from None
+
+
+def _collect(kube: KubeAPI, opts: CollectOptions, now: Callable[[], datetime] | None) -> Snapshot:
     info = kube.server_info()  # fails fast (ClusterError) when the API server is unreachable
     unknown: dict[str, str] = {}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,57 +11,72 @@ from pydantic import ValidationError
 from cilium_tune.errors import InputError
 from cilium_tune.facts.model import SCHEMA_VERSION, Snapshot
 from cilium_tune.files import write_atomic
+from cilium_tune.inputs import loads_json, read_text
+from cilium_tune.values.redact import SECRETS
 
 SCHEMA_ID = "https://cilium-tune.invalid/facts-schema.json"
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a snapshot written by `cilium-tune facts -o json` (or `save_snapshot`)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"{p}: facts file not found", hint="collect one with `cilium-tune facts -o json > FILE`"
-        ) from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read facts file ({exc.strerror})") from None
-    return loads_snapshot(text, source=str(p))
+    """Read a snapshot written by `cilium-tune facts -o json` (or `save_snapshot`); '-' reads stdin."""
+    text = read_text(path, "facts file", missing="collect one with `cilium-tune facts -o json > FILE`")
+    return loads_snapshot(text, source="<stdin>" if str(path) == "-" else str(path))
 
 
 def loads_snapshot(text: str, source: str = "<facts>") -> Snapshot:
     """Parse a snapshot from JSON text; `source` names it in errors (a path, or '<stdin>')."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
-            hint="facts files are the JSON that `cilium-tune facts -o json` prints",
-        ) from None
-    return parse_snapshot(data, source=source)
+    return parse_snapshot(loads_json(text, source, "facts file"), source=source, text=text)
 
 
-def parse_snapshot(data: Any, source: str = "<facts>") -> Snapshot:
-    """Validate decoded JSON as a Snapshot; the error names the first bad field by its dotted path."""
+def parse_snapshot(data: Any, source: str = "<facts>", text: str | None = None) -> Snapshot:
+    """Validate decoded JSON as a Snapshot; the error names the first bad field by its line and dotted path."""
+    hint = "collect the snapshot again with `cilium-tune facts -o json > FILE` (see docs/facts-schema.json)"
     if not isinstance(data, dict):
-        raise InputError(f"{source}: a facts snapshot is a JSON object, got {type(data).__name__}")
+        raise InputError(f"{source}: a facts snapshot is a JSON object, got {type(data).__name__}", hint=hint)
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise InputError(
             f"{source}: schema_version {version!r} unsupported (this cilium-tune reads {SCHEMA_VERSION})",
             hint="re-collect the snapshot with this version of cilium-tune",
         )
+    release = data.get("helm_release")
+    if isinstance(release, dict):
+        SECRETS.remember([release.get("user_values"), release.get("computed_values")])
     try:
         return Snapshot.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
+        errors = exc.errors(include_url=False)
         first = errors[0]
         where = _dotted(first["loc"], data)
+        line = _line_of(text, first["loc"]) if text is not None else None
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        message = str((first.get("ctx") or {}).get("error") or first["msg"])
         raise InputError(
-            f"{source}: field {where}: {first['msg']}{more}",
-            hint="see docs/facts-schema.json for the expected shape",
+            f"{source}{f':{line}' if line else ''}: field {where}: {message}{more}",
+            hint="fix that field, or " + hint,
         ) from None
+
+
+def _line_of(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the JSON value at `loc` (JSON is YAML, and libyaml keeps line marks)."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((value for key, value in node.value if key.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
 
 
 def _dotted(loc: tuple[int | str, ...], data: Any) -> str:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # Re-exported for callers that import them from here (they live in facts.k3s_defaults, free of pydantic).
 from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR as K3S_DEFAULT_CLUSTER_CIDR
 from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_SERVICE_CIDR as K3S_DEFAULT_SERVICE_CIDR
+from cilium_tune.names import ChartVersion, Namespace, NodeName, ReleaseName
 
 SCHEMA_VERSION = 1
 
@@ -150,7 +151,7 @@ class K3sArgs(Frozen):
 class NodeFacts(Frozen):
     """One Kubernetes Node as the rules need it."""
 
-    name: str
+    name: NodeName
     internal_ipv4: tuple[IPv4Address, ...] = Field(default=(), description="status.addresses InternalIP, v4.")
     internal_ipv6: tuple[IPv6Address, ...] = Field(default=(), description="status.addresses InternalIP, v6.")
     pod_cidrs: tuple[IPNetwork, ...] = Field(default=(), description="spec.podCIDRs (or spec.podCIDR).")
@@ -177,9 +178,9 @@ class NodeFacts(Frozen):
 class ReleaseRevision(Frozen):
     """One stored revision of a Helm release (from its release Secret's labels and body)."""
 
-    revision: int
+    revision: int = Field(gt=0, description="Helm revisions count from 1.")
     status: str = Field(description="deployed, superseded, failed, pending-upgrade, ...")
-    chart_version: str | None = None
+    chart_version: ChartVersion | None = None
     updated: datetime | None = None
 
 
@@ -189,12 +190,12 @@ class HelmRelease(Frozen):
     `revision` is the latest *deployed* revision when one exists, else the newest revision.
     """
 
-    name: str
-    namespace: str
-    revision: int
+    name: ReleaseName
+    namespace: Namespace
+    revision: int = Field(gt=0, description="Helm revisions count from 1 (`helm rollback R 0` means 'previous').")
     status: str = Field(description="Status of that revision: deployed, failed, pending-upgrade, ...")
     chart_name: str | None = None
-    chart_version: str | None = None
+    chart_version: ChartVersion | None = None
     app_version: str | None = None
     updated: datetime | None = Field(default=None, description="info.last_deployed of that revision.")
     user_values: dict[str, Any] = Field(
@@ -463,7 +464,7 @@ class Snapshot(Frozen):
     schema_version: Literal[1] = Field(default=1, description="Bumped only on an incompatible change.")
     collected_at: datetime
     source: Source = Field(default_factory=Source)
-    cilium_namespace: str = Field(default="kube-system", description="Where the release and agents live.")
+    cilium_namespace: Namespace = Field(default="kube-system", description="Where the release and agents live.")
     unknown: dict[str, str] = Field(
         default_factory=dict, description="Area (a field name below) -> why it could not be collected."
     )

@@ -20,9 +20,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cilium_tune import names
 from cilium_tune.errors import InputError
+from cilium_tune.inputs import read_text
 from cilium_tune.values.emit import dump_yaml
-from cilium_tune.values.loader import LoadedValues, load_values, load_values_text
+from cilium_tune.values.loader import LoadedValues, load_values_text
 
 HEADERS = ("chart-version", "release")
 # `# some key: value`: a comment shaped like a header (a short key of words, a colon, maybe a value).
@@ -61,6 +63,8 @@ def header_fields(text: str, source: str = "<baseline>") -> dict[str, str]:
                 raise InputError(
                     f"{source}:{number}: header `{key}` has no value", hint=f"write it as `# {key}: VALUE`"
                 )
+            if key not in fields:
+                _check_header(key, value, f"{source}:{number}")
             fields.setdefault(key, value)
             continue
         near = difflib.get_close_matches(key, HEADERS, n=1, cutoff=0.75)
@@ -93,11 +97,34 @@ class Baseline:
 
 
 def load_baseline(path: str, chart_version_override: str | None = None) -> Baseline:
-    """Read a baseline file (InputError naming the file and line when it is not valid values YAML)."""
-    values = load_values(path)
-    with open(path, encoding="utf-8-sig") as handle:
-        header = chart_version(handle.read(), path)
+    """Read a baseline file (InputError naming the file and line when it is not valid values YAML, or when
+    its `# chart-version:` header or the override is not a chart version)."""
+    text = read_text(path, "values file", missing="check the path given to --baseline")
+    values = load_values_text(text, path)
+    header = chart_version(text, path)
+    if chart_version_override is not None:
+        _check_version(chart_version_override, "--baseline-version", "pass the chart version, e.g. 1.19.0")
     return Baseline(path, values, chart_version_override or header)
+
+
+def _check_header(key: str, value: str, where: str) -> None:
+    """A header's value reaches printed commands (`helm ... --version V`): it must be what it claims to be."""
+    if key == "chart-version":
+        _check_version(value, f"{where}: # chart-version", "fix the header line, or pass --baseline-version")
+        return
+    namespace, _, name = value.partition("/")
+    try:
+        names.dns1123_label(namespace, "namespace")
+        names.release_name(name)
+    except ValueError as exc:
+        raise InputError(f"{where}: # release: {exc}", hint="write it as `# release: NAMESPACE/NAME`") from None
+
+
+def _check_version(version: str, where: str, hint: str) -> None:
+    try:
+        names.chart_version(version)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}", hint=hint) from None
 
 
 def live_baseline(

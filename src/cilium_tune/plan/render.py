@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
+from cilium_tune.names import printable
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import Step, display_lines, step_to_json
 from cilium_tune.values.loader import Origin
@@ -76,9 +77,9 @@ def _commands(steps: Sequence[Step]) -> list[str]:
     for step in steps:
         if step.purpose != purpose:
             purpose = step.purpose
-            lines.append(f"  # {purpose}")
+            lines.append(f"  # {printable(purpose)}")
         shown = display_lines(step)
-        shown[0] += f"  # [{step.id}]"
+        shown[0] += f"  # [{printable(step.id)}]"
         lines.extend(f"  {line}" for line in shown)
     return lines
 

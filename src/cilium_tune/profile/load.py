@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from cilium_tune.errors import InputError
+from cilium_tune.inputs import read_text
 from cilium_tune.profile.model import InconsistentProfile, Profile, nested_model
 from cilium_tune.profile.source import Loc, YamlDocument, parse_yaml
 
@@ -54,13 +55,7 @@ def load_profile(name_or_path: str | None = None) -> Profile:
         raise InputError(
             f"profile file {name} does not exist", hint="check the path, or run `cilium-tune profile init`"
         )
-    if path.is_dir():
-        raise InputError(f"profile {name} is a directory", hint="pass the profile's YAML file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read profile {name}: {exc}", hint="pass a readable UTF-8 file") from None
-    return parse_profile(text, str(path))
+    return parse_profile(read_text(path, "profile"), str(path))
 
 
 def parse_profile(text: str, source: str) -> Profile:

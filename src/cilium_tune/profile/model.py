@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from cilium_tune.names import ChartVersion, Namespace, NodeName, ReleaseName, SingleLine
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Family = Literal["ipv4", "ipv6"]
 
@@ -131,12 +133,12 @@ class DualCIDR(_Strict):
 class Cluster(_Strict):
     """Which cluster this is and how to reach it."""
 
-    name: str = Field(min_length=1, description="The cluster's name, used in reports and labels.")
-    kube_context: str | None = Field(
+    name: SingleLine = Field(min_length=1, description="The cluster's name, used in reports and labels.")
+    kube_context: SingleLine | None = Field(
         default=None,
         description="kubeconfig context to use; null means the current context (as kubectl does).",
     )
-    kubeconfig: str | None = Field(
+    kubeconfig: SingleLine | None = Field(
         default=None, description="Path of the kubeconfig file; null means $KUBECONFIG or ~/.kube/config."
     )
 
@@ -144,9 +146,9 @@ class Cluster(_Strict):
 class HelmRelease(_Strict):
     """The Cilium Helm release the overlays are applied to."""
 
-    namespace: str = Field(default="kube-system", min_length=1, description="Namespace of the Helm release.")
-    name: str = Field(default="cilium", min_length=1, description="Name of the Helm release.")
-    chart: str = Field(
+    namespace: Namespace = Field(default="kube-system", min_length=1, description="Namespace of the Helm release.")
+    name: ReleaseName = Field(default="cilium", min_length=1, description="Name of the Helm release.")
+    chart: SingleLine = Field(
         default="cilium/cilium",
         min_length=1,
         description=(
@@ -154,14 +156,16 @@ class HelmRelease(_Strict):
             "lab chart shipped with cilium-tune."
         ),
     )
-    repository: str | None = Field(
+    repository: SingleLine | None = Field(
         default=None,
         description=(
             "URL of the Helm repository the chart's repo alias points at (as in `helm repo add`), for the "
             "record; null when the chart is a path or an OCI reference, or when the alias is already set up."
         ),
     )
-    version: str = Field(min_length=1, description="Pinned chart version (helm --version).", examples=["1.19.0"])
+    version: ChartVersion = Field(
+        min_length=1, description="Pinned chart version (helm --version), SemVer.", examples=["1.19.0"]
+    )
 
     @field_validator("chart")
     @classmethod
@@ -184,7 +188,7 @@ class K3s(_Strict):
     """Facts about the k3s distribution Cilium runs on (they are fixed when the cluster is created)."""
 
     kind: Literal["k3s"] = Field(default="k3s", description="Kubernetes distribution; only k3s is supported.")
-    cni_conf_dir: str = Field(
+    cni_conf_dir: SingleLine = Field(
         default="/var/lib/rancher/k3s/agent/etc/cni/net.d",
         description="Host directory k3s's containerd reads CNI configs from (rendered as cni.confPath).",
     )
@@ -198,7 +202,7 @@ class K3s(_Strict):
 class Node(_Strict):
     """One cluster node and its InternalIP addresses."""
 
-    name: str = Field(min_length=1, description="Kubernetes node name.")
+    name: NodeName = Field(min_length=1, description="Kubernetes node name (RFC 1123).")
     ipv4: IPv4Addr = Field(description="The node's IPv4 InternalIP.")
     ipv6: IPv6Addr | None = Field(default=None, description="The node's IPv6 InternalIP (dual-stack), or null.")
 
@@ -206,7 +210,7 @@ class Node(_Strict):
 class Ingress(_Strict):
     """How traffic reaches the cluster's HTTP(S) services."""
 
-    hostnames: list[str] = Field(
+    hostnames: list[SingleLine] = Field(
         default_factory=list, description="Hostnames served by the Gateway (sent as SNI/Host when verifying)."
     )
 
@@ -263,7 +267,7 @@ class KubeProxyReplacement(_Strict):
     """Cilium replaces kube-proxy; the agent then needs a direct address of the API server."""
 
     enabled: bool = Field(default=False, description="kubeProxyReplacement: Cilium serves Services in eBPF.")
-    api_server_host: str | None = Field(
+    api_server_host: SingleLine | None = Field(
         default=None, description="k8sServiceHost: address of the API server reachable without a ClusterIP."
     )
     api_server_port: int | None = Field(default=None, ge=1, le=65535, description="k8sServicePort (k3s: 6443).")

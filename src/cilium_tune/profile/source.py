@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from cilium_tune.errors import InputError
+from cilium_tune.inputs import check_yaml
 
 Loc = tuple[str | int, ...]
 
@@ -42,6 +43,7 @@ class YamlDocument:
 def parse_yaml(text: str, source: str) -> YamlDocument:
     """Parse one YAML document with safe loading; refuse tabs and duplicate keys."""
     _refuse_tabs(text, source)
+    check_yaml(text, source)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

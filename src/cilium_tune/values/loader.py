@@ -32,7 +32,9 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cilium_tune.errors import InputError
+from cilium_tune.inputs import check_yaml, decode_utf8, read_bytes
 from cilium_tune.values.paths import KeyPath, format_path
+from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_key
 
 __all__ = [
     "DEFAULT_HELM_MAJOR",
@@ -109,26 +111,12 @@ class LoadedValues:
 
 def load_values(path: str | Path, *, helm: int = DEFAULT_HELM_MAJOR, label: str | None = None) -> LoadedValues:
     """Read a values file as `helm -f PATH` would; raise InputError naming the file, line and fix."""
-    file = Path(path)
     source = label if label is not None else str(path)
     try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(
-            f"{source}: values file not found",
-            hint="check the path given to -f (helm would fail the same way)",
-        ) from None
-    except IsADirectoryError:
-        raise InputError(f"{source}: is a directory, not a values file", hint="pass a YAML file to -f") from None
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read values file: {exc.strerror}", hint="check permissions") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{source}:{line}: not valid UTF-8 (byte {exc.start})", hint="save the file as UTF-8"
-        ) from None
+        raw = read_bytes(path, "values file", missing="check the path given to -f (helm would fail the same way)")
+    except InputError as exc:
+        raise InputError(f"{source}{exc.message.removeprefix(str(path))}", hint=exc.hint) from None
+    text = decode_utf8(raw, source, "values file")
     return load_values_text(text, source, helm=helm)
 
 
@@ -136,6 +124,7 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
     """Parse values from a string; `source` labels origins and error messages (normally a file path)."""
     if helm not in (3, 4):
         raise InputError(f"unsupported helm major version {helm}", hint="use 3 or 4")
+    check_yaml(text, source)
     reader = _DocumentReader(source, text)
     documents: list[Document] = []
     for root in _compose_documents(text, source, helm=helm):
@@ -144,6 +133,8 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
             documents.append(doc)
     if not documents:
         documents.append(Document({}, {}))
+    for doc in documents:
+        SECRETS.remember(doc.values)
     return LoadedValues(source=source, documents=tuple(documents), warnings=tuple(reader.warnings), helm=helm)
 
 
@@ -375,7 +366,7 @@ def resolve_plain_scalar(text: str) -> tuple[str, Any]:
 def _resolve_number(text: str) -> tuple[str, Any]:
     plain = text.replace("_", "")
     sign, digits = (plain[0], plain[1:]) if plain[:1] in ("+", "-") else ("", plain)
-    if _GO_UINT.match(digits):
+    if len(digits) <= 66 and _GO_UINT.match(digits):  # longer cannot fit 64 bits (and int() would refuse it)
         magnitude = _go_uint(digits)
         value = -magnitude if sign == "-" else magnitude
         if _INT64[0] <= value <= _INT64[1]:
@@ -494,7 +485,13 @@ class _DocumentReader:
 
     def _value(self, node: Node, path: KeyPath, origins: dict[KeyPath, Origin]) -> Any:
         if isinstance(node, ScalarNode):
-            kind, value = self._scalar(node)
+            try:
+                kind, value = self._scalar(node)
+            except InputError as exc:
+                if not (path and is_secret_key(path[-1]) and node.value):
+                    raise
+                message = exc.message.replace(repr(node.value), REDACTED).replace(node.value, REDACTED)
+                raise InputError(message, hint=exc.hint) from None
             if kind == _Go.FLOAT and (value != value or value in (float("inf"), float("-inf"))):
                 raise self._error(node, f"{node.value!r} is not a number JSON can hold", "number")
             if kind in (_Go.INT, _Go.UINT, _Go.FLOAT):

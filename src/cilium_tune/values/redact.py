@@ -40,3 +40,81 @@ def redact_tree(values: Any, path: tuple[str, ...] = ()) -> Any:
     if isinstance(values, list):
         return [redact_tree(item, path) for item in values]
     return redact(path, values)
+
+
+# --- the output boundary ---------------------------------------------------------------------------
+#
+# Structured output (plans, diffs, snapshots) redacts by key path with `redact`. Free text can still
+# carry a credential: a finding that quotes the value it judged (`values.bgpPassword = hunter2`), an
+# error message, a JUnit failure body. So every credential value read from any input during a command
+# is remembered here, and the CLI passes everything it prints or writes through `scrub` once, at the
+# boundary: a renderer added later cannot leak what an earlier one redacted.
+
+_MIN_LENGTH = 4  # shorter values are not scrubbed from free text: "1" would eat every digit of a report
+_LITERALS = {"true", "false", "null", "none", "redacted", REDACTED}
+
+
+class SecretScrubber:
+    """The credential values seen while a command runs, and the one function that hides them in text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.active = False
+
+    def start(self) -> None:
+        """Begin a command: forget earlier secrets and scrub from now on."""
+        self._secrets.clear()
+        self._pattern = None
+        self.active = True
+
+    def stop(self) -> None:
+        """End a command: forget its secrets (library use outside the CLI is not scrubbed)."""
+        self.start()
+        self.active = False
+
+    def remember(self, values: Any) -> None:
+        """Remember every non-empty credential in a values tree (walked without recursion)."""
+        if not self.active:
+            return
+        pending: list[tuple[Any, str | None]] = [(values, None)]
+        added = False
+        while pending:
+            item, key = pending.pop()
+            if isinstance(item, dict):
+                pending.extend((child, str(name)) for name, child in item.items())
+            elif isinstance(item, list):
+                pending.extend((child, key) for child in item)
+            elif key is not None and is_secret_key(key) and redact((key,), item) is REDACTED:
+                for text in _spellings(item):
+                    if len(text) < _MIN_LENGTH or text.lower() in _LITERALS or (text.isdigit() and len(text) < 6):
+                        continue
+                    if text not in self._secrets:
+                        self._secrets.add(text)
+                        added = True
+        if added:
+            self._pattern = None
+
+    def scrub(self, text: str) -> str:
+        """`text` with every remembered credential replaced by REDACTED."""
+        if not self.active or not self._secrets:
+            return text
+        if self._pattern is None:
+            self._pattern = re.compile("|".join(map(re.escape, sorted(self._secrets, key=len, reverse=True))))
+        return self._pattern.sub(REDACTED, text)
+
+
+def _spellings(value: Any) -> list[str]:
+    """How a credential can appear in output: as text, JSON-escaped, YAML/XML-quoted."""
+    import json
+    from xml.sax.saxutils import escape
+
+    text = value if isinstance(value, str) else json.dumps(value)
+    found = {text.strip(), json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1], escape(text)}
+    for line in text.splitlines():
+        found.add(line.strip())
+    return [item for item in found if item]
+
+
+SECRETS = SecretScrubber()
+"""The scrubber of the running command (the CLI starts and stops it around each command)."""
