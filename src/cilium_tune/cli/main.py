@@ -175,6 +175,11 @@ class _Scrubbed(io.TextIOBase):
     def flush(self) -> None:
         self._inner.flush()
 
+    @property
+    def buffer(self) -> Any:
+        """The binary stream below (click writes bytes there: shell completion, never user data)."""
+        return self._inner.buffer
+
     def isatty(self) -> bool:
         return bool(self._inner.isatty())
 
