@@ -1,3 +1,3 @@
-from cilium_tune.cli.main import main
+from cilium_tune.cli.entry import run
 
-main()
+run()

@@ -283,8 +283,18 @@ CASES: list[Case] = [
     Case("facts-release-option", ["facts", "--release", "Cilium Release", "--kubeconfig", "none"], 2),
     # -- credentials: redacted at the output boundary, in every format (the canary must never appear)
     Case("canary-plan-text", ["plan", "--overlays", "profile", "--baseline", "b.yaml"], 0, {"b.yaml": CANARY_BASELINE}),
-    Case("canary-plan-json", ["plan", "--overlays", "profile", "--baseline", "b.yaml", "-o", "json"], 0, {"b.yaml": CANARY_BASELINE}),
-    Case("canary-plan-all-values", ["plan", "--overlays", "profile", "--baseline", "b.yaml", "--all-values"], 0, {"b.yaml": CANARY_BASELINE}),
+    Case(
+        "canary-plan-json",
+        ["plan", "--overlays", "profile", "--baseline", "b.yaml", "-o", "json"],
+        0,
+        {"b.yaml": CANARY_BASELINE},
+    ),
+    Case(
+        "canary-plan-all-values",
+        ["plan", "--overlays", "profile", "--baseline", "b.yaml", "--all-values"],
+        0,
+        {"b.yaml": CANARY_BASELINE},
+    ),
     Case(
         "canary-lint-text",
         ["lint", "--baseline", "b.yaml", "-f", "v.yaml"],
@@ -363,8 +373,19 @@ CASES: list[Case] = [
         {**TINY_CHART, "bin/helm": fake_helm("bin/helm")},
         env=NO_PATH,
     ),
-    Case("helm-missing", ["plan", "--overlays", "profile", "--chart", "chart", "--helm", "./nohelm"], 2, TINY_CHART, env=NO_PATH),
-    Case("helm-not-executable", ["plan", "--overlays", "profile", "--chart", "chart", "--helm", "./chart/values.yaml"], 2, TINY_CHART),
+    Case(
+        "helm-missing",
+        ["plan", "--overlays", "profile", "--chart", "chart", "--helm", "./nohelm"],
+        2,
+        TINY_CHART,
+        env=NO_PATH,
+    ),
+    Case(
+        "helm-not-executable",
+        ["plan", "--overlays", "profile", "--chart", "chart", "--helm", "./chart/values.yaml"],
+        2,
+        TINY_CHART,
+    ),
     Case(
         "helm-template-hangs",
         ["plan", "--overlays", "profile", "--chart", "chart", "--helm", "./helm", "--timeout", "1"],
@@ -418,7 +439,9 @@ CASES: list[Case] = [
         {"f.json": facts(helm_release__computed_values__a=json.loads("[" * 900 + "]" * 900))},
     ),
     Case("facts-huge-int", ["lint", "--facts", "f.json"], 2, {"f.json": b""}),  # replaced below
-    Case("facts-huge-int-in-values", ["plan", "--overlays", "profile", "--facts", "f.json"], 2, {"f.json": b""}),  # replaced below
+    Case(
+        "facts-huge-int-in-values", ["plan", "--overlays", "profile", "--facts", "f.json"], 2, {"f.json": b""}
+    ),  # replaced below
     Case("facts-stdin-dev-zero-like", ["lint", "--facts", "-"], 2, stdin=b"\x00" * 1000),
     Case("values-not-utf8", ["values", "merge", "-f", "v.yaml"], 2, {"v.yaml": b"a: 1\nb: \xff\n"}, says="v.yaml:2"),
     Case("profile-not-utf8", ["profile", "show", "p.yaml"], 2, {"p.yaml": b"description: \xff\n"}, says="p.yaml:1"),

@@ -1,0 +1,79 @@
+"""Ctrl-C and SIGTERM: one line, exit 130 (143 for SIGTERM), no temporary file left, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hostile_runner import Child
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _slow_disk() -> None:
+    """Make every fsync take a while (in the child only), so that a signal lands in the middle of a write."""
+    real = os.fsync
+
+    def slow(fd: int) -> None:
+        time.sleep(3)
+        real(fd)
+
+    os.fsync = slow
+
+
+def _wait_for(pattern: str, folder: Path, seconds: float) -> list[Path]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = list(folder.glob(pattern))
+        if found:
+            return found
+        time.sleep(0.01)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_a_signal_during_render_out_leaves_nothing_behind(signum: int, code: int, word: str, tmp_path: Path) -> None:
+    child = Child(["render", "--out", "deploy"], cwd=tmp_path, before=_slow_disk)
+    assert _wait_for("deploy/.*.tmp", tmp_path, 10), "the write never started"
+    os.kill(child.pid, signum)
+    result = child.wait(10)
+    assert result.code == code, result.output
+    assert result.stderr.splitlines()[-1:] == [f"error: {word}"], result.output
+    assert sum(line.startswith("error:") for line in result.stderr.splitlines()) == 1, result.output
+    assert "Traceback" not in result.output
+    leftovers = sorted(p.name for p in (tmp_path / "deploy").iterdir())
+    assert leftovers == [], f"all or nothing, and no temp files: {leftovers}"
+
+
+@pytest.mark.parametrize("after", ["click", "cilium_tune.cli.main", "pydantic"])
+def test_ctrl_c_while_starting_prints_one_line(after: str, tmp_path: Path) -> None:
+    """Ctrl-C at any moment of start-up (imports included): exit 130, one line, no traceback.
+
+    `-X importtime` reports each import as it completes, which lets the test interrupt at a chosen point:
+    right after click, after the CLI module, or while the command runs (pydantic comes with the profile).
+    """
+    with subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "cilium_tune", "plan", "--overlays", "profile"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("import time:") and line.rsplit("|", 1)[-1].strip() == after:
+                proc.send_signal(signal.SIGINT)
+                break
+        rest = proc.stderr.read()
+        proc.wait(timeout=10)
+    shown = [line for line in rest.splitlines() if not line.startswith("import time:")]
+    assert proc.returncode == 130, rest[-2000:]
+    assert [line for line in shown if line.strip()][-1:] == ["error: interrupted"], shown
+    assert "Traceback" not in rest and sum(line.startswith("error:") for line in shown) == 1, shown
