@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import cached_property, total_ordering
 
 from cilium_tune.errors import InputError
 
@@ -44,14 +44,16 @@ class ChartVersion:
         """The minor line, `1.19`."""
         return f"{self.major}.{self.minor}"
 
+    @cached_property
     def _key(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
+        """The sort key, computed once: a catalog compares the same few versions thousands of times."""
         parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.pre)
         return (self.major, self.minor, self.patch, 0 if self.pre else 1, parts)
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, ChartVersion):
             return NotImplemented
-        return self._key() < other._key()
+        return self._key < other._key
 
     def __str__(self) -> str:
         base = f"{self.major}.{self.minor}.{self.patch}"
