@@ -48,12 +48,22 @@ def lab() -> None:
 @click.option("--emulate-netkit", is_flag=True,
               help="Pod devices become veth pairs marked netkit when the node's agent runs netkit (this "
                    "kernel has none): rehearses a veth <-> netkit switch; it tests the procedure, not netkit.")
+@click.option("--chart", default=None, metavar="PATH.tgz|DIR|builtin:lab",
+              help="Install this Cilium chart with helm once the lab is up: a real packaged chart runs with the "
+                   "lab's stand-ins for its images; builtin:lab is the stand-in chart.")
+@click.option("-f", "--values", "values", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Values files for --chart, after the lab's own (repeatable, in helm -f order).")
+@click.option("--helm", default=None, help="helm binary for --chart (default: helm on PATH).")
 def up(name: str, lab_dir: Path | None, nodes: int | None, dual_stack: bool | None, profile: str,
-       node_routes: bool, gateway_crds: str, emulate_netkit: bool) -> None:
+       node_routes: bool, gateway_crds: str, emulate_netkit: bool, chart: str | None, values: tuple[Path, ...],
+       helm: str | None) -> None:
     """Start the lab (API server, node namespaces, Node objects, kubelet, Gateway API CRDs). Idempotent."""
+    if values and chart is None:
+        raise InputError("--values needs --chart", hint="add --chart PATH.tgz (or builtin:lab)")
     started = time.monotonic()
     instance = cluster.up(name, nodes=nodes, dual_stack=dual_stack, profile=profile, base_dir=lab_dir,
                           node_routes=node_routes, gateway_crds=gateway_crds, emulate_netkit=emulate_netkit,
+                          chart=chart, values=values, helm=helm,
                           progress=lambda msg: click.echo(f"  {msg}", err=True))
     took = time.monotonic() - started
     click.echo(f"lab {instance.name} is up ({len(instance.topology.nodes)} nodes, {took:.1f} s): "
@@ -96,6 +106,10 @@ def status(name: str, lab_dir: Path | None, output: str) -> None:
         click.echo(f"  kubelet     {_proc(info['processes']['kubelet'])}")
         if info.get("emulate_netkit"):
             click.echo("  netkit      emulated (veth pairs marked netkit)")
+        chart = info.get("chart")
+        if chart:
+            kind = "the real chart, images stood in" if chart["kind"] == "real" else "the lab's stand-in chart"
+            click.echo(f"  chart       {chart['name']} {chart['version']} ({kind}), revision {chart['revision']}")
         if info["nodes"]:
             click.echo(f"  {'NODE':<12} {'NETNS':<14} {'READY':<6} {'PODS':>4} {'PROCS':>5}  ADDRESSES")
         for n in info["nodes"]:

@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -265,8 +265,8 @@ def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance |
 def up(
     name: str = DEFAULT_NAME, *, nodes: int | None = None, dual_stack: bool | None = None,
     profile: str = "lab", base_dir: Path | None = None, node_routes: bool = True,
-    gateway_crds: str = "experimental", emulate_netkit: bool = False,
-    progress: Callable[[str], None] | None = None,
+    gateway_crds: str = "experimental", emulate_netkit: bool = False, chart: str | None = None,
+    values: Sequence[Path] = (), helm: str | None = None, progress: Callable[[str], None] | None = None,
 ) -> LabInstance:
     """Start (or keep) the lab: API server, namespaces, Node objects, kubelet. Idempotent.
 
@@ -276,7 +276,8 @@ def up(
     `gateway_crds` ("experimental", "standard" or "none") prepares the cluster the way the runbook's
     was before Gateway API was enabled in Cilium: the paired v1.4 CRD bundle, TLSRoute included or not.
     `emulate_netkit` lets pod devices be veth pairs marked as netkit (lab/netkit.py), so a veth <-> netkit
-    switch can be rehearsed on a kernel without netkit.
+    switch can be rehearsed on a kernel without netkit. `chart` (a packaged Cilium chart, a chart
+    directory or `builtin:lab`) is then installed with helm as a user would (`install_cilium`).
     """
     from cilium_tune.profile import load_profile
 
@@ -289,16 +290,68 @@ def up(
     running = current(name, base_dir)
     if running is not None and running.topology == topo:
         say(f"lab {name} is already up")
-        return running
-    _clean(name, sdir)
-    sdir.mkdir(parents=True, exist_ok=True)
-    (sdir / "logs").mkdir(exist_ok=True)
-    topology.save_topology(topo, sdir / "lab.json")
-    try:
-        return _start(topo, sdir, say, node_routes, gateway_crds)
-    except BaseException:
+        instance = running
+    else:
         _clean(name, sdir)
-        raise
+        sdir.mkdir(parents=True, exist_ok=True)
+        (sdir / "logs").mkdir(exist_ok=True)
+        topology.save_topology(topo, sdir / "lab.json")
+        try:
+            instance = _start(topo, sdir, say, node_routes, gateway_crds)
+        except BaseException:
+            _clean(name, sdir)
+            raise
+    if chart is not None:
+        install_cilium(instance, chart, values=values, helm=helm, progress=say)
+    return instance
+
+
+LAB_CHART = "builtin:lab"
+RELEASE = ("kube-system", "cilium")
+
+
+def chart_values(topo: Topology) -> dict[str, Any]:
+    """What any Cilium chart needs to run on the lab: the API address the agents reach on every node
+    (the relay at the first node's address) and the pod pools of the lab's address plan."""
+    values: dict[str, Any] = {
+        "k8sServiceHost": str(topo.nodes[0].ipv4),
+        "k8sServicePort": "6443",
+        "ipam": {"operator": {"clusterPoolIPv4PodCIDRList": [str(topo.plan.pods_v4)],
+                              "clusterPoolIPv4MaskSize": topo.plan.pod_mask_v4}},
+    }
+    if topo.dual_stack:
+        values["ipv6"] = {"enabled": True}
+        values["ipam"]["operator"].update(clusterPoolIPv6PodCIDRList=[str(topo.plan.pods_v6)],
+                                          clusterPoolIPv6MaskSize=topo.plan.pod_mask_v6)
+    return values
+
+
+def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] = (), helm: str | None = None,
+                   progress: Callable[[str], None] | None = None, timeout: str = "3m") -> None:
+    """`helm upgrade --install cilium CHART -n kube-system --wait`, the lab's values first, then `values`.
+
+    The real Cilium chart runs with the lab's stand-ins for its images (lab/images.py); `builtin:lab` is
+    the stand-in chart.
+    """
+    from cilium_tune.adapters.helm import find_helm
+    from cilium_tune.lab.chart import CHART_DIR
+
+    say = progress or (lambda _msg: None)
+    ref = str(CHART_DIR) if chart == LAB_CHART else chart
+    if chart != LAB_CHART and not Path(chart).exists():
+        raise InputError(f"chart {chart} does not exist",
+                         hint="pass a packaged Cilium chart (.tgz), a chart directory or builtin:lab")
+    for path in values:
+        if not path.is_file():
+            raise InputError(f"values file {path} does not exist", hint="pass existing -f/--values files")
+    lab_values = instance.state_dir / "lab-values.yaml"
+    write_atomic(lab_values, yaml.safe_dump(chart_values(instance.topology), sort_keys=False))
+    argv = ["upgrade", "--install", RELEASE[1], ref, "-n", RELEASE[0], "-f", str(lab_values)]
+    for path in values:
+        argv += ["-f", str(path)]
+    argv += ["--wait", "--timeout", timeout]
+    say(f"installing {chart} with helm (release {RELEASE[0]}/{RELEASE[1]})")
+    find_helm(helm).run(argv, env={"KUBECONFIG": str(instance.kubeconfig)}, timeout=240)
 
 
 def _start(
@@ -416,6 +469,7 @@ def status(name: str = DEFAULT_NAME, *, base_dir: Path | None = None) -> dict[st
         return out
     out["emulate_netkit"] = topo.emulate_netkit
     ready, pods = _api_view(sdir / "kubeconfig") if "apiserver" in pids else ({}, {})
+    out["chart"] = _chart_view(sdir / "kubeconfig") if "apiserver" in pids else None
     for node in topo.nodes:
         out["nodes"].append({
             "name": node.name,
@@ -452,3 +506,27 @@ def _api_view(kubeconfig: Path) -> tuple[dict[str, bool], dict[str, int]]:
             return ready, dict(pods)
     except Exception:  # status must report a broken API, not crash on it
         return {}, {}
+
+
+def _chart_view(kubeconfig: Path) -> dict[str, Any] | None:
+    """The Cilium release's chart: name, version and whether it is the real chart or the lab's stand-in."""
+    from lightkube import Client, KubeConfig
+    from lightkube.resources.core_v1 import Secret
+
+    from cilium_tune.facts.helm_release import decode_release
+
+    try:
+        with Client(KubeConfig.from_file(kubeconfig), timeout=2.0) as client:  # type: ignore[arg-type]
+            secrets = [s.to_dict() for s in client.list(Secret, namespace=RELEASE[0],
+                                                         labels={"owner": "helm", "name": RELEASE[1]})]
+        releases = [decode_release(s) for s in secrets]
+    except Exception:  # status must report a broken API, not crash on it
+        return None
+    deployed = [r for r in releases if (r.get("info") or {}).get("status") == "deployed"] or releases
+    if not deployed:
+        return None
+    latest = max(deployed, key=lambda r: int(r.get("version") or 0))
+    meta = (latest.get("chart") or {}).get("metadata") or {}
+    stand_in = str(meta.get("description", "")).startswith("Lab stand-in")
+    return {"name": meta.get("name"), "version": meta.get("version"), "revision": latest.get("version"),
+            "kind": "stand-in" if stand_in else "real"}

@@ -12,6 +12,10 @@ Lab semantics (what differs from a real kubelet, on purpose):
   after a container has run 10 s, so CrashLoopBackOff is observable in tests without long waits.
 - Python output is unbuffered (PYTHONUNBUFFERED=1) unless the pod sets it, so logs are live.
 - Init containers run one after another to completion before the others start.
+- Probes: startup, readiness and liveness as a kubelet runs them (readiness and liveness wait for the
+  startup probe), except that a probe which has never passed runs at least every second, and readiness
+  is asked as soon as the startup probe passes, so a chart's 30 s periods do not stretch every start.
+- Images of the Cilium chart run as the lab's stand-in programs (images.py).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cilium_tune.lab import netns, podlogs, topology
+from cilium_tune.lab import images, netns, podlogs, topology
 from cilium_tune.lab.kubelet_apiproxy import PORT as API_PORT
 from cilium_tune.lab.topology import LabNode
 
@@ -42,6 +46,7 @@ TERMINATION_MESSAGE_BYTES = 2048  # the kubelet's limits for FallbackToLogsOnErr
 TERMINATION_MESSAGE_LINES = 80
 BACKOFF_MAX = 20.0
 BACKOFF_RESET_AFTER = 10.0
+FIRST_SUCCESS_PERIOD = 1.0  # probes that never passed yet run at least this often (the chart's are 30 s)
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 Pod = Mapping[str, Any]
@@ -168,6 +173,7 @@ class ProbeState:
     failures: int = 0
     passing: bool = False
     running: bool = False
+    ever_passed: bool = False
 
 
 @dataclass
@@ -187,6 +193,7 @@ class ContainerRun:
     done: bool = False  # terminated and will not run again
     readiness: ProbeState | None = None
     liveness: ProbeState | None = None
+    startup: ProbeState | None = None
 
     @property
     def name(self) -> str:
@@ -245,6 +252,7 @@ class PodRunner:
         for run in [*self.init, *self.main]:
             run.readiness = self._probe_state(run.spec.get("readinessProbe"))
             run.liveness = self._probe_state(run.spec.get("livenessProbe"))
+            run.startup = self._probe_state(run.spec.get("startupProbe"))
         self.tick()
 
     def stop(self, grace: float = 2.0) -> None:
@@ -318,6 +326,12 @@ class PodRunner:
     def _launch(self, run: ContainerRun, now: float) -> None:
         env = container_env(self.pod, run.spec, self.node, self.pod_ips, self.lookup)
         argv = container_argv(run.spec, env)
+        try:
+            argv = images.stand_in(run.spec, argv, init=run.init) or argv
+        except images.NoStandIn as exc:
+            run.state = {"waiting": {"reason": "ImageNotStoodIn", "message": str(exc)}}
+            run.next_start = now + BACKOFF_MAX
+            return
         program = resolve_program(argv, env["PATH"])
         if program is None:
             shown = argv[0] if argv else "(none)"
@@ -349,6 +363,8 @@ class PodRunner:
             run.readiness = self._probe_state(run.readiness.spec)
         if run.liveness is not None:
             run.liveness = self._probe_state(run.liveness.spec)
+        if run.startup is not None:
+            run.startup = self._probe_state(run.startup.spec)
 
     def _reap(self, run: ContainerRun, now: float) -> None:
         if run.proc is None or run.proc.poll() is None:
@@ -409,26 +425,36 @@ class PodRunner:
         return ProbeState(spec=spec, next_run=time.monotonic() + float(spec.get("initialDelaySeconds", 0)))
 
     def _probe(self, run: ContainerRun, now: float) -> None:
-        for state, liveness in ((run.readiness, False), (run.liveness, True)):
+        """Run the probes that are due. As a kubelet does, readiness and liveness wait for the startup
+        probe to pass; then (a lab shortcut) readiness is asked at once rather than a period later."""
+        started = run.startup is None or run.startup.passing
+        for state, kind in ((run.startup, "startup"), (run.readiness, "readiness"), (run.liveness, "liveness")):
             if state is None or state.running or not run.running or now < state.next_run:
                 continue
+            if (kind == "startup" and state.passing) or (kind != "startup" and not started):
+                continue
             state.running = True
-            state.next_run = now + float(state.spec.get("periodSeconds", 10))
-            threading.Thread(target=self._probe_once, args=(run, state, liveness), daemon=True).start()
+            period = float(state.spec.get("periodSeconds", 10))
+            if not state.ever_passed:
+                period = min(period, FIRST_SUCCESS_PERIOD)
+            state.next_run = now + period
+            threading.Thread(target=self._probe_once, args=(run, state, kind), daemon=True).start()
 
-    def _probe_once(self, run: ContainerRun, state: ProbeState, liveness: bool) -> None:
+    def _probe_once(self, run: ContainerRun, state: ProbeState, kind: str) -> None:
         ok = probe(state.spec, run.spec, self.netns, self.node.netns, self.pod_ips)
         with self._lock:
             state.running = False
             if ok:
                 state.successes, state.failures = state.successes + 1, 0
                 if state.successes >= int(state.spec.get("successThreshold", 1)):
-                    state.passing = True
+                    state.passing = state.ever_passed = True
+                    if kind == "startup" and run.readiness is not None:
+                        run.readiness.next_run = time.monotonic()
             else:
                 state.failures, state.successes = state.failures + 1, 0
                 if state.failures >= int(state.spec.get("failureThreshold", 3)):
                     state.passing = False
-                    if liveness and run.proc is not None and run.proc.poll() is None:
+                    if kind != "readiness" and run.proc is not None and run.proc.poll() is None:
                         _signal_group(run.proc, signal.SIGKILL)
 
     # --- status ---------------------------------------------------------------------------------

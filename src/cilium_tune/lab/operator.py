@@ -3,9 +3,10 @@
 Like the real operator, it registers the Cilium CRDs when it starts, so they exist once Cilium is
 installed: for the lab that is CiliumNodeConfig, the one CRD the lab acts on (served as cilium.io/v2
 and, deprecated, cilium.io/v2alpha1, as Cilium 1.19 serves it). An existing definition that differs is
-replaced, as the real operator updates its CRDs on upgrade. Then, with Gateway API enabled
-(GATEWAY_API_ENABLED=true, from the chart), it runs the Gateway API reconciler (gateway/operator.py);
-otherwise it idles until SIGTERM, as an operator with nothing to reconcile in the lab does.
+replaced, as the real operator updates its CRDs on upgrade. It serves /healthz on cilium-operator's
+port (9234). Then, with Gateway API enabled (`enable-gateway-api` in cilium-config; the lab chart also
+passes GATEWAY_API_ENABLED), it runs the Gateway API reconciler (gateway/operator.py); otherwise it
+idles until SIGTERM, as an operator with nothing to reconcile in the lab does.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from lightkube.core.exceptions import ApiError
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
 from cilium_tune.lab.agent import nodeconfig
-from cilium_tune.lab.agent.cluster import connect
-from cilium_tune.lab.agent.run import Log
+from cilium_tune.lab.agent.cluster import config_flag, connect, namespace_from_env
+from cilium_tune.lab.agent.run import Health, Log, serve_health
 
 RETRY_SECONDS = 0.5
+HEALTH_ADDRESS = ("127.0.0.1", 9234)
+"""cilium-operator's health port, where the Cilium chart's probes ask /healthz."""
 
 
 def cilium_crds() -> list[dict[str, Any]]:
@@ -60,21 +63,31 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    gateway = os.environ.get("GATEWAY_API_ENABLED", "false") == "true"
-    log("info", "Starting cilium-tune lab operator", gatewayAPI=str(gateway).lower())
+    log("info", "Starting cilium-tune lab operator")
     client = connect(os.environ)
-    while not stop.is_set():
-        try:
-            register_crds(client, log)
-            break
-        except Exception as exc:  # the API may not be reachable yet
-            log("info", "Registering the Cilium CRDs failed, retrying", error=str(exc))
-            stop.wait(RETRY_SECONDS)
-    if gateway and not stop.is_set():
-        from cilium_tune.lab.gateway.operator import run
+    namespace = namespace_from_env()
+    health = Health()
+    server = serve_health(health, HEALTH_ADDRESS)
+    try:
+        while not stop.is_set():
+            try:
+                register_crds(client, log)
+                gateway = config_flag(client, namespace, "GATEWAY_API_ENABLED", "enable-gateway-api")
+                host_network = config_flag(client, namespace, "GATEWAY_HOST_NETWORK",
+                                           "gateway-api-hostnetwork-enabled")
+                break
+            except Exception as exc:  # the API may not be reachable yet
+                log("info", "Registering the Cilium CRDs failed, retrying", error=str(exc))
+                stop.wait(RETRY_SECONDS)
+        health.ready = True
+        if not stop.is_set() and gateway:
+            from cilium_tune.lab.gateway.operator import run
 
-        run(client, os.environ.get("GATEWAY_HOST_NETWORK", "false") == "true", log, stop)
-    stop.wait()
+            run(client, host_network, log, stop)
+        stop.wait()
+    finally:
+        if server is not None:
+            server.shutdown()
     return 0
 
 

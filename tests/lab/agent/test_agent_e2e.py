@@ -220,8 +220,8 @@ def test_switching_routing_mode_rewires_every_node_and_pods_keep_talking(env: En
                                                                           workload: dict[str, str]) -> None:
     for i in range(2):
         assert "cilium_vxlan" in env.in_ns(env.node_ns(i), "ip", "link", "show")
-    for ip in web_ips(env):
-        assert "hello from web" in env.http("client", ip, 8080)
+    for ip in web_ips(env):  # the web server may still be starting under load
+        assert "hello from web" in wait_for(f"pod {ip}", lambda i=ip: env.http("client", i, 8080))
 
     env.install(routingMode="native")
     wait_for("native routes on every node", lambda: all(

@@ -85,6 +85,14 @@ def resolve_config(client: Client, namespace: str, node: str) -> nodeconfig.Reso
     return nodeconfig.resolve(data, namespace, labels, configs, CONFIG_MAP)
 
 
+def config_flag(client: Client, namespace: str, env_name: str, key: str) -> bool:
+    """A boolean setting from the environment when the chart passes it (the lab chart), else from
+    cilium-config, as the real operator and envoy read it from their mounted config."""
+    if env_name in os.environ:
+        return os.environ[env_name] == "true"
+    return (read_config(client, namespace) or {}).get(key, "false").strip().lower() == "true"
+
+
 @dataclass(frozen=True)
 class ClusterView:
     """One consistent read of everything the datapath depends on."""

@@ -38,7 +38,7 @@ from cilium_tune.lab.agent.services import iptables_nat, nft_ruleset, plan_masqu
 from cilium_tune.lab.agent.status import Observed, status_block
 
 HEALTH_ADDRESS = ("127.0.0.1", 9879)
-"""Where the chart's readiness probe asks /healthz (cilium-agent's health port)."""
+"""Where the chart's probes ask /healthz (cilium-agent's health port, in both charts)."""
 RESYNC_SECONDS = 1.0
 BIG_TCP_IPV4_KERNEL = (6, 3)
 BIG_TCP_IPV6_KERNEL = (5, 19)
@@ -78,10 +78,13 @@ class Refusal(Exception):
 
 @dataclass
 class Health:
+    """What /healthz answers: 200 once `ready`, else 503 (the lab agent, operator and proxy serve one)."""
+
     ready: bool = False
 
 
-def _serve_health(health: Health) -> ThreadingHTTPServer | None:
+def serve_health(health: Health, address: tuple[str, int] = HEALTH_ADDRESS) -> ThreadingHTTPServer | None:
+    """Serve /healthz on `address` in a thread; None when the port is taken."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             code = 200 if health.ready and self.path.startswith("/healthz") else 503
@@ -93,7 +96,7 @@ def _serve_health(health: Health) -> ThreadingHTTPServer | None:
             return
 
     try:
-        server = ThreadingHTTPServer(HEALTH_ADDRESS, Handler)
+        server = ThreadingHTTPServer(address, Handler)
     except OSError:
         return None
     threading.Thread(target=server.serve_forever, name="healthz", daemon=True).start()
@@ -238,7 +241,7 @@ def main() -> int:
         log("fatal", str(exc))
         return 1
     health = Health()
-    server = _serve_health(health)
+    server = serve_health(health)
     try:
         with NodeKernel() as kernel:
             agent = Agent(cfg, resolved, node, client, kernel, log, namespace)

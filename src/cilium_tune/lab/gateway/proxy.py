@@ -20,20 +20,22 @@ import ssl
 import struct
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lightkube import Client
 
-from cilium_tune.lab.agent.cluster import connect, read_services
+from cilium_tune.lab.agent.cluster import config_flag, connect, namespace_from_env, read_services
 from cilium_tune.lab.agent.model import Backend, Service
-from cilium_tune.lab.agent.run import Log
+from cilium_tune.lab.agent.run import Health, Log, serve_health
 from cilium_tune.lab.gateway import api, model
 from cilium_tune.lab.gateway.sni import NotClientHello, server_name
 
 RESYNC_SECONDS = 1.0
+HEALTH_ADDRESS = ("127.0.0.1", 9878)
+"""cilium-envoy's health port, where the Cilium chart's probes ask /healthz."""
 _PEEK_BYTES = 16384
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                "transfer-encoding", "upgrade"}
@@ -252,21 +254,40 @@ def main() -> int:
     log = Log()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    node = os.environ.get("NODE_NAME", "")
-    if os.environ.get("GATEWAY_HOST_NETWORK", "false") != "true":
-        log("warning", "gatewayAPI.hostNetwork is off: listeners would sit behind LoadBalancer Services, "
-                       "which the lab does not provide; this proxy serves nothing", node=node)
-        stop.wait()
-        return 0
-    log("info", "Starting cilium-tune lab gateway proxy (host network)", node=node)
-    proxy = Proxy(connect(os.environ), log)
+    node = os.environ.get("NODE_NAME") or os.environ.get("K8S_NODE_NAME", "")
+    client = connect(os.environ)
+    health = Health(ready=True)
+    server = serve_health(health, HEALTH_ADDRESS)
     try:
-        while True:
-            try:
-                proxy.refresh()
-            except Exception as exc:  # the API can blip; keep serving the last configuration
-                log("error", "Gateway configuration refresh failed", error=str(exc))
-            if stop.wait(RESYNC_SECONDS):
-                return 0
+        host_network = _retry(lambda: config_flag(client, namespace_from_env(), "GATEWAY_HOST_NETWORK",
+                                                  "gateway-api-hostnetwork-enabled"), stop)
+        if not host_network:
+            log("warning", "gatewayAPI.hostNetwork is off: listeners would sit behind LoadBalancer Services, "
+                           "which the lab does not provide; this proxy serves nothing", node=node)
+            stop.wait()
+            return 0
+        log("info", "Starting cilium-tune lab gateway proxy (host network)", node=node)
+        proxy = Proxy(client, log)
+        try:
+            while True:
+                try:
+                    proxy.refresh()
+                except Exception as exc:  # the API can blip; keep serving the last configuration
+                    log("error", "Gateway configuration refresh failed", error=str(exc))
+                if stop.wait(RESYNC_SECONDS):
+                    return 0
+        finally:
+            proxy.stop()
     finally:
-        proxy.stop()
+        if server is not None:
+            server.shutdown()
+
+
+def _retry(read: Callable[[], bool], stop: threading.Event) -> bool:
+    """Read a setting, retrying while the API is not reachable yet."""
+    while True:
+        try:
+            return read()
+        except Exception:
+            if stop.wait(0.5):
+                return False
