@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cilium_tune.checks.workload import Target
+
 MARK = "@@ctv "
 _ROUND = re.compile(r"^@@ctv round (\d+) (begin|end)$")
 _PROBE = re.compile(r"^@@ctv probe ([a-z0-9.-]+) rc=(\d+)$")
@@ -98,7 +100,7 @@ class Observations:
     """Every client's view, plus the targets each was given (probe id -> Target)."""
 
     clients: Mapping[str, ClientView]
-    targets: Mapping[str, Mapping[str, Any]]  # node -> probe id -> workload.Target
+    targets: Mapping[str, Mapping[str, Target]]  # node -> probe id -> what was probed
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # node -> Service object
 
 
