@@ -94,3 +94,17 @@ def test_address_not_assigned_is_explained_only_in_host_network_mode() -> None:
 def test_actions_carry_their_evidence() -> None:
     action = Action.failed("lab-2", "down", command="iptables-save", count=1)
     assert dict(action.evidence) == {"command": "iptables-save", "count": 1}
+
+
+def test_cilium_config_names_each_differing_key_and_leaves_redacted_ones_out() -> None:
+    from cilium_tune.facts.model import CiliumConfig
+
+    live = {"routing-mode": "tunnel", "agent-not-ready-taint-key": "node.cilium.io/agent-not-ready"}
+    facts = _snapshot(cilium_config=CiliumConfig(namespace="kube-system", data=live))
+    desired = {"routing-mode": "native", "agent-not-ready-taint-key": "<redacted>"}
+    sel = Selection(("datapath/cilium-config",))
+    case = next(iter(run_checks(_ctx(facts, desired), selected(sel), sel)))
+    assert case.outcome is Outcome.FAIL
+    assert case.message == "1 key(s) differ from the desired state: routing-mode"
+    assert case.evidence["cilium-config.routing-mode"] == "live 'tunnel', desired 'native'"
+    assert case.evidence["not_compared"] == ["agent-not-ready-taint-key"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from cilium_tune.checks.framework import NEEDS_PODS, Action, CheckContext, Require, check
 from cilium_tune.facts.agent_status import AgentStatus
+from cilium_tune.values.redact import REDACTED
 
 MAX_DIFFS_SHOWN = 20
 
@@ -40,6 +41,8 @@ def agent_ready(ctx: CheckContext) -> Iterator[Action]:
 
 @check("datapath", "cilium-config", "cilium-config equals what the chart renders from the desired values")
 def cilium_config(ctx: CheckContext) -> Iterator[Action]:
+    """Keys whose desired value came out redacted (a `*Key`/`*Token` value of the live release, which the
+    facts keep redacted) cannot be compared; they are listed as `not_compared`."""
     if ctx.config is None:
         yield Action.skipped("matches-desired", ctx.config_error or "the desired cilium-config was not rendered")
         return
@@ -48,15 +51,18 @@ def cilium_config(ctx: CheckContext) -> Iterator[Action]:
         why = ctx.facts.unknown.get("cilium_config", "no cilium-config ConfigMap in the cluster")
         yield Action.failed("matches-desired", f"cannot compare: {why}")
         return
-    diffs = config_diff(ctx.config, live.data)
+    hidden = sorted(k for k, v in ctx.config.items() if REDACTED in v)
+    desired = {k: v for k, v in ctx.config.items() if k not in hidden}
+    diffs = config_diff(desired, {k: v for k, v in live.data.items() if k not in hidden})
+    note = {"not_compared": hidden} if hidden else {}
     if not diffs:
-        yield Action.passed("matches-desired", f"{len(ctx.config)} keys equal the desired state",
-                            namespace=live.namespace)
+        yield Action.passed("matches-desired", f"{len(desired)} keys equal the desired state",
+                            namespace=live.namespace, **note)
         return
     shown = dict(sorted(diffs.items())[:MAX_DIFFS_SHOWN])
     keys = ", ".join(shown)
     yield Action.failed("matches-desired", f"{len(diffs)} key(s) differ from the desired state: {keys}",
-                        **{f"cilium-config.{k}": v for k, v in shown.items()})
+                        **{f"cilium-config.{k}": v for k, v in shown.items()}, **note)
 
 
 def config_diff(desired: Mapping[str, str], live: Mapping[str, str]) -> dict[str, str]:
