@@ -45,16 +45,18 @@ REMOVED = {
     "containerRuntime",
     "tunnel",
     "enableCiliumEndpointSlice",
-    "hostServices",
+    "hostServices",  # the 1.19 templates read it only as a fallback that socketLB's default always beats
     "externalWorkloads",
     "enableEnvoyConfig",
     "loadBalancer.standalone",  # in 1.18's values.yaml, gone in 1.19
     "hubble.tls.insecure",
     "hubble.ui.proxy",
     "loadBalancer.dsrL4Translate",  # 46 pins an old Cilium
-    "nodePort.directRoutingDevice",
     "sessionAffinity",  # only a commented-out example in 1.18, gone in 1.19
 }
+# Not in values.yaml, but the 1.19 templates read it: a values-only catalog's false positive (the version
+# catalogs and `from_chart` of a packaged chart read the templates; see test_corpus_review.py).
+TEMPLATE_ONLY = {"nodePort.directRoutingDevice"}
 # Not in the 1.18 or 1.19 chart; 37 says it targets 1.20, so these may be valid for a newer chart.
 NEWER_OR_FORKED = {"envoy.xdsMode", "hubble.hostUsers", "bpf.hostRouting"}
 
@@ -126,7 +128,7 @@ def test_every_finding_is_accounted_for(chart_catalog: KeyCatalog) -> None:
         found = {u.dotted for u in unknown_keys(_load(path), chart_catalog)}
         assert found == EXPECTED.get(path.name[:2], set()), path.name
     listed = set().union(*EXPECTED.values())
-    assert listed == CASE | MISPLACED | REMOVED | NEWER_OR_FORKED
+    assert listed == CASE | MISPLACED | REMOVED | NEWER_OR_FORKED | TEMPLATE_ONLY
 
 
 def test_false_positive_rate_is_very_low(chart_catalog: KeyCatalog) -> None:

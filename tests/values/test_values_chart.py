@@ -137,3 +137,10 @@ def test_plan_over_the_real_rc1_chart_shows_no_phantom_null_removals(
     diff = json.loads(result.out)["diff"]
     assert diff["removed"] == []
     assert {"kind": "changed", "path": "bpf.masquerade", "old": None, "new": True} in diff["changed"]
+
+
+def test_an_empty_charts_folder_is_no_subchart(tmp_path: Path) -> None:
+    """`helm create` makes an empty charts/ folder; such a chart has no dependencies."""
+    chart = _umbrella(tmp_path, "apiVersion: v2\nname: umbrella\nversion: 1.0.0\n", subchart=False)
+    (chart / "charts").mkdir()
+    assert load_chart_values(chart).values["global"] == {"a": 1}
