@@ -100,7 +100,8 @@ def throughput(report: Report) -> Figure | None:
                 errs.append(_err(hit.m))
         ax.bar(xs, ys, width, label=s, color=_COLORS[i % len(_COLORS)],
                yerr=list(zip(*errs, strict=True)) if errs else None, capsize=3)
-    ax.set_xticks(range(len(groups)), [f"{sc}\nIPv{f}" for sc, f in groups], fontsize=7)
+    ax.set_xticks(range(len(groups)), [f"{sc.replace('-to-', ' to ')}\nIPv{f}".replace(" to ", " to\n", 1)
+                                       for sc, f in groups], fontsize=7)
     ax.set_ylabel("Gbit/s")
     ax.set_title("TCP stream throughput (median, 95% CI)")
     ax.legend(fontsize=8)
@@ -135,7 +136,7 @@ def latency(report: Report) -> Figure | None:
         axes[k // cols][k % cols].set_visible(False)
     axes[0][0].set_ylabel("µs")
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("TCP_RR latency percentiles (median over samples, 95% CI)", fontsize=10)
+    fig.suptitle("TCP_RR latency percentiles (median over samples, 95% CI)", fontsize=10, y=1.04)
     return Figure("latency", "Request/response latency",
                   "netperf TCP_RR: each sample reports p50/p90/p99; points are their medians, whiskers the CI.",
                   _png(fig))
