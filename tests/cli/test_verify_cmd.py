@@ -36,7 +36,7 @@ def test_unreachable_cluster_is_exit_3_and_junit_records_it(cli: Callable[..., A
     assert done.code == 3, done.err
     assert done.err.startswith("error: cannot reach the API server") and "Traceback" not in done.err
     case = ET.parse(junit).getroot().find(".//testcase")
-    assert case is not None and case.get("name") == "setup/cluster/reach" and case.find("error") is not None
+    assert case is not None and case.get("name") == "setup/run/start" and case.find("error") is not None
 
 
 def test_unknown_check_family_is_exit_2(cli: Callable[..., Any], tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ def test_json_report() -> None:
 
 
 def test_junit_report_parses_back() -> None:
+    """Lint's JUnit goes through the neutral model: one testcase per rule that ran, named as the model names
+    cases; a failure for a finding at or above the threshold, the others in <system-out>."""
     text = render_junit(sample_result(), fail_on=Severity.ERROR)
     check_golden("lint.junit.xml", text)
     root = ET.fromstring(text.encode("utf-8"))
@@ -101,24 +103,24 @@ def test_junit_report_parses_back() -> None:
     assert suite is not None
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert list(cases) == [
-        "CT101 unknown-values-key",
-        "CT201 netkit-on-old-kernel",
-        "CT301 native-routing-without-native-cidr",
-        "CT702 gateway-api-crd-version-unpaired",
+        "rules/CT101/unknown-values-key",
+        "rules/CT201/netkit-on-old-kernel",
+        "rules/CT301/native-routing-without-native-cidr",
+        "rules/CT702/gateway-api-crd-version-unpaired",
     ]
     assert suite.get("tests") == "4" and suite.get("failures") == "1"
-    failure = cases["CT201 netkit-on-old-kernel"].find("failure")
-    assert failure is not None and failure.get("type") == "error"
+    failure = cases["rules/CT201/netkit-on-old-kernel"].find("failure")
+    assert failure is not None and (failure.get("message") or "").startswith("error: node skyforge-2 runs kernel")
     assert "nodes[skyforge-2].kernel = 6.1.0-18-amd64" in (failure.text or "")
-    out = cases["CT101 unknown-values-key"].find("system-out")
+    out = cases["rules/CT101/unknown-values-key"].find("system-out")
     assert out is not None and (out.text or "").startswith("warning: unknown key 'socketLb'")
-    assert cases["CT301 native-routing-without-native-cidr"].find("failure") is None
+    assert cases["rules/CT301/native-routing-without-native-cidr"].find("failure") is None
 
 
 def test_junit_fail_on_warning_turns_warnings_into_failures() -> None:
     root = ET.fromstring(render_junit(sample_result(), fail_on=Severity.WARNING))
     failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
-    assert failed == ["CT101 unknown-values-key", "CT201 netkit-on-old-kernel"]
+    assert failed == ["rules/CT101/unknown-values-key", "rules/CT201/netkit-on-old-kernel"]
 
 
 def test_rule_table_and_explain() -> None:

@@ -63,7 +63,7 @@ def test_json_output_and_junit_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
-    assert failed == ["CT201 netkit-on-old-kernel"]
+    assert failed == ["rules/CT201/netkit-on-old-kernel"]
 
 
 def test_fail_on_warning_is_stricter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,8 +95,8 @@ def verify(
     from cilium_tune.checks.workload import DEFAULT_IMAGE
     from cilium_tune.files import write_atomic
     from cilium_tune.report import json as json_report
-    from cilium_tune.report.junit import render_report_junit
-    from cilium_tune.report.model import Case, Outcome, Report
+    from cilium_tune.report.junit import render_junit_setup_error, render_report_junit
+    from cilium_tune.report.model import Outcome
     from cilium_tune.report.text import render_report
 
     if timeout <= 0:
@@ -131,8 +131,7 @@ def verify(
             kube.close()
     except CiliumTuneError as exc:
         if junit_file:
-            setup = Report("verify", "cilium-tune verify", (Case("setup/cluster/reach", Outcome.ERROR, exc.message),))
-            write_atomic(junit_file, render_report_junit(setup))
+            write_atomic(junit_file, render_junit_setup_error(exc.message, exc.hint, kind="verify"))
         raise
     if output == "json":
         click.echo(json_report.render_report(report), nl=False)

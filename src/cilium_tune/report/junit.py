@@ -1,9 +1,10 @@
-"""JUnit XML for CI: one testcase per rule that ran, a <failure> per finding at or above the threshold.
+"""JUnit XML for CI, for any `Report`: lint's rules, verify's checks, bench's comparisons.
 
-Findings below the threshold are kept in the testcase's <system-out> so CI logs still show them. A run
-that cannot start (unreadable facts or values) is reported as one `setup` testcase with an <error>,
-as cilium-cli records infrastructure failures, so CI never silently loses the report.
-The testcase names (`CT201 netkit-on-old-kernel`) are stable across runs, so CI can track them.
+One testsuite per family and one testcase per case, named as `--check`/`--select` name it
+(`rules/CT201/netkit-on-old-kernel`, `dual-stack/pod-to-service/ipv6-lab-1-to-lab-2`), so CI can track
+them across runs. A run that cannot start (unreadable facts or values, an unreachable cluster) is
+reported as one `setup` testcase with an <error>, as cilium-cli records infrastructure failures, so CI
+never silently loses the report.
 """
 
 from __future__ import annotations
@@ -24,43 +25,33 @@ def _body(finding: Finding) -> str:
     return "\n".join(lines)
 
 
-def render_junit(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> str:
-    """The JUnit XML document (UTF-8 declaration included)."""
-    failures = 0
+def lint_report(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> Report:
+    """Lint's result on the neutral model: one case per rule that ran (`rules/CT201/netkit-on-old-kernel`).
+
+    A rule with a finding at or above `fail_on` fails; one with findings below it is a warning (CI shows
+    them without going red); a quiet rule passes. The message holds every finding of the rule, failing
+    ones first, each with its severity, evidence and fix.
+    """
     cases = []
     for rule in result.rules:
-        case = ET.Element("testcase", classname=f"cilium-tune.rules.{rule.area}", name=f"{rule.id} {rule.name}")
         found = result.by_rule(rule.id)
         failing = [f for f in found if f.severity is not None and f.severity.at_least(fail_on)]
-        passing = [f for f in found if f not in failing]
-        for finding in failing:
-            failure = ET.SubElement(case, "failure", message=finding.message, type=str(finding.severity))
-            failure.text = _body(finding)
-        if failing:
-            failures += 1
-        if passing:
-            out = ET.SubElement(case, "system-out")
-            out.text = "\n\n".join(f"{f.severity}: {_body(f)}" for f in passing)
-        cases.append(case)
-    return _document(cases, failures=failures, errors=0)
+        ordered = failing + [f for f in found if f not in failing]
+        text = "\n\n".join(f"{f.severity}: {_body(f)}" for f in ordered) or rule.title
+        outcome = Outcome.FAIL if failing else Outcome.WARN if found else Outcome.PASS
+        cases.append(Case(f"rules/{rule.id}/{rule.name}", outcome, text))
+    return Report("lint", SUITE, tuple(cases), {"fail_on": str(fail_on)})
 
 
-def render_junit_setup_error(message: str, hint: str | None = None) -> str:
+def render_junit(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> str:
+    """Lint's JUnit XML document (UTF-8 declaration included)."""
+    return render_report_junit(lint_report(result, fail_on=fail_on))
+
+
+def render_junit_setup_error(message: str, hint: str | None = None, *, kind: str = "lint") -> str:
     """A report for a run that could not start (facts or values unreadable), so CI still sees a result."""
-    case = ET.Element("testcase", classname="cilium-tune.rules", name="setup")
-    error = ET.SubElement(case, "error", message=message, type="setup")
-    error.text = message + (f"\nhint: {hint}" if hint else "")
-    return _document([case], failures=0, errors=1)
-
-
-def _document(cases: list[ET.Element], *, failures: int, errors: int) -> str:
-    counts = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors)}
-    suite = ET.Element("testsuite", {"name": SUITE, **counts})
-    suite.extend(cases)
-    root = ET.Element("testsuites", {"name": SUITE, **counts})
-    root.append(suite)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    text = message + (f"\nhint: {hint}" if hint else "")
+    return render_report_junit(Report(kind, f"cilium-tune {kind}", (Case("setup/run/start", Outcome.ERROR, text),)))
 
 
 def render_report_junit(report: Report) -> str:
@@ -89,15 +80,18 @@ def render_report_junit(report: Report) -> str:
             element = ET.SubElement(suite, "testcase", attrs)
             see = [f"see: {case.link}"] if case.link else []
             body = "\n".join([case.message, *evidence_lines(case.evidence), *see])
+            headline = case.message.split("\n", 1)[0]
             if case.outcome is Outcome.FAIL:
-                ET.SubElement(element, "failure", message=case.message, type="fail").text = body
+                ET.SubElement(element, "failure", message=headline, type="fail").text = body
             elif case.outcome is Outcome.ERROR:
-                ET.SubElement(element, "error", message=case.message, type="error").text = body
+                ET.SubElement(element, "error", message=headline, type="error").text = body
             elif case.outcome is Outcome.SKIP:
-                ET.SubElement(element, "skipped", message=case.reason or case.message)
-            elif case.outcome in (Outcome.EXPLAINED, Outcome.WARN):
+                ET.SubElement(element, "skipped", message=case.reason or headline)
+            elif case.outcome is Outcome.WARN:
+                ET.SubElement(element, "system-out").text = body
+            elif case.outcome is Outcome.EXPLAINED:
                 why = f"\nwhy: {case.reason}" if case.reason else ""
-                ET.SubElement(element, "system-out").text = f"{case.outcome}: {body}{why}"
+                ET.SubElement(element, "system-out").text = f"explained: {body}{why}"
         suites.append(suite)
         for key in totals:
             totals[key] += counts[key]
