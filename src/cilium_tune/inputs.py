@@ -53,9 +53,22 @@ def read_bytes(path: str | os.PathLike[str], what: str, *, missing: str = "check
         data = buffer.read(MAX_BYTES + 1) if buffer is not None else stream.read(MAX_BYTES + 1).encode()
         _check_size(len(data), "<stdin>", what)
         return data
-    file = Path(path)
+    check_regular_file(path, what, missing=missing)
     try:
-        info = file.stat()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read the {what}: {exc.strerror}", hint="check the path and permissions"
+        ) from None
+    _check_size(len(data), str(path), what)
+    return data
+
+
+def check_regular_file(path: str | os.PathLike[str], what: str, *, missing: str = "check the path") -> None:
+    """InputError unless `path` is a regular file of at most MAX_BYTES (a FIFO would block, a device never end)."""
+    try:
+        info = Path(path).stat()
     except FileNotFoundError:
         raise InputError(f"{path}: {what} not found", hint=missing) from None
     except OSError as exc:
@@ -70,15 +83,6 @@ def read_bytes(path: str | os.PathLike[str], what: str, *, missing: str = "check
             f"{path}: is {kind}, not a regular file", hint=f"save the {what} to a file first (or use '-' for stdin)"
         )
     _check_size(info.st_size, str(path), what)
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read the {what}: {exc.strerror}", hint="check the path and permissions"
-        ) from None
-    _check_size(len(data), str(path), what)
-    return data
 
 
 def _check_size(size: int, source: str, what: str) -> None:

@@ -424,6 +424,13 @@ CASES: list[Case] = [
     Case("dev-zero-facts", ["lint", "--facts", "/dev/zero"], 2),
     Case("dev-zero-baseline", ["plan", "--overlays", "profile", "--baseline", "/dev/zero"], 2),
     Case("symlink-dev-zero", ["values", "merge", "-f", "z.yaml"], 2, {"z.yaml": symlink("z.yaml", "/dev/zero")}),
+    Case(
+        "fifo-chart",
+        ["values", "merge", "-f", "v.yaml", "--chart", "c.tgz"],
+        2,
+        {"v.yaml": b"a: 1\n", "c.tgz": fifo("c.tgz")},
+    ),
+    Case("dev-zero-chart", ["values", "merge", "-f", "v.yaml", "--chart", "/dev/zero"], 2, {"v.yaml": b"a: 1\n"}),
     Case("fifo-values", ["values", "merge", "-f", "v.yaml"], 2, {"v.yaml": fifo("v.yaml")}),
     Case("fifo-facts", ["plan", "--overlays", "profile", "--facts", "f.json"], 2, {"f.json": fifo("f.json")}),
     Case("fifo-profile", ["render", "-p", "p.yaml"], 2, {"p.yaml": fifo("p.yaml")}),

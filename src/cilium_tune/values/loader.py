@@ -32,7 +32,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cilium_tune.errors import InputError
-from cilium_tune.inputs import check_yaml, decode_utf8, read_bytes
+from cilium_tune.inputs import MAX_BYTES, check_regular_file, check_yaml, decode_utf8, read_bytes
 from cilium_tune.values.paths import KeyPath, format_path
 from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_key
 
@@ -158,9 +158,12 @@ def load_chart_values(chart: str | Path, *, helm: int = DEFAULT_HELM_MAJOR) -> L
         return load_values(values_file, helm=helm)
     if not path.exists():
         raise InputError(f"{chart}: chart not found", hint="pass a chart directory or a packaged .tgz")
+    check_regular_file(path, "chart archive")
     try:
         with tarfile.open(path, "r:*") as archive:
             members = archive.getmembers()
+            if any(m.size > MAX_BYTES for m in members):
+                raise InputError(f"{chart}: a file in the chart archive is over 32 MiB", hint="pass a real chart")
             charts = [m for m in members if m.isfile() and m.name.count("/") == 1 and m.name.endswith("/Chart.yaml")]
             if not charts:
                 raise InputError(f"{chart}: no <name>/Chart.yaml inside", hint="pass a chart packaged by helm")
