@@ -13,7 +13,7 @@ from cilium_tune.adapters.helm import Helm
 from cilium_tune.adapters.kube import NODES, PODS, FakeKube
 from cilium_tune.errors import ClusterError, InputError
 from cilium_tune.plan.steps import PENDING_LABEL, Cordon, LabelNode, RestartAgent, Step
-from cilium_tune.rollout.actions import Actions, agent_status
+from cilium_tune.rollout.actions import Actions
 from cilium_tune.rollout.executor import Executor, Interrupted, NodeFailed
 from cilium_tune.rollout.journal import Journal, new_run_dir, sha256_file
 
@@ -112,12 +112,3 @@ def test_a_failure_without_recovery_keeps_the_error_in_the_journal(tmp_path: Pat
         Executor(journal, actions(cluster()), echo=lambda _: None).run()
     assert journal.state == "failed" and "n9" in journal.data["message"]
 
-
-def test_agent_status_reads_the_last_status_lines_of_a_log() -> None:
-    log = (
-        'level=info msg="Starting"\n'
-        "Device Mode:             veth\n"
-        "Routing:                 Network: Tunnel [vxlan]   Host: Legacy\n"
-        "Device Mode:             netkit\n"
-    )
-    assert agent_status(log) == {"Device Mode": "netkit", "Routing": "Network: Tunnel [vxlan]   Host: Legacy"}

@@ -86,3 +86,13 @@ def test_abort_restores_only_the_touched_nodes() -> None:
 def test_steps_round_trip_through_the_journal_form() -> None:
     steps = list(plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=Effect(VETH, NETKIT)))
     assert [step_from_json(step_to_json(s)) for s in steps] == steps
+
+
+def test_clean_state_drains_every_node_even_without_a_datapath_change() -> None:
+    """cleanState wipes the endpoints of every agent that starts: the node's pods must go first."""
+    tuned = VETH | {"enable-ipv4-big-tcp": "true"}
+    steps = list(plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=Effect(VETH, tuned),
+                              strategy="clean-state"))
+    assert {f"switch/{n}/evict" for n in NODES} <= set(ids(steps))
+    default = list(plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=Effect(VETH, tuned)))
+    assert not any(i.endswith("/evict") for i in ids(default))

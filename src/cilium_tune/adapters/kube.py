@@ -707,10 +707,20 @@ def wait_new_pod_ready(
         time.sleep(poll)
 
 
+# A container whose last exit says one of these will not get better by restarting: fail at once.
+REFUSALS = ("Cannot start cilium-agent", "netkit devices need kernel")
+RESTARTS_BEFORE_FAILING = 3  # otherwise a transient crash or two is waited out
+
+
 def _container_failure(pod: Mapping[str, Any]) -> str | None:
     for cs in (pod.get("status") or {}).get("containerStatuses") or []:
         terminated = (cs.get("lastState") or {}).get("terminated") or (cs.get("state") or {}).get("terminated")
-        if int(cs.get("restartCount") or 0) >= 1 and terminated:
-            message = str(terminated.get("message") or terminated.get("reason") or "").strip()
-            return message.splitlines()[-1] if message else f"exit code {terminated.get('exitCode')}"
+        restarts = int(cs.get("restartCount") or 0)
+        if restarts < 1 or not terminated:
+            continue
+        message = str(terminated.get("message") or terminated.get("reason") or "").strip()
+        refusal = next((line for line in message.splitlines() if any(r in line for r in REFUSALS)), None)
+        if refusal or restarts >= RESTARTS_BEFORE_FAILING:
+            last = message.splitlines()[-1] if message else f"exit code {terminated.get('exitCode')}"
+            return refusal or f"{last} (restarted {restarts} times)"
     return None

@@ -324,6 +324,12 @@ def held_config(effect: Effect) -> tuple[tuple[str, str], ...]:
 
 def rollout_notes(effect: Effect, strategy: str) -> list[str]:
     notes = []
+    added = set(families(effect.config_after)) ^ set(families(effect.config_before))
+    if added:
+        notes.append(
+            f"address families change ({', '.join(sorted(added))}): until the last node is switched, nodes are "
+            "checked on the families both settings have"
+        )
     unheld = [k for k in effect.changed_keys if k not in dict(held_config(effect))]
     if unheld and strategy == "node-config":
         notes.append(
@@ -409,16 +415,9 @@ def plan_rollout(
         yield RestartOperator(
             id=prefix + "operator/restart", purpose="the operator reads these at start", namespace=ns, kube_context=ctx
         )
-    yield from _switch_nodes(
-        release,
-        nodes,
-        effect.config_after,
-        change is not None,
-        effect.routing_changes,
-        node_config,
-        f"{prefix}switch",
-        "switch",
-    )
+    # cleanState wipes every endpoint of a restarting node, so that strategy drains each node whatever changes.
+    drain = change is not None or not node_config
+    yield from _switch_nodes(release, nodes, effect, drain, node_config, f"{prefix}switch", "switch")
     if node_config:
         yield NodeConfig(
             id=prefix + "release/node-config",
@@ -437,15 +436,20 @@ def plan_rollout(
 def _switch_nodes(
     release: Release,
     nodes: Sequence[str],
-    config: Mapping[str, str],
+    effect: Effect,
     drain: bool,
-    routing_changes: bool,
     node_config: bool,
     group: str,
     verb: str,
 ) -> Iterator[Step]:
+    """Node by node. Until the last node, a node is checked only where switched and pending nodes can talk:
+    with the routing mode changing, against the nodes switched before it; with an address family being
+    added or removed, on the families both settings have."""
     ns, ctx = release.namespace, release.kube_context
+    config = effect.config_after
     expect = expected_status(config)
+    routing_changes = effect.routing_changes
+    shared = tuple(f for f in families(config) if f in families(effect.config_before))
     done: list[str] = []
     for i, node in enumerate(nodes):
         purpose = f"{verb} {node}"
@@ -466,7 +470,7 @@ def _switch_nodes(
             namespace=ns,
             expect=expect,
             peers=peers,
-            families=families(config),
+            families=families(config) if last else shared,
             kube_context=ctx,
         )
         yield Cordon(id=f"{base}/uncordon", purpose=purpose, node=node, unschedulable=False, kube_context=ctx)
@@ -518,7 +522,7 @@ def plan_recovery(
     for node in order:
         base, purpose = f"{prefix}{node}", f"restore {node}"
         yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
-        if back.datapath_change is not None:
+        if back.datapath_change is not None or not node_config:
             yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
             yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
         yield RestartAgent(id=f"{base}/restart-agent", purpose=purpose, node=node, namespace=ns, kube_context=ctx)

@@ -8,7 +8,6 @@ deleting it, so a resumed restart waits for a newer pod instead of deleting the 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from cilium_tune.adapters import kube as k
 from cilium_tune.adapters.helm import Helm, parse_duration, run_step_argv
 from cilium_tune.adapters.kube import CRDS, DEPLOYMENTS, PODS, KubeAPI, Resource
 from cilium_tune.errors import ClusterError
+from cilium_tune.facts.agent_status import parse_agent_status
 from cilium_tune.plan.steps import (
     AGENT_SELECTOR,
     OPERATOR_SELECTOR,
@@ -42,7 +42,6 @@ CHECK_IMAGE = "python:3.12-slim"
 CHECK_PORT = 8080
 NODE_CONFIG_CRD = "ciliumnodeconfigs.cilium.io"
 OPERATOR_DEPLOYMENT = "cilium-operator"
-_STATUS_LINE = re.compile(r"^(?P<label>[A-Za-z0-9 ]+?):\s+(?P<value>\S.*)$")
 
 
 class CheckFailed(ClusterError):
@@ -178,7 +177,8 @@ class Actions:
         deadline = time.monotonic() + step.timeout_s
         while True:
             pod = k.node_pod(self.kube, step.namespace, AGENT_SELECTOR, step.node)
-            seen = agent_status(self.kube.logs(pod["metadata"]["name"], step.namespace)) if pod else {}
+            status = parse_agent_status(self.kube.logs(pod["metadata"]["name"], step.namespace)) if pod else None
+            seen = status.fields if status else {}
             wrong = {
                 label: seen.get(label, "(missing)")
                 for label, prefix in step.expect
@@ -313,12 +313,3 @@ class Actions:
                 return {str(key): str(value) for key, value in json.loads(line[7:]).items()}
         raise CheckFailed(f"node {node}: the test client printed no result: {log.strip()[-200:]}")
 
-
-def agent_status(log: str) -> dict[str, str]:
-    """The `cilium-dbg status`-style lines in an agent log (`Label:   value`), the last of each label."""
-    seen: dict[str, str] = {}
-    for line in log.splitlines():
-        match = _STATUS_LINE.match(line.rstrip())
-        if match and "=" not in match["label"]:
-            seen[match["label"].strip()] = match["value"].strip()
-    return seen
