@@ -43,3 +43,8 @@ def test_unknown_check_family_is_exit_2(cli: Callable[..., Any], tmp_path: Path)
     done = cli("verify", "--check", "dualstack/*", "--kubeconfig", str(kubeconfig(tmp_path)))
     assert done.code == 2
     assert "no family 'dualstack'" in done.err and "hint: families: datapath, dual-stack" in done.err
+
+
+def test_a_namespace_that_is_not_a_name_is_exit_2(cli: Callable[..., Any], tmp_path: Path) -> None:
+    done = cli("verify", "--verify-namespace", "../kube-system", "--kubeconfig", str(kubeconfig(tmp_path)))
+    assert done.code == 2 and "not a Kubernetes namespace name" in done.err

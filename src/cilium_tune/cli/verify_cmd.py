@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ pods' logs (no pods/exec needed) and deletes everything it created, also on fail
 cluster could not be reached.
 """
 
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _COLOURS = {"fail": "red", "error": "red", "warn": "yellow", "explained": "cyan", "skip": "blue", "pass": "green"}
 
 
@@ -101,6 +103,10 @@ def verify(
 
     if timeout <= 0:
         raise InputError(f"--timeout {timeout:g}: must be positive", hint="e.g. --timeout 60")
+    for flag, value in (("--verify-namespace", verify_namespace), ("--namespace", namespace)):
+        if not _LABEL.match(value):
+            raise InputError(f"{flag} {value!r}: not a Kubernetes namespace name",
+                             hint="lower-case letters, digits and '-', at most 63 characters")
     _check_patterns(patterns)
     opts = VerifyOptions(
         profile_ref=profile_ref,
