@@ -9,10 +9,10 @@ Three sources:
   from every released chart by scripts/gen_catalogs.py: values.yaml keys, commented-out example keys
   and keys only the templates read, each valid from its first to its last version, plus the history of
   keys other versions had, so a removed option says when it went.
-- the built-in catalog: the keys cilium-tune reasons about (with their expected type) and the
-  common top-level keys of the 1.18/1.19 charts. Only subtrees whose children are all listed are
-  *closed*; in an *open* subtree only near-misses of a listed key (case or one-letter slips) are
-  reported, so valid keys the tool does not list never warn.
+- the built-in catalog, for when no chart version is known: every key some supported chart version
+  reads (the union of the generated catalogs), plus the keys cilium-tune reasons about (with their
+  expected type). Only subtrees whose children are all listed are *closed*; in an *open* subtree only
+  near-misses of a listed key (case or one-letter slips) are reported.
 - a real chart (`KeyCatalog.from_chart`): its values.yaml gives the complete key tree, every
   mapping closed. Many valid keys exist in values.yaml only as commented-out examples under their
   parent (`  # hostNamespaceOnly: false` below `socketLB:`); those lines are read too, and so are the
@@ -431,7 +431,24 @@ class KeyCatalog:
 
     @classmethod
     def builtin(cls) -> KeyCatalog:
-        """The tool's own catalog (no chart needed)."""
+        """The catalog for when no chart version is known: every key that some version of a supported line
+        reads (so it never flags a key valid in one of them), the keys cilium-tune reasons about, and a few
+        keys of redistributed charts (RKE2's `global`, `portmapPlugin`). A fresh copy on every call."""
+        from cilium_tune.values.catalogs import union_entries
+
+        cat = cls._tool_keys()
+        for path, kind, flags in union_entries():
+            cat.add(path, kind)
+            cat.seen_as.setdefault(path, flags[0])
+            if "k" in flags:
+                cat.closed.add(path)
+            if "f" in flags:
+                cat.free_form.add(path)
+        return cat
+
+    @classmethod
+    def _tool_keys(cls) -> KeyCatalog:
+        """The keys cilium-tune reads or writes and the top-level keys of the 1.18/1.19 charts."""
         cat = cls(source="built-in")
         for dotted, kind in _TOOL_KEYS.items():
             cat.add(tuple(dotted.split(".")), kind)
@@ -446,11 +463,11 @@ class KeyCatalog:
 
         The chart's templates are read too (keys they read are valid even when values.yaml only
         mentions them in a comment), and when its Chart.yaml names a Cilium version with a generated
-        catalog, that catalog's history says when a removed key went. With `with_builtin` the built-in
-        keys are added as well; without it the catalog is exactly what this chart shows.
+        catalog, that catalog's history says when a removed key went. With `with_builtin` the keys
+        cilium-tune itself reads are added as well; without it the catalog is exactly what this chart shows.
         """
         chart = _read_chart(Path(path))
-        cat = cls.builtin() if with_builtin else cls()
+        cat = cls._tool_keys() if with_builtin else cls()
         cat.source = chart.source
         cat.closed = set()
         cat.merge_values_text(chart.values, chart.source)

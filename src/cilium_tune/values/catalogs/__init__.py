@@ -27,7 +27,7 @@ from cilium_tune.values.catalog import KeyCatalog, KeyHistory
 from cilium_tune.values.chart_versions import ChartVersion
 from cilium_tune.values.paths import KeyPath, parse_path
 
-__all__ = ["catalog_for_version", "history_for_version", "supported_lines"]
+__all__ = ["catalog_for_version", "history_for_version", "supported_lines", "union_entries"]
 
 _TYPE, _DEFAULT, _FIRST, _LAST, _GONE, _LINE_FIRST, _LINE_LAST, _FLAGS = range(8)
 
@@ -120,6 +120,18 @@ def catalog_for_version(version: str) -> KeyCatalog:
     catalog.history = history
     catalog.line_keys = frozenset(in_line)
     return catalog
+
+
+@cache
+def union_entries() -> tuple[tuple[KeyPath, str | None, str], ...]:
+    """(path, type, flags) of every key some version of a supported line reads, newest line last (its
+    type wins); `KeyCatalog.builtin` is built from it."""
+    entries: list[tuple[KeyPath, str | None, str]] = []
+    for line in supported_lines():
+        for dotted, entry in _line_data(line)["keys"].items():
+            if entry[_LINE_FIRST] is not None:
+                entries.append((_path(dotted), entry[_TYPE], entry[_FLAGS]))
+    return tuple(entries)
 
 
 def history_for_version(version: str) -> tuple[dict[KeyPath, KeyHistory], frozenset[KeyPath]]:
