@@ -44,3 +44,37 @@ def test_a_whole_tree_is_redacted_for_snapshots() -> None:
         "clustermesh": {"apiserver": {"tls": {"ca": {"cert": "c", "key": REDACTED}}}},
         "etcd": [{"password": REDACTED}],
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("affinity", "podAntiAffinity", "topologyKey"),
+        ("cni", "configMapKey"),
+        ("agentNotReadyTaintKey",),
+        ("tolerations", "key"),
+        ("nodeAffinity", "matchExpressions", "key"),
+        ("tls", "caBundle", "key"),
+        ("env", "secretKeyRef", "key"),
+    ],
+)
+def test_keys_that_name_a_label_or_an_entry_are_not_credentials(path: tuple[str, ...]) -> None:
+    from cilium_tune.values.redact import is_secret_path
+
+    assert not is_secret_path(path)
+    assert is_secret_path(("hubble", "tls", "server", "key"))
+
+
+def test_the_scrubber_hides_remembered_credentials_as_whole_tokens_only_while_a_command_runs() -> None:
+    from cilium_tune.values.redact import SecretScrubber
+
+    scrubber = SecretScrubber()
+    scrubber.remember({"bgpPassword": "hunter22"})
+    assert scrubber.scrub("bgpPassword = hunter22") == "bgpPassword = hunter22"  # not started: library use
+    scrubber.start()
+    scrubber.remember({"bgpPassword": "hunter22", "mtls": {"name": None, "key": "ca.crt"}, "short": {"key": "abc"}})
+    shown = scrubber.scrub('values.bgpPassword = hunter22, "hunter22"')
+    assert shown == f'values.bgpPassword = {REDACTED}, "{REDACTED}"'
+    assert scrubber.scrub("/tmp/hunter2234 ca.crt abc") == "/tmp/hunter2234 ca.crt abc"  # not a token; not secrets
+    scrubber.stop()
+    assert scrubber.scrub("hunter22") == "hunter22"

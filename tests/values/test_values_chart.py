@@ -75,13 +75,6 @@ def test_merge_over_the_real_rc1_chart_equals_helms_own_values(
 
 
 @pytest.mark.helm
-@pytest.mark.xfail(
-    strict=True,
-    reason="over-redaction at the output boundary: values/redact.py takes cni.configMapKey ('cni-config'), "
-    "agentNotReadyTaintKey, tls.caBundle.key ('ca.crt') and topologyKey for credentials, and the scrubber then "
-    "rewrites every occurrence in the output (cni.confFileMountPath '/tmp/cni-configuration' is printed as "
-    "'/tmp/<redacted>uration'). Remove this mark when `values merge` prints Helm's values.",
-)
 def test_values_merge_prints_helms_values_for_the_real_rc1_chart(
     oracle: HelmOracle, rc1_dump_chart: Path, tmp_path: Path, cli: Callable[..., Any]
 ) -> None:

@@ -34,7 +34,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from cilium_tune.errors import InputError
 from cilium_tune.inputs import MAX_BYTES, check_regular_file, check_yaml, decode_utf8, read_bytes
 from cilium_tune.values.paths import KeyPath, format_path
-from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_key
+from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_path
 
 __all__ = [
     "DEFAULT_HELM_MAJOR",
@@ -491,7 +491,7 @@ class _DocumentReader:
             try:
                 kind, value = self._scalar(node)
             except InputError as exc:
-                if not (path and is_secret_key(path[-1]) and node.value):
+                if not (is_secret_path(path) and node.value):
                     raise
                 message = exc.message.replace(repr(node.value), REDACTED).replace(node.value, REDACTED)
                 raise InputError(message, hint=exc.hint) from None

@@ -26,17 +26,39 @@ def is_secret_key(key: str) -> bool:
     return bool(words) and words[-1].lower() in _CREDENTIAL_WORDS
 
 
+# Keys that end in "key" but name something instead of holding a credential: a label or taint key
+# (`topologyKey: kubernetes.io/hostname`, `agentNotReadyTaintKey`, the `key` of a toleration or selector
+# expression) or the key of an entry in a ConfigMap or Secret (`configMapKey: cni-config`, the `key` of
+# `caBundle: {name, key: ca.crt}` or of a `secretKeyRef`).
+_NAMING_WORDS = {"map", "taint", "topology", "label", "annotation", "selector"}
+_NAMING_PARENTS = {"tolerations", "matchExpressions", "matchFields", "caBundle"}
+
+
+def is_secret_path(path: tuple[str, ...]) -> bool:
+    """True when the value at `path` (list items keep their list's path) is a credential."""
+    if not path or not is_secret_key(path[-1]):
+        return False
+    words = [word.lower() for word in _WORD.findall(path[-1])]
+    if words[-1] == "key" and len(words) > 1 and words[-2] in _NAMING_WORDS:
+        return False
+    return not (path[-1] == "key" and len(path) > 1 and (path[-2] in _NAMING_PARENTS or path[-2].endswith("Ref")))
+
+
 def redact(path: tuple[str, ...], value: Any) -> Any:
-    """`value`, or REDACTED when the last key of `path` names a credential and the value is not empty."""
+    """`value`, or REDACTED when `path` names a credential and the value is not empty."""
     if value in (None, "", [], {}) or isinstance(value, bool):
         return value
-    return REDACTED if path and is_secret_key(path[-1]) else value
+    return REDACTED if is_secret_path(path) else value
 
 
 def redact_tree(values: Any, path: tuple[str, ...] = ()) -> Any:
     """A copy of a values tree with every credential redacted (for snapshots saved to disk)."""
     if isinstance(values, dict):
-        return {key: redact_tree(value, (*path, str(key))) for key, value in values.items()}
+        reference = "name" in values  # {name, key}: `key` names an entry of a ConfigMap or Secret
+        return {
+            key: value if reference and key == "key" else redact_tree(value, (*path, str(key)))
+            for key, value in values.items()
+        }
     if isinstance(values, list):
         return [redact_tree(item, path) for item in values]
     return redact(path, values)
@@ -77,15 +99,21 @@ class SecretScrubber:
         """Remember every non-empty credential in a values tree (walked without recursion)."""
         if not self.active:
             return
-        pending: list[tuple[Any, str | None]] = [(values, None)]
+        pending: list[tuple[Any, tuple[str, ...]]] = [(values, ())]
         added = False
         while pending:
-            item, key = pending.pop()
+            item, path = pending.pop()  # the last two keys are enough for is_secret_path
             if isinstance(item, dict):
-                pending.extend((child, str(name)) for name, child in item.items())
+                # {name, key}: an entry of a named ConfigMap or Secret (`mtls: {name: ~, key: ca.crt}`)
+                reference = "name" in item
+                pending.extend(
+                    (child, (*path[-1:], str(name)))
+                    for name, child in item.items()
+                    if not (reference and name == "key")
+                )
             elif isinstance(item, list):
-                pending.extend((child, key) for child in item)
-            elif key is not None and is_secret_key(key) and redact((key,), item) is REDACTED:
+                pending.extend((child, path) for child in item)
+            elif redact(path, item) is REDACTED:
                 for text in _spellings(item):
                     if len(text) < _MIN_LENGTH or text.lower() in _LITERALS or (text.isdigit() and len(text) < 6):
                         continue
@@ -100,7 +128,9 @@ class SecretScrubber:
         if not self.active or not self._secrets:
             return text
         if self._pattern is None:
-            self._pattern = re.compile("|".join(map(re.escape, sorted(self._secrets, key=len, reverse=True))))
+            # Whole tokens only: the secret `cni-config` must not eat the middle of `/tmp/cni-configuration`.
+            alternatives = "|".join(map(re.escape, sorted(self._secrets, key=len, reverse=True)))
+            self._pattern = re.compile(rf"(?<![A-Za-z0-9_])(?:{alternatives})(?![A-Za-z0-9_])")
         return self._pattern.sub(REDACTED, text)
 
 
