@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import ip_network
+from pathlib import Path
 
 import pytest
 
@@ -166,6 +167,21 @@ def test_ipv4_big_tcp_sizes_land_on_uplink_and_both_pod_ends(lab: Lab) -> None:
     with lab.kernel(0) as k:
         k.apply_device_settings(uplink, endpoints, mtu=1500, ipv4_big_tcp=False, ipv6_big_tcp=False)
         assert k.gso_sizes(endpoints[0].ifname)["gso_ipv4_max_size"] == 65536
+
+
+def test_a_file_in_run_netns_that_is_no_namespace_is_skipped(lab: Lab) -> None:
+    """Seen on a shared machine: a half-removed namespace makes the kernel answer EINVAL for its file."""
+    stray = Path("/run/netns") / f"{lab.topo.lab}-notns"
+    stray.touch()
+    try:
+        with lab.kernel(0) as k:
+            endpoints = k.endpoints()
+            k.apply_device_settings(k.uplink("198.18.0.11"), endpoints, mtu=1500, ipv4_big_tcp=False,
+                                    ipv6_big_tcp=False)
+        with NodeKernel(lab.pods[0].netns) as pod:
+            assert pod.mtu("eth0") == 1500  # the pod's end was still found and set
+    finally:
+        stray.unlink()
 
 
 def test_endpoints_are_found_and_netkit_cannot_be_created_here(lab: Lab) -> None:

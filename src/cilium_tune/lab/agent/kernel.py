@@ -257,15 +257,25 @@ class NodeKernel:
         return {k[5:].lower(): int(link.get(k)) for k in keys}
 
     def _peer_namespaces(self) -> dict[int, str]:
-        """nsid (as this namespace sees it) -> name, for the named namespaces this one has ids for."""
+        """nsid (as this namespace sees it) -> name, for the named namespaces this one has ids for.
+
+        Namespaces come and go while this runs (other pods, other labs on the machine): one that is gone,
+        or half gone (the kernel answers EINVAL for its file), is skipped rather than failing the sync.
+        """
+        try:
+            names = os.listdir(NETNS_DIR)
+        except FileNotFoundError:
+            return {}
         result: dict[int, str] = {}
-        with contextlib.suppress(FileNotFoundError):
-            for name in os.listdir(NETNS_DIR):
+        for name in names:
+            try:
                 with _open_ns(name) as fd:
                     info = self.ipr.get_netnsid(fd=fd)
-                nsid = info.get("nsid") if isinstance(info, dict) else None
-                if nsid is not None and 0 <= nsid < _NO_NSID:
-                    result[nsid] = name
+            except (OSError, NetlinkError):
+                continue
+            nsid = info.get("nsid") if isinstance(info, dict) else None
+            if nsid is not None and 0 <= nsid < _NO_NSID:
+                result[nsid] = name
         return result
 
     # -- NAT --------------------------------------------------------------------------------------------
