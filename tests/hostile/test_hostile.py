@@ -569,3 +569,14 @@ def test_misbehaving_api_server(mode: str, tmp_path: Path) -> None:
     check_contract(result, 3)
     if mode == "silent":
         assert "GET /version" in result.stderr and "1 s" in result.stderr, result.stderr
+
+
+def test_a_silent_server_times_out_cluster_commands_too(tmp_path: Path) -> None:
+    """Commands that change a cluster (here `baseline capture`) take the same --timeout."""
+    fake_helm()(tmp_path)
+    with silent_server() as url:
+        (tmp_path / "kc").write_text(kubeconfig(url, token=CANARY))
+        argv = ["baseline", "capture", "--kubeconfig", "kc", "--helm", "./helm", "--timeout", "1"]
+        result = run(argv, cwd=tmp_path, timeout=DEADLINE + 2)
+    check_contract(result, 3)
+    assert "within 1 s" in result.stderr, result.stderr

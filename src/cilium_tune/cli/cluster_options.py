@@ -30,6 +30,16 @@ def cluster_options(func: F) -> F:
         click.option("--context", "kube_context", help="Kubeconfig context (default: the current context)."),
         click.option("--helm", "helm_path", metavar="PATH", help="The helm binary [default: helm on PATH]."),
         click.option(
+            "--timeout",
+            type=float,
+            default=30.0,
+            show_default=True,
+            metavar="SECONDS",
+            expose_value=False,
+            callback=_remember_timeout,
+            help="Give up on any one API call, and on helm's quick calls (version, get), after this long.",
+        ),
+        click.option(
             "--state-dir",
             type=click.Path(file_okay=False),
             help="Where baselines and run journals are kept [default: $CILIUM_TUNE_STATE_DIR or ./.cilium-tune].",
@@ -38,6 +48,17 @@ def cluster_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _remember_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Kept in the context (not passed to every command function): `cluster()` reads it."""
+    if not value > 0:
+        raise click.BadParameter(f"{value:g} is not a positive number of seconds", ctx=ctx, param=param)
+    ctx.meta[_TIMEOUT] = value
+    return value
+
+
+_TIMEOUT = "cilium_tune.timeout"
 
 
 @dataclass(frozen=True)
@@ -74,8 +95,10 @@ def cluster(kubeconfig: str | None, kube_context: str | None, helm_path: str | N
     from cilium_tune.adapters.helm import find_helm
     from cilium_tune.adapters.kube import LightkubeAPI
 
-    helm = find_helm(helm_path)
-    kube = LightkubeAPI(kubeconfig, kube_context)
+    ctx = click.get_current_context(silent=True)
+    timeout = float(ctx.meta.get(_TIMEOUT, 30.0)) if ctx is not None else 30.0
+    helm = find_helm(helm_path, timeout=timeout)
+    kube = LightkubeAPI(kubeconfig, kube_context, timeout=timeout)
     try:
         yield Cluster(kube, helm, kubeconfig)
     finally:
