@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cilium_tune.adapters.kube import CRDS, NODES, PODS, LightkubeAPI, NotFound
+from cilium_tune.adapters.kube import NODES, PODS, LightkubeAPI
 from cilium_tune.lab import cluster
 from cilium_tune.lab.chart import CHART_DIR
 from cilium_tune.rollout.executor import KILL_ENV
@@ -77,18 +77,6 @@ class Env:
         return dict(json.loads((runs[-1] / "journal.json").read_text()))
 
 
-def strategy(env: Env) -> str:
-    """The default per-node CiliumNodeConfig strategy where the lab serves the CRD, else the runbook's way."""
-    kube = LightkubeAPI(str(env.lab.kubeconfig))
-    try:
-        kube.get(CRDS, "ciliumnodeconfigs.cilium.io")
-        return "node-config"
-    except NotFound:
-        return "clean-state"
-    finally:
-        kube.close()
-
-
 @pytest.fixture(scope="module")
 def env(root: None, helm4: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = Path(tmp_path_factory.mktemp("rollout"))
@@ -106,8 +94,7 @@ def env(root: None, helm4: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def test_apply_killed_at_every_step_boundary_resumes_to_a_switched_cluster(env: Env) -> None:
     before = {node: pod["metadata"]["uid"] for node, pod in env.agents().items()}
-    apply = ["apply", "-p", "lab", "-f", str(env.tmp / "veth.yaml"), "--yes", "--no-probe-nodes", "--strategy",
-             strategy(env)]
+    apply = ["apply", "-p", "lab", "-f", str(env.tmp / "veth.yaml"), "--yes", "--no-probe-nodes"]
     first = env.ct(*apply, **{KILL_ENV: "1"})
     assert first.returncode == -9, first.stderr  # SIGKILL after its first step
     kills = 1
@@ -120,7 +107,7 @@ def test_apply_killed_at_every_step_boundary_resumes_to_a_switched_cluster(env: 
         assert kills < 60, "the run never finishes"
 
     journal = env.journal()
-    assert journal["state"] == "succeeded"
+    assert journal["state"] == "succeeded" and journal["meta"]["strategy"] == "node-config"
     assert kills == len(journal["steps"]), "killed once at every boundary between steps"
     assert not any(n["spec"].get("unschedulable") for n in env.nodes()), "no node left cordoned"
     assert not any("cilium-tune.io/pending-switch" in n["metadata"].get("labels", {}) for n in env.nodes())
@@ -146,7 +133,7 @@ def test_a_second_apply_has_nothing_to_do(env: Env) -> None:
 
 
 def test_rollback_restores_the_baseline_values_with_its_chart_version(env: Env) -> None:
-    back = env.ct("rollback", "-p", "lab", "--yes", "--strategy", strategy(env))
+    back = env.ct("rollback", "-p", "lab", "--yes")
     assert back.returncode == 0, back.stderr
     (baseline,) = (env.tmp / "state" / "baselines").iterdir()
     captured = yaml.safe_load((baseline / "values.yaml").read_text())
@@ -160,8 +147,7 @@ def test_netkit_is_refused_then_a_failing_first_node_is_taken_back(env: Env) -> 
     assert refused.returncode == 1 and "CT201" in refused.stdout
 
     others = {node: pod["metadata"]["uid"] for node, pod in env.agents().items() if node != "lab-1"}
-    failed = env.ct("apply", "-p", "lab", "--ignore", "CT201", "--yes", "--no-probe-nodes", "--strategy",
-                    strategy(env))
+    failed = env.ct("apply", "-p", "lab", "--ignore", "CT201", "--yes", "--no-probe-nodes")
     assert failed.returncode == 3, failed.stderr
     assert "node lab-1" in failed.stderr and "netkit" in failed.stderr and "taken back" in failed.stderr
     assert {n: p["metadata"]["uid"] for n, p in env.agents().items() if n != "lab-1"} == others, "others untouched"
