@@ -15,6 +15,8 @@ so the demo exercises exactly what the README documents; only the benches run in
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import secrets
@@ -144,7 +146,8 @@ class Demo:
             summary = json.loads(verify).get("summary", {})
             self.say(", ".join(f"{summary.get(k, 0)} {k}" for k in ("pass", "fail", "warn", "skip", "explained")))
 
-            after = self._bench(kube, "tuned")
+            plan_digest = "sha256:" + hashlib.sha256((out / "plan.txt").read_bytes()).hexdigest()[:16]
+            after = self._bench(kube, "tuned", plan_digest)
 
             self.say("compare and write the report", step=True)
             comparison = compare_runs(before, after)
@@ -202,8 +205,8 @@ class Demo:
 
     # ------------------------------------------------------------------ steps
 
-    def _bench(self, kube: KubeAPI, label: str) -> BenchRun:
-        cfg = bench_config(self.opts.quick, label, self.opts.seed)
+    def _bench(self, kube: KubeAPI, label: str, plan_digest: str | None = None) -> BenchRun:
+        cfg = dataclasses.replace(bench_config(self.opts.quick, label, self.opts.seed), plan_digest=plan_digest)
         self.say(f"bench {label}: {len(cfg.probes)} probes, budget {cfg.budget_s:.0f} s, CPUs pinned 0,1", step=True)
         run = BenchRunner(kube, cfg, progress=lambda m: self.say(f"  {m}")).run()
         save_run(run, self.opts.out / label)
