@@ -48,10 +48,6 @@ class Require:
         return cls(feature, True)
 
     @classmethod
-    def disabled(cls, feature: str) -> Require:
-        return cls(feature, False)
-
-    @classmethod
     def mode(cls, feature: str, value: str) -> Require:
         return cls(feature, value)
 
@@ -111,7 +107,7 @@ class CheckContext:
     - `agent_status`: per node, the parsed agent status, or why there is none;
     - `observations`: what the client pods saw (None when no check that needs pods was selected);
     - `endpoint_slices`, `services`: raw API objects for the Service checks;
-    - `hostnames`: the ingress host names of the profile.
+    - `config_error`: why `config` is None; `ca_bundle`: whether HTTPS chains were verified against one.
     """
 
     facts: Snapshot
@@ -122,7 +118,6 @@ class CheckContext:
     observations: Observations | None = None
     services: Sequence[Mapping[str, Any]] = ()
     endpoint_slices: Sequence[Mapping[str, Any]] = ()
-    hostnames: tuple[str, ...] = ()
     config_error: str | None = None
     ca_bundle: bool = False
 

@@ -27,8 +27,6 @@ _KINDS = ("netkit", "veth", "vxlan", "bridge", "dummy", "ipvlan", "macvlan", "tu
 # curl exit codes a probe can end with, by what they mean to a check.
 CURL_OK = 0
 CURL_RESET = frozenset({35, 56})  # TLS handshake failed / receive failed: reset by the peer
-CURL_TIMEOUT = 28
-CURL_REFUSED = 7
 
 
 @dataclass(frozen=True)

@@ -460,7 +460,7 @@ def run_verify(kube: KubeAPI, opts: VerifyOptions, progress: Progress = lambda _
         ctx = CheckContext(
             facts=facts, values=desired.chart_values.values, config=config, features=features,
             agent_status=agents_job.result(), observations=observations, services=services_job.result(),
-            endpoint_slices=slices_job.result(), hostnames=hostnames, config_error=config_error,
+            endpoint_slices=slices_job.result(), config_error=config_error,
             ca_bundle=bool(opts.ca_bundle),
         )
         cases = list(run_checks(ctx, checks, opts.selection))
