@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,7 +174,7 @@ CASES: list[Case] = [
         ["plan", "--overlays", "profile", "--profile", "p.yaml"],
         2,
         {"p.yaml": profile("name: skyforge-2", f'name: "skyforge-2\\n{INJECTED}"')},
-        says="p.yaml:",
+        says=r"p\.yaml:\d+: nodes\[1\]\.name",
     ),
     Case(
         "node-name-shell",
@@ -237,7 +238,7 @@ CASES: list[Case] = [
         ["plan", "--overlays", "profile", "--baseline", "b.yaml"],
         2,
         {"b.yaml": b"# chart-version: 1.19.0;reboot\nfoo: 1\n"},
-        says="b.yaml:1",
+        says=r"b\.yaml:1: # chart-version",
     ),
     Case(
         "baseline-version-option",
@@ -250,7 +251,7 @@ CASES: list[Case] = [
         ["plan", "--overlays", "profile", "--facts", "f.json"],
         2,
         {"f.json": facts(helm_release__revision=0)},
-        says="f.json:",
+        says=r"f\.json:\d+: field helm_release\.revision",
     ),
     Case(
         "facts-release-revision-negative",
@@ -480,7 +481,7 @@ CASES: list[Case] = [
         ["lint", "--facts", "f.json"],
         2,
         {"f.json": facts(nodes__1__ready="maybe")},
-        says="f.json:",
+        says=r"f\.json:\d+: field nodes\[1\]\(skyforge-2\)\.ready",
     ),
     Case("facts-not-json", ["lint", "--facts", "f.json"], 2, {"f.json": b"nodes: []\n"}, says="f.json:1"),
     Case("facts-list", ["lint", "--facts", "f.json"], 2, {"f.json": b"[]"}),
@@ -535,7 +536,7 @@ def check_contract(result: Result, expect: int, says: str | None = None) -> None
         assert at + 1 < len(lines) and lines[at + 1].startswith("hint:"), shown
         assert not any(line.startswith(("Error:", "Usage:")) for line in lines), shown
     if says is not None:
-        assert says in errors[0] if errors else says in result.output, shown
+        assert re.search(says, errors[0] if errors else result.output), shown
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
