@@ -39,6 +39,8 @@ def warm_up() -> None:
         "cilium_tune.cli.values_cmd",
         "cilium_tune.cli.render_cmd",
         "cilium_tune.cli.profile_cmd",
+        "cilium_tune.cli.baseline_cmd",
+        "cilium_tune.rollout.baseline",
         "cilium_tune.adapters.kube",
         "cilium_tune.facts.collect",
         "cilium_tune.facts.io",
