@@ -21,6 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOLS_BIN = ROOT / "tools" / "bin"
 
 
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read content, not layout: the CLI fits its text to the terminal (80 columns in a pipe), so
+    each test sees one unwrapped line per item unless it sets COLUMNS itself (tests/cli/test_terminal.py)."""
+    monkeypatch.setenv("COLUMNS", "1000")
+
+
 def _need(reason: str) -> None:
     if os.environ.get("CILIUM_TUNE_REQUIRE_ALL") == "1":
         pytest.fail(f"required in this run: {reason}")

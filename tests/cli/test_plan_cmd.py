@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ def test_default_plan_is_skyforge_dev_with_the_runbook_layers_and_commands(tmp_p
         "profile: skyforge-dev (default)\n"
         "Plan for skyforge-dev: release kube-system/cilium, chart cilium/cilium 1.19.0-rc.1"
     )
-    assert 'routingMode = "native"  <- deploy/cilium-values.yaml:' in out
+    assert re.search(r'routingMode = "native" +<- deploy/cilium-values.yaml:', out)
     assert "Datapath mode: veth -> netkit" in out
     assert "--version 1.19.0-rc.1 -f deploy/cilium-values.yaml -f deploy/cilium-values-dualstack.yaml" in out
     assert "No baseline: capture one first" in out

@@ -14,6 +14,7 @@ import click
 
 from cilium_tune import names
 from cilium_tune.errors import InputError
+from cilium_tune.layout import fit
 
 if TYPE_CHECKING:
     from cilium_tune.facts.model import Snapshot
@@ -198,11 +199,13 @@ def facts(output: str, out_file: str | None, **source: Any) -> None:
     if output == "json":
         click.echo(dump_snapshot(snapshot), nl=False)
     else:
-        click.echo(render_text(snapshot))
+        from cilium_tune.cli.terminal import width
+
+        click.echo(render_text(snapshot, width=width()))
 
 
-def render_text(s: Snapshot) -> str:
-    """A short human summary; `-o json` has everything."""
+def render_text(s: Snapshot, *, width: int | None = None) -> str:
+    """A short human summary fitted to `width`; `-o json` has everything."""
     lines: list[str] = []
     src = s.source
     lines.append(
@@ -275,4 +278,4 @@ def render_text(s: Snapshot) -> str:
         lines.append(f"probe {pr.node}: kernel {pr.kernel_release}, CONFIG_NETKIT={netkit}, KUBE-SVC chains {svc}")
     for area, why in s.unknown.items():
         lines.append(f"unknown: {area}: {why}")
-    return "\n".join(lines)
+    return "\n".join(fit(lines, width))

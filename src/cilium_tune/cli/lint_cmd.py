@@ -38,7 +38,8 @@ def _split(items: tuple[str, ...]) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
-def _style(text: str, severity: Severity) -> str:
+def paint(text: str, severity: Severity) -> str:
+    """A severity's colour (used only when `use_color` says so)."""
     return click.style(text, fg=_COLOURS[str(severity)], bold=True)
 
 
@@ -131,8 +132,14 @@ def lint(
         click.echo(json_report.dumps(document), nl=False)
     else:
         echo_profile(desired.profile_choice)
-        style = _style if sys.stdout.isatty() else None
-        click.echo(render_findings(result, style=style) if style else render_findings(result), nl=False)
+        from cilium_tune.cli.terminal import use_color, width
+
+        style = paint if use_color(sys.stdout) else None
+        columns = width()
+        click.echo(
+            render_findings(result, style=style, width=columns) if style else render_findings(result, width=columns),
+            nl=False,
+        )
     if junit_file:
         write_atomic(junit_file, render_junit(result, fail_on=threshold))
     if result.failed(threshold):

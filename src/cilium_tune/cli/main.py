@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from cilium_tune import __version__
+from cilium_tune.cli.terminal import COLOR_CHOICES, remember_color
 from cilium_tune.errors import CiliumTuneError
 
 # name -> (module, attribute, one-line help). The help text is here so `cilium-tune --help` needs no import.
@@ -76,6 +77,16 @@ class _Root(LazyGroup):
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="cilium-tune")
+@click.option(
+    "--color",
+    type=click.Choice(COLOR_CHOICES),
+    default="auto",
+    show_default=True,
+    is_eager=True,
+    expose_value=False,
+    callback=remember_color,
+    help="Colour output: auto = on a terminal unless NO_COLOR is set.",
+)
 def cli() -> None:
     """Make Cilium datapath tuning on k3s safe, verifiable and measurable.
 

@@ -174,18 +174,25 @@ def _plan(
             document["render_check"] = [vars(result) for result in rendered]
         click.echo(json.dumps(document, indent=2, sort_keys=False))
     else:
+        from cilium_tune.cli.lint_cmd import paint
+        from cilium_tune.cli.terminal import use_color, width
+        from cilium_tune.layout import fit
+
+        columns = width()
         echo_profile(desired.profile_choice)
-        click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values), nl=False)
+        click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values, width=columns), nl=False)
         if desired.drift is not None:
             live = desired.facts.helm_release if desired.facts is not None else None
             label = f"the live release {live.namespace}/{live.name}@{live.revision}" if live else "the live release"
             click.echo(f"\nDrift: {desired.baseline.path if desired.baseline else 'the baseline'} against {label}:")
-            click.echo("\n".join(f"  {entry.line()}" for entry in desired.drift.entries) or "  none")
+            drift = fit([f"  {entry.line()}" for entry in desired.drift.entries], columns)
+            click.echo("\n".join(drift) or "  none")
         if desired.notes:
             click.echo("\nAlso:")
-            click.echo("\n".join(f"  - {note}" for note in desired.notes))
+            click.echo("\n".join(fit([f"  - {note}" for note in desired.notes], columns, hang=2)))
         click.echo("\nPreflight findings:")
-        click.echo(render_findings(findings), nl=False)
+        style = paint if use_color(sys.stdout) else None
+        click.echo(render_findings(findings, width=columns, **({"style": style} if style else {})), nl=False)
         if rendered is not None:
             click.echo(f"\nRender check (helm template of {chart}):")
             for result in rendered:

@@ -13,6 +13,7 @@ EXAMPLES = """
 \b
 Examples:
   cilium-tune rules                        # every rule: id, severity, name, title
+  cilium-tune rules list -o wide           # one line per rule, however wide
   cilium-tune rules list -o json           # machine-readable, with the doc sections
   cilium-tune rules list -o markdown       # the rules reference (docs/rules.md)
   cilium-tune rules explain CT201          # one rule in full (an id or a name)
@@ -28,7 +29,14 @@ def rules(ctx: click.Context) -> None:
 
 
 @rules.command("list")
-@click.option("-o", "--output", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "wide", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="table fits the terminal; wide is one line per rule.",
+)
 @click.option("--area", help="Only the rules of one area (values, datapath, routing, ipam, k3s, ...).")
 def list_rules(output: str = "table", area: str | None = None) -> None:
     """List every rule (or one area's)."""
@@ -47,7 +55,9 @@ def list_rules(output: str = "table", area: str | None = None) -> None:
     elif output == "markdown":
         click.echo(render_rules_markdown(chosen), nl=False)
     else:
-        click.echo(render_rule_table(chosen), nl=False)
+        from cilium_tune.cli.terminal import width
+
+        click.echo(render_rule_table(chosen, width=None if output == "wide" else width()), nl=False)
 
 
 @rules.command("explain")

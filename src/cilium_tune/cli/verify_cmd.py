@@ -142,7 +142,9 @@ def verify(
     if output == "json":
         click.echo(json_report.render_report(report), nl=False)
     else:
-        styled = sys.stdout.isatty()
+        from cilium_tune.cli.terminal import use_color
+
+        styled = use_color(sys.stdout)
         click.echo(render_report(report, verbose=verbose, style=_style if styled else None), nl=False)
     if junit_file:
         write_atomic(junit_file, render_report_junit(report))

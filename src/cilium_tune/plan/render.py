@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
+from cilium_tune.layout import fit, provenance, shell_words, wrap_command
 from cilium_tune.names import printable
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import Step, display_lines, step_to_json
@@ -69,33 +70,42 @@ def to_json(
     }
 
 
-def _commands(steps: Sequence[Step]) -> list[str]:
+def _commands(steps: Sequence[Step], width: int | None = None) -> list[str]:
     """Each step's commands, under a `# purpose` line printed once per run of steps sharing it, each step
-    ending in its id (`# [switch/node-1/evict]`): the id `apply` runs it under and the journal records."""
+    ending in its id (`# [switch/node-1/evict]`): the id `apply` runs it under and the journal records.
+    Too wide a command continues on the next line (` \\`); a heredoc manifest is indented JSON then."""
     lines: list[str] = []
     purpose = None
     for step in steps:
         if step.purpose != purpose:
             purpose = step.purpose
-            lines.append(f"  # {printable(purpose)}")
+            lines.extend(fit([f"  # {printable(purpose)}"], width))
         shown = display_lines(step)
-        shown[0] += f"  # [{printable(step.id)}]"
-        lines.extend(f"  {line}" for line in shown)
+        heredoc = shown[0].endswith("<<'EOF'")
+        commands, body = (shown[:1], shown[1:]) if heredoc else (shown, [])
+        for index, command in enumerate(commands):
+            comment = f"# [{printable(step.id)}]" if index == 0 else ""
+            lines.extend(wrap_command(shell_words(command), width, comment=comment))
+        if body and width is not None and any(len(line) + 2 > width for line in body):
+            body = [*json.dumps(json.loads(body[0]), indent=2, sort_keys=True).splitlines(), *body[1:]]
+        lines.extend(f"  {line}" for line in body)
     return lines
 
 
-def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = False) -> str:
-    """The plan as a person reads it, top to bottom in the order things happen."""
+def to_text(
+    plan: Plan, *, overlay_status: dict[str, str], all_values: bool = False, width: int | None = None
+) -> str:
+    """The plan as a person reads it, top to bottom in the order things happen, fitted to `width`."""
     lines: list[str] = []
     out = lines.append
     rel = plan.release
     out(f"Plan for {plan.profile}: release {rel.namespace}/{rel.name}, chart {rel.chart} {rel.version}")
     out("")
     out("Values files, in helm -f order:")
-    width = max((len(layer.path) for layer in plan.layers), default=0)
+    path_width = max((len(layer.path) for layer in plan.layers), default=0)
     for index, layer in enumerate(plan.layers, 1):
         status = overlay_status.get(layer.path, "")
-        out(f"  {index}. {layer.role:<8} {layer.path:<{width}}  {status}".rstrip())
+        out(f"  {index}. {layer.role:<8} {layer.path:<{path_width}}  {status}".rstrip())
     if plan.migration_layer is not None:
         layer = plan.migration_layer
         status = overlay_status.get(layer.path, "")
@@ -109,6 +119,7 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
     shown = [(p, v) for p, v in leaves if all_values or _source(merged.origins.get(p)) in overlay_paths]
     scope = "all" if all_values else "set by the overlays"
     out(f"Effective values ({scope}: {len(shown)} of {len(leaves)}; each with the file:line that set it):")
+    rows = []
     for path, value in shown:
         origin = merged.origins.get(path)
         history = merged.history.get(path, ())
@@ -116,7 +127,8 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
         if history:
             last = history[-1]
             was = f"  (overrides {_show(redact(path, last.value))} from {last.origin})"
-        out(f"  {format_path(path)} = {_show(redact(path, value))}  <- {origin}{was}")
+        rows.append((f"{format_path(path)} = {_show(redact(path, value))}", f"{origin}{was}"))
+    lines.extend(provenance(rows, width))
     out("")
 
     if plan.diff is None:
@@ -140,10 +152,10 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
     out("")
     env = [f"  export KUBECONFIG={shlex.quote(rel.kubeconfig)}"] if rel.kubeconfig else []
     out("Apply:")
-    lines.extend(env + _commands(plan.apply))
+    lines.extend(env + _commands(plan.apply, width))
     out("")
     out("Rollback:")
-    lines.extend(env + _commands(plan.rollback) if plan.rollback else ["  (none: see notes)"])
+    lines.extend(env + _commands(plan.rollback, width) if plan.rollback else ["  (none: see notes)"])
     if plan.notes:
         out("")
         out("Notes:")
@@ -154,4 +166,4 @@ def to_text(plan: Plan, *, overlay_status: dict[str, str], all_values: bool = Fa
         out("Warnings from reading the values (helm accepts these silently):")
         for warning in plan.merged.warnings:
             out(f"  - {warning}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(fit(lines, width, hang=2)) + "\n"

@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cilium_tune.layout import fit, wrap
 from cilium_tune.report.model import Case, Outcome, Report
 from cilium_tune.rules import LintResult, Rule, Severity, registry
 from cilium_tune.rules.registry import DOC_SECTIONS
@@ -36,8 +37,9 @@ def summary_line(result: LintResult) -> str:
     return f"{counts} from {_plural(len(result.rules), 'rule')}"
 
 
-def render_findings(result: LintResult, *, style: Style = plain, width: int = 100) -> str:
-    """Findings grouped by severity (worst first), each with evidence and fix, then a summary line."""
+def render_findings(result: LintResult, *, style: Style = plain, width: int | None = 100) -> str:
+    """Findings grouped by severity (worst first), each with evidence and fix, then a summary line;
+    every line fits `width` (styling adds no visible width, so it is applied after wrapping)."""
     lines: list[str] = []
     for severity in Severity:
         group = [f for f in result.findings if f.severity == severity]
@@ -47,31 +49,45 @@ def render_findings(result: LintResult, *, style: Style = plain, width: int = 10
         for finding in group:
             rule = registry.find(finding.rule_id)
             name = f" {rule.name}" if rule else ""
-            lines.append(f"  {style(finding.rule_id, severity)}{name}: {finding.message}")
-            lines.extend(f"      {line}" for line in evidence_lines(finding.evidence))
+            head = wrap(f"{finding.rule_id}{name}: {finding.message}", width, indent="  ", subsequent="      ")
+            head[0] = head[0].replace(finding.rule_id, style(finding.rule_id, severity), 1)
+            lines.extend(head)
+            lines.extend(fit((f"      {line}" for line in evidence_lines(finding.evidence)), width))
             if finding.fix:
-                lines.extend(
-                    textwrap.wrap(finding.fix, width=width, initial_indent="    fix: ", subsequent_indent="         ")
-                )
+                lines.extend(wrap(finding.fix, width, indent="    fix: ", subsequent="         "))
             if finding.patch is not None:
-                lines.append(f"    values patch: {show_value(finding.patch)}")
+                lines.extend(fit([f"    values patch: {show_value(finding.patch)}"], width))
         lines.append("")
     rules = _plural(len(result.rules), "rule")
     lines.append(summary_line(result) if result.findings else f"no findings from {rules}")
     return "\n".join(lines) + "\n"
 
 
-def render_rule_table(rules: Iterable[Rule]) -> str:
-    """One line per rule: id, severity, name, title (for `cilium-tune rules list`)."""
+def render_rule_table(rules: Iterable[Rule], *, width: int | None = None) -> str:
+    """One row per rule: id, severity, name, title (for `cilium-tune rules list`).
+
+    The title wraps inside its column to fit `width`; when the column would be narrower than 24
+    characters, the title goes under the row instead. `width=None` is `-o wide`: one line per rule.
+    """
     rows = [(r.id, str(r.severity), r.name, r.title) for r in rules]
     if not rows:
         return "no rules\n"
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
     header = ("ID", "SEVERITY", "NAME")
-    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  TITLE"]
+    widths = [max([len(h)] + [len(row[i]) for row in rows]) for i, h in enumerate(header)]
+    lead = sum(widths) + 2 * len(widths)
+    beside = width is None or width - lead >= 24
+    head = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    out = [f"{head}  TITLE"] if beside else [head.rstrip(), " " * (widths[0] + 2) + "TITLE"]
     for row in rows:
-        out.append("  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
+        cells = "  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True))
+        if width is None:
+            out.append(f"{cells}  {row[3]}")
+        elif beside:
+            title = wrap(row[3], width, indent=f"{cells}  ", subsequent=" " * lead)
+            out.extend(title)
+        else:
+            out.append(cells.rstrip())
+            out.extend(wrap(row[3], width, indent=" " * (widths[0] + 2)))
     return "\n".join(out) + "\n"
 
 
