@@ -162,6 +162,8 @@ class Journal:
         self.data["state"] = state
         if message is not None:
             self.data["message"] = message
+        elif state in ("running", "succeeded", "aborted"):
+            self.data.pop("message", None)  # an earlier interruption is history (the events keep it)
         self.data["updated"] = now()
         self.save()
 
