@@ -66,7 +66,8 @@ class Finding:
     `values.bpf.datapathMode`) to the values it saw, so a user can check the claim. `fix` is one or
     more sentences; it defaults to the rule's documented fix. `patch` is an optional Helm values
     fragment that would fix it. `severity` defaults to the rule's; a rule lowers it only for
-    findings that are merely informative (for example "unknown" facts).
+    findings that are merely informative (for example "unknown" facts). `nodes` lists the nodes a
+    finding is about, once the runner has merged a rule's per-node repeats (`rules/per_node.py`).
     """
 
     message: str
@@ -75,6 +76,7 @@ class Finding:
     patch: Mapping[str, Any] | None = None
     severity: Severity | None = None
     rule_id: str = ""
+    nodes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output (rule metadata is added by the report)."""
@@ -85,6 +87,7 @@ class Finding:
             "evidence": dict(self.evidence),
             "fix": self.fix,
             "patch": dict(self.patch) if self.patch is not None else None,
+            "nodes": list(self.nodes),
         }
 
 

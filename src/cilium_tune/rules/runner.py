@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cilium_tune.rules.context import RuleContext
+from cilium_tune.rules.per_node import merge_per_node
 from cilium_tune.rules.registry import Finding, Rule, Severity, registry
 
 
@@ -47,7 +48,7 @@ def run_rules(
     start = time.perf_counter()
     found: list[tuple[int, str, int, Finding]] = []
     for rule in chosen:
-        for index, finding in enumerate(rule.run(ctx)):
+        for index, finding in enumerate(merge_per_node(rule.run(ctx))):
             severity = finding.severity or rule.severity
             found.append((severity.rank, rule.id, index, finding))
     found.sort(key=lambda item: item[:3])
