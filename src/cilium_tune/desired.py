@@ -231,7 +231,12 @@ class DesiredState:
         baseline = self.baseline
         info = None if baseline is None else BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version)
         return RuleContext(
-            values=self.values.values, facts=self.facts, profile=self.profile, baseline=info, catalog=self.catalog
+            values=self.values.values,
+            facts=self.facts,
+            profile=self.profile,
+            baseline=info,
+            catalog=self.catalog,
+            origins=self.values.origins,
         )
 
 

@@ -69,7 +69,7 @@ def test_an_edited_overlay_is_shown_and_refused_until_told_which_wins(
     code, out, _ = run(capsys, "plan", "--overlays", "disk")
     assert re.search(r"socketLb.enabled = true +<- deploy/cilium-values.yaml:", out), "the plan shows what helm reads"
     assert "socketLB.enabled" not in out.split("Changes")[0]
-    assert "CT101 unknown-values-key: unknown key 'socketLb'" in out
+    assert "CT101 unknown-values-key: deploy/cilium-values.yaml:54:1: unknown key 'socketLb'" in out
 
     code, out, _ = run(capsys, "plan", "--overlays", "profile")
     assert re.search(r"socketLB.enabled = true +<- deploy/cilium-values.yaml:", out)

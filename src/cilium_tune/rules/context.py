@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from cilium_tune.facts.model import Snapshot
     from cilium_tune.profile.model import Profile
     from cilium_tune.values.catalog import KeyCatalog
+    from cilium_tune.values.loader import Origin
+    from cilium_tune.values.paths import KeyPath
 
 # Defaults of the Cilium chart (1.19.x values.yaml) for the keys the rules read. `None` marks keys that
 # are absent or null in values.yaml, where the chart (or the agent) decides.
@@ -82,6 +84,8 @@ class RuleContext:
     """The inputs of one lint run. Frozen: rules read, never change.
 
     `catalog` is the chart's key catalog when a chart was given (`--chart`); None means the built-in one.
+    `origins` says where each key of `values` was written (`file:line:column`), when the desired state
+    knows it, so a finding can point at the line to edit.
     """
 
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -89,6 +93,11 @@ class RuleContext:
     profile: Profile | None = None
     baseline: BaselineInfo | None = None
     catalog: KeyCatalog | None = None
+    origins: Mapping[KeyPath, Origin] = field(default_factory=dict)
+
+    def origin(self, path: KeyPath) -> Origin | None:
+        """Where the key at `path` was written, if known."""
+        return self.origins.get(path)
 
     def value(self, path: str) -> Any:
         """The merged value at `path`, else the chart default (None when neither is known)."""

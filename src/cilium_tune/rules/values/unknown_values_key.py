@@ -21,7 +21,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     What it checks:
         Every key of the merged values against the key catalog: the chart's own values.yaml when one
         was given, else cilium-tune's built-in catalog (which only reports near-misses inside subtrees it
-        does not fully list).
+        does not fully list). The finding names the file:line that wrote the key.
     Why it matters:
         The chart's values schema allows any extra key, so `socketLb.enabled` or `bpf.datapathmode` is
         silently accepted and does nothing: the tuning you reviewed never reaches the cluster.
@@ -35,10 +35,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     catalog = ctx.catalog or _builtin_catalog()
     for unknown in unknown_keys(ctx.values, catalog):
         suggestion = format_path(unknown.suggestion) if unknown.suggestion else None
+        origin = ctx.origin(unknown.path)
         yield Finding(
-            unknown.message(),
+            f"{origin}: {unknown.message()}" if origin else unknown.message(),
             evidence={
                 f"values.{unknown.dotted}": get_path(ctx.values, unknown.path, None),
+                **({"origin": str(origin)} if origin else {}),
                 "catalog": catalog.source,
             },
             fix=f"Rename {unknown.dotted} to {suggestion}." if suggestion else None,
