@@ -15,7 +15,7 @@ KeyboardInterrupt and the CLI's SIGTERM exception. Text passes the credential sc
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,6 +34,7 @@ def write_all_atomic(
     payloads = {Path(path): _payload(data) for path, data in files.items()}
     for target in payloads:
         _check_target(target)
+    created: list[str] = []  # every temp name, recorded before the file exists (a signal may come any time)
     staged: list[tuple[Path, str]] = []
     written: dict[Path, bool] = {}
     try:
@@ -41,18 +42,18 @@ def write_all_atomic(
             if skip_unchanged and target.is_file() and target.read_bytes() == payload:
                 written[target] = False
                 continue
-            staged.append((target, _stage(target, payload)))
+            staged.append((target, _stage(target, payload, created)))
             written[target] = True
         for target, tmp in staged:
             os.replace(tmp, target)
     except OSError as exc:
-        _discard(staged)
+        _discard(created)
         where = exc.filename or next(iter(payloads))
         raise InputError(
             f"cannot write {where}: {exc.strerror or exc}", hint="check the path and its permissions"
         ) from None
     except BaseException:
-        _discard(staged)
+        _discard(created)
         raise
     return written
 
@@ -78,20 +79,18 @@ def _check_target(target: Path) -> None:
             break
 
 
-def _stage(target: Path, payload: bytes) -> str:
+def _stage(target: Path, payload: bytes, created: list[str]) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    tmp = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+    created.append(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # as tempfile.mkstemp makes them
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
     return tmp
 
 
-def _discard(staged: list[tuple[Path, str]]) -> None:
-    for _, tmp in staged:
+def _discard(created: list[str]) -> None:
+    for tmp in created:
         Path(tmp).unlink(missing_ok=True)
