@@ -209,8 +209,10 @@ def faults_a(env: Env, tuned: Report) -> Report:
     route = subprocess.run(["ip", "-n", env.node_ns("lab-2"), "-o", "route", "show", f"{v4}/32"],
                            capture_output=True, text=True, check=True).stdout.split()
     subprocess.run(["ip", "-n", env.node_ns("lab-2"), "route", "del", f"{v4}/32"], check=True)
-    subprocess.run(["ip", "netns", "exec", env.node_ns("lab-3"), "iptables", "-t", "nat", "-N", "KUBE-SVC-CTFAULT"],
-                   check=True)
+    # In the filter table: the lab agent rewrites the whole nat table whenever a Service changes (as this
+    # fixture's own `nobackend` does), which would remove the chain before verify could see it.
+    subprocess.run(["ip", "netns", "exec", env.node_ns("lab-3"), "iptables", "-t", "filter", "-N",
+                    "KUBE-SVC-CTFAULT"], check=True)
     lab1 = env.client("lab-1")
     pod_ns = env.lab.topology.pod_netns(lab1["metadata"]["uid"])
     v6 = next(ip["ip"] for ip in lab1["status"]["podIPs"] if ":" in ip["ip"])
@@ -221,7 +223,7 @@ def faults_a(env: Env, tuned: Report) -> Report:
     finally:
         subprocess.run(["ip", "-n", env.node_ns("lab-2"), "route", "replace", f"{v4}/32", "dev", route[2]],
                        check=True)
-        subprocess.run(["ip", "netns", "exec", env.node_ns("lab-3"), "iptables", "-t", "nat", "-X",
+        subprocess.run(["ip", "netns", "exec", env.node_ns("lab-3"), "iptables", "-t", "filter", "-X",
                         "KUBE-SVC-CTFAULT"], check=True)
         subprocess.run(["ip", "-n", pod_ns, "-6", "addr", "add", f"{v6}/128", "dev", "eth0", "nodad"], check=True)
         env.run(str(env.kubectl), "delete", "service", "nobackend", "-n", "default")
