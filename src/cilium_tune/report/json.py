@@ -9,6 +9,7 @@ from typing import Any
 
 from cilium_tune.report.model import Case, Outcome, Report
 from cilium_tune.rules import LintResult, Rule, Severity, registry
+from cilium_tune.rules.links import links
 
 LINT_SCHEMA = "cilium-tune/lint/v1"
 RULES_SCHEMA = "cilium-tune/rules/v1"
@@ -22,6 +23,7 @@ def lint_document(result: LintResult, *, fail_on: Severity = Severity.ERROR) -> 
         entry = finding.to_dict()
         entry["name"] = rule.name if rule else None
         entry["title"] = rule.title if rule else None
+        entry["links"] = links(rule) if rule else []
         findings.append(entry)
     return {
         "schema": LINT_SCHEMA,
@@ -48,6 +50,7 @@ def rule_document(rule: Rule, *, source: str | None = None) -> dict[str, Any]:
         "sections": dict(rule.sections),
         "fix": rule.fix,
         "requires": list(rule.requires),
+        "links": links(rule),
         "source": source,
     }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cilium_tune.rules import AREAS, Rule
+from cilium_tune.rules.links import links
 from cilium_tune.rules.registry import DOC_SECTIONS
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ def _rule_section(rule: Rule) -> list[str]:
     for section in DOC_SECTIONS:
         body = rule.sections[section]
         lines += [f"**{section}**", "", body, ""]
+    urls = links(rule)
+    if urls:
+        lines += ["Links: " + " · ".join(f"<{url}>" for url in urls), ""]
     return lines
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from cilium_tune.layout import fit, wrap
 from cilium_tune.report.model import Case, Outcome, Report
 from cilium_tune.rules import LintResult, Rule, Severity, registry
+from cilium_tune.rules.links import links
 from cilium_tune.rules.registry import DOC_SECTIONS
 
 Style = Callable[[str, Severity], str]
@@ -99,6 +100,7 @@ def render_rule(rule: Rule, *, source: str | None = None) -> str:
         out.append(f"{section}:")
         out.extend(f"    {line}" if line else "" for line in rule.sections[section].splitlines())
         out.append("")
+    out.extend(f"Link: {url}" for url in links(rule))
     if rule.requires:
         out.append(f"Facts read: {', '.join(rule.requires)}")
     if source:

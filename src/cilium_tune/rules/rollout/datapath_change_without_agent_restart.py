@@ -60,7 +60,7 @@ def _shown(value: object) -> str:
     requires=("helm_release.computed_values",),
 )
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    """A datapath-affecting change with `rollOutCiliumPods: false`: nothing changes until agents restart.
+    """A datapath change with `rollOutCiliumPods: false`: helm alone changes nothing until agents restart.
 
     What it checks:
         A datapath key (datapath mode, routing, BIG TCP, masquerading, kube-proxy replacement, socket LB,
@@ -68,14 +68,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         the new ones, while `rollOutCiliumPods` is false (the chart default).
     Why it matters:
         `helm upgrade` rewrites cilium-config but does not restart the agents, which read it only at
-        start. The cluster keeps running the old datapath, and verification or benchmarks right after the
-        upgrade measure the old configuration; later, unrelated restarts switch nodes one by one at
-        random times.
+        start. Run by hand, the cluster keeps the old datapath, and verification or benchmarks right after
+        the upgrade measure the old configuration; later, unrelated restarts switch nodes one by one at
+        random times. `cilium-tune apply` does not leave it there: it holds the agents (OnDelete), then
+        restarts them one node at a time and checks each node (docs/rollout.md).
     Example:
         enableIPv4BIGTCP false -> true with rollOutCiliumPods unset.
     Fix:
-        Restart the agents node by node after the upgrade (the steps `cilium-tune plan` lists,
-        or `kubectl -n kube-system rollout restart ds/cilium`), and restart pods that must pick up BIG TCP.
+        Roll it out with `cilium-tune apply`, which restarts the agents node by node and checks each one
+        (`cilium-tune plan` shows the steps). With helm alone, delete each node's agent pod in turn after
+        the upgrade and wait for it to be Ready, and restart pods that must pick up BIG TCP.
     References:
         - cilium-k3s-facts section 1: rollOutCiliumPods default false; settings take effect on agent restart.
     """
@@ -87,7 +89,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     changed, source = found
     yield Finding(
         f"{len(changed)} datapath setting(s) change ({', '.join(changed)}) but rollOutCiliumPods is false: "
-        "agents keep the old datapath until they restart",
+        "a plain helm upgrade leaves the agents on the old datapath until they restart "
+        "(cilium-tune apply restarts them node by node)",
         evidence={
             "values.rollOutCiliumPods": ctx.value("rollOutCiliumPods"),
             "previous": source,

@@ -30,7 +30,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         rollOutCiliumPods: true with bpf.datapathMode veth -> netkit.
     Fix:
         Set `rollOutCiliumPods: false` for the datapath-mode change and migrate node by node (cordon,
-        drain, restart the agent, uncordon), as `cilium-tune plan` lays out.
+        drain, restart the agent, uncordon): `cilium-tune apply` runs those steps, as `cilium-tune plan`
+        lays them out.
     References:
         - cilium-k3s-facts section 1: rollOutCiliumPods restarts every agent on any config change.
         - cilium-k3s-facts section 3: no in-place migration; one node at a time.

@@ -19,8 +19,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     Example:
         --baseline cilium-values.before.yaml, captured with `helm get values --all` only.
     Fix:
-        Capture the baseline with `cilium-tune` (which records the chart version), or note the chart
-        version of the release it came from and pass it with `--version` on rollback.
+        Capture the baseline with `cilium-tune baseline capture` (it writes a `# chart-version:` header),
+        or add that header to the file, or pass `cilium-tune plan --baseline-version`;
+        `cilium-tune rollback` then pins that version.
     References:
         - runbook: the rollback command runs `helm upgrade` without --version.
     """
