@@ -62,3 +62,22 @@ def test_install_without_create_namespace_fails_clearly(kube: Kube, helm_bin: Pa
     proc = kube.run([helm_bin, "-n", "absent", "install", "x", CHART], check=False)
     assert proc.returncode != 0
     assert 'namespaces "absent" not found' in proc.stderr
+
+
+def test_helm4_upgrade_after_a_kubectl_patch_conflicts_until_forced(nodes: Kube, helm4: Path,
+                                                                      kubectl_bin: Path) -> None:
+    kube = nodes
+    helm = [helm4, "-n", "default", "upgrade", "--install", "ssa", CHART]
+    kube.run(helm)
+    kube.run([kubectl_bin, "-n", "default", "patch", "deployment", "ssa-web", "-p", '{"spec":{"replicas":5}}'])
+    managers = http(f"{kube.url}/apis/apps/v1/namespaces/default/deployments/ssa-web")[1]["metadata"]["managedFields"]
+    assert [(m["manager"], m["operation"]) for m in managers] == [("helm", "Apply"), ("kubectl-patch", "Update")]
+
+    refused = kube.run([*helm, "--set", "message=again"], check=False)
+    assert refused.returncode == 1
+    assert 'Apply failed with 1 conflict: conflict with "kubectl-patch" using apps/v1: .spec.replicas' in \
+        refused.stderr
+    kube.run([*helm, "--set", "message=again", "--force-conflicts"])
+    dep = http(f"{kube.url}/apis/apps/v1/namespaces/default/deployments/ssa-web")[1]
+    assert dep["spec"]["replicas"] == 2
+    assert [m["manager"] for m in dep["metadata"]["managedFields"]] == ["helm"]

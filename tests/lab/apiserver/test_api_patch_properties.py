@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cilium_tune.lab.apiserver import patch
+from cilium_tune.lab.apiserver import managed, patch
 
 keys = st.sampled_from(["a", "b", "c", "name"])
 scalars = st.one_of(st.integers(-3, 3), st.text(max_size=3), st.booleans())
@@ -43,5 +43,6 @@ def test_json_patch_add_then_remove_restores_a_new_key(target: dict[str, Any], k
 @FEW
 @given(maps, maps)
 def test_applying_the_same_configuration_twice_changes_nothing(live: dict[str, Any], applied: dict[str, Any]) -> None:
-    once = patch.server_side_apply(live, applied, None)
-    assert patch.server_side_apply(once, applied, applied) == once
+    live, applied = {**live, "metadata": {}}, {k: v for k, v in applied.items() if k != "metadata"}
+    once = managed.apply(live, applied, "m", "v1", "", "t")
+    assert managed.apply(once, applied, "m", "v1", "", "t") == once

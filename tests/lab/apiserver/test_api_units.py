@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cilium_tune.lab.apiserver import patch, protobuf
+from cilium_tune.lab.apiserver import managed, patch, protobuf
 from cilium_tune.lab.apiserver.errors import ApiError
 from cilium_tune.lab.apiserver.selectors import field_selector, label_selector
 from cilium_tune.lab.apiserver.services import ServiceAllocator
@@ -36,12 +36,39 @@ def test_json_patch_operations() -> None:
     assert err.value.code == 422
 
 
-def test_server_side_apply_prunes_what_the_manager_stopped_applying() -> None:
-    live = {"data": {"x": "1", "y": "2", "other": "kept"}, "metadata": {"labels": {"a": "1", "b": "2"}}}
-    last = {"data": {"x": "1", "y": "2"}, "metadata": {"labels": {"a": "1", "b": "2"}}}
+def test_server_side_apply_prunes_what_the_manager_stopped_applying_unless_another_owns_it() -> None:
+    last = {"data": {"x": "1", "y": "2", "shared": "s"}, "metadata": {"labels": {"a": "1", "b": "2"}}}
+    live = managed.apply({"metadata": {}}, last, "helm", "v1", "", "t")
+    live = managed.apply(live, {"data": {"other": "kept", "shared": "s"}}, "kubectl", "v1", "", "t")
     applied = {"data": {"x": "1", "z": "3"}, "metadata": {"labels": {"a": "1"}}}
-    out = patch.server_side_apply(live, applied, last)
-    assert out == {"data": {"x": "1", "z": "3", "other": "kept"}, "metadata": {"labels": {"a": "1"}}}
+
+    out = managed.apply(live, applied, "helm", "v1", "", "t")
+    assert out["data"] == {"x": "1", "z": "3", "other": "kept", "shared": "s"}
+    assert out["metadata"]["labels"] == {"a": "1"}
+    assert {e["manager"]: e["fieldsV1"] for e in out["metadata"]["managedFields"]} == {
+        "helm": {"f:data": {"f:x": {}, "f:z": {}}, "f:metadata": {"f:labels": {"f:a": {}}}},
+        "kubectl": {"f:data": {"f:other": {}, "f:shared": {}}}}
+
+
+def test_an_apply_that_changes_another_managers_field_conflicts_unless_forced() -> None:
+    live = managed.apply({"metadata": {}}, {"spec": {"replicas": 1, "template": {"spec": {"containers": [
+        {"name": "agent", "image": "a:1"}]}}}}, "helm", "apps/v1", "", "t")
+    patched = {**live, "spec": {**live["spec"], "replicas": 3}}
+    managed.record_update(live, patched, "kubectl-patch", "apps/v1", "", "t")
+    upgrade = {"spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "agent", "image": "a:2"}]}}}}
+
+    with pytest.raises(ApiError) as err:
+        managed.apply(patched, upgrade, "helm", "apps/v1", "", "t")
+    assert (err.value.code, err.value.reason) == (409, "Conflict")
+    assert err.value.message == \
+        'Apply failed with 1 conflict: conflict with "kubectl-patch" using apps/v1: .spec.replicas'
+    assert err.value.details["causes"] == [{"reason": "FieldManagerConflict", "field": ".spec.replicas",
+                                            "message": 'conflict with "kubectl-patch" using apps/v1'}]
+    forced = managed.apply(patched, upgrade, "helm", "apps/v1", "", "t", force=True)
+    assert forced["spec"]["replicas"] == 1
+    assert [e["manager"] for e in forced["metadata"]["managedFields"]] == ["helm"]
+    owned = forced["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert owned == {'k:{"name":"agent"}': {".": {}, "f:image": {}, "f:name": {}}}
 
 
 # --- protobuf --------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from . import errors, patch
+from . import errors, managed, patch
 from .crds import crd_status, crd_types
 from .defaults import apply_defaults, now, random_suffix, validate_name, validate_update_strategy
 from .discovery import Registry, ResourceType
@@ -88,9 +88,13 @@ class Api:
             raise errors.bad_request("metadata must be an object")
         return obj
 
-    def create(self, rt: ResourceType, ns: str, body: Any, *, dry_run: bool = False) -> dict[str, Any]:
+    def create(self, rt: ResourceType, ns: str, body: Any, *, dry_run: bool = False, manager: str | None = None,
+               applied: bool = False) -> dict[str, Any]:
+        """Create; `manager` (an HTTP request's field manager) is recorded as an updater, or as the
+        applier of `body` when `applied` (server-side apply of a missing object)."""
         with self.store.lock:
             obj = self._typed(rt, body)
+            config = copy.deepcopy(obj) if applied else None
             meta = obj["metadata"]
             if rt.namespaced:
                 if meta.get("namespace") not in (None, "", ns):
@@ -108,12 +112,15 @@ class Api:
             validate_name(rt.kind, meta.get("name", ""))
             if self.store.get(rt.key, meta.get("namespace", ""), meta["name"]) is not None:
                 raise errors.already_exists(rt.plural, meta["name"], rt.group)
-            for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
+                        "managedFields"):
                 meta.pop(key, None)
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
             if rt.kind in _RESET_STATUS:
                 obj["status"] = {}
             self._admit(rt, obj, None)
+            if manager is not None:
+                managed.record_create(obj, manager, rt.group_version, now(), applied=config)
             if dry_run:
                 if rt.key == SERVICES:
                     self.services.release(obj)
@@ -121,12 +128,18 @@ class Api:
             return self.store.put(rt.key, obj)
 
     def update(self, rt: ResourceType, ns: str, name: str, body: Any, *, sub: str | None = None,
-               dry_run: bool = False) -> dict[str, Any]:
+               dry_run: bool = False, manager: str | None = None) -> dict[str, Any]:
+        """Replace (PUT, or what a patch produced). `manager` (an HTTP request's field manager) is
+        recorded as the updater of what changed; without one (controllers, apply) the body's
+        managedFields stand, or the stored ones when it has none."""
         with self.store.lock:
             ns = ns if rt.namespaced else ""
             old = self.get(rt, ns, name)
             obj = self._typed(rt, body)
             meta = obj["metadata"]
+            fields = meta.get("managedFields") if manager is None else None
+            if fields is None:
+                fields = old["metadata"].get("managedFields")
             if meta.get("name", name) != name:
                 raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name "
                                          f"on the URL ({name})")
@@ -137,6 +150,7 @@ class Api:
             if sub == "status":
                 obj = {**old, "status": obj.get("status", {})}
                 obj["metadata"] = dict(old["metadata"])
+                meta = obj["metadata"]
             else:
                 if "status" in rt.subresources:
                     if "status" in old:
@@ -159,6 +173,11 @@ class Api:
                 if _spec_part(obj) != _spec_part(old):
                     meta["generation"] = omd.get("generation", 1) + 1
                 self._admit(rt, obj, old)
+            meta["managedFields"] = fields
+            if manager is not None:
+                managed.record_update(old, obj, manager, rt.group_version, sub or "", now())
+            if not meta.get("managedFields"):
+                meta.pop("managedFields", None)
             if dry_run:
                 return obj
             if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers") \
@@ -167,8 +186,12 @@ class Api:
             return self.store.put(rt.key, obj)
 
     def patch(self, rt: ResourceType, ns: str, name: str, content_type: str, body: bytes, *,
-              sub: str | None = None, manager: str = "", dry_run: bool = False) -> tuple[dict[str, Any], bool]:
-        """Apply a PATCH; returns (object, created). Server-side apply creates a missing object."""
+              sub: str | None = None, manager: str = "", force: bool = False,
+              dry_run: bool = False) -> tuple[dict[str, Any], bool]:
+        """Apply a PATCH by field manager `manager`; returns (object, created).
+
+        Server-side apply needs a manager, creates a missing object, and is refused with 409 where it
+        would change fields other managers own, unless `force` (managed.py)."""
         ctype = content_type.split(";")[0].strip()
         try:
             doc = yaml.safe_load(body) if ctype == APPLY else json.loads(body or b"null")
@@ -182,19 +205,19 @@ class Api:
             if ctype == APPLY:
                 if not isinstance(doc, dict):
                     raise errors.bad_request("an apply patch must be an object")
+                if not manager:
+                    raise errors.ApiError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: '
+                                          "Required value: is required for apply patch")
                 doc = self._typed(rt, doc)
                 doc["metadata"].setdefault("name", name)
+                if doc["metadata"].get("managedFields") is not None:
+                    raise errors.bad_request("metadata.managedFields must be nil")
                 if old is None:
                     if sub:
                         raise errors.not_found(rt.plural, name, rt.group)
-                    created = self.create(rt, ns, doc, dry_run=dry_run)
-                    if not dry_run:
-                        self.store.applied[(created["metadata"]["uid"], manager)] = doc
-                    return created, True
-                key = (old["metadata"]["uid"], manager)
-                new = patch.server_side_apply(old, doc, self.store.applied.get(key))
-                if not dry_run:
-                    self.store.applied[key] = doc
+                    return self.create(rt, ns, doc, dry_run=dry_run, manager=manager, applied=True), True
+                new = managed.apply(old, doc, manager, rt.group_version, sub or "", now(), force=force)
+                manager = ""
             elif old is None:
                 raise errors.not_found(rt.plural, name, rt.group)
             elif ctype == MERGE:
@@ -210,7 +233,7 @@ class Api:
             new.setdefault("metadata", {})
             if new["metadata"].get("resourceVersion") == old["metadata"].get("resourceVersion"):
                 new["metadata"].pop("resourceVersion", None)
-            return self.update(rt, ns, name, new, sub=sub, dry_run=dry_run), False
+            return self.update(rt, ns, name, new, sub=sub, dry_run=dry_run, manager=manager or None), False
 
     def delete(self, rt: ResourceType, ns: str, name: str, options: dict[str, Any] | None = None, *,
                dry_run: bool = False) -> dict[str, Any]:
@@ -257,7 +280,6 @@ class Api:
     def _remove(self, rt: ResourceType, old: dict[str, Any], policy: str) -> dict[str, Any]:
         meta = old["metadata"]
         gone = self.store.remove(rt.key, meta.get("namespace", ""), meta["name"]) or old
-        self.store.forget_applied(meta["uid"])
         if rt.key == SERVICES:
             self.services.release(old)
         elif rt.key == CRD_KEY:

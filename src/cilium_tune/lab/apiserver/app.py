@@ -138,6 +138,7 @@ class Routes:
         q = request.query
         dry_run = q.get("dryRun") == "All"
         method = request.method
+        manager = _manager(request)
         if method == "GET":
             if name is None:
                 return await self._list_or_watch(request, rt, ns, q)
@@ -152,7 +153,7 @@ class Routes:
         if method == "POST":
             body = await _body(request)
             if name is None:
-                return _json(self.api.create(rt, ns or "", body, dry_run=dry_run), 201)
+                return _json(self.api.create(rt, ns or "", body, dry_run=dry_run, manager=manager), 201)
             if sub == "eviction":
                 return self._evict(rt, ns or "", name, body)
             if sub == "binding":
@@ -166,13 +167,15 @@ class Routes:
             body = await _body(request)
             if sub == "scale":
                 return self._update_scale(rt, ns or "", name, body, dry_run)
-            return _json(self.api.update(rt, ns or "", name, body, sub=sub, dry_run=dry_run))
+            return _json(self.api.update(rt, ns or "", name, body, sub=sub, dry_run=dry_run, manager=manager))
         if method == "PATCH":
             raw = await request.read()
             if sub == "scale":
                 return self._patch_scale(rt, ns or "", name, request.headers.get("Content-Type", ""), raw, dry_run)
-            obj, created = self.api.patch(rt, ns or "", name, request.headers.get("Content-Type", ""), raw,
-                                          sub=sub, manager=q.get("fieldManager", ""), dry_run=dry_run)
+            ctype = request.headers.get("Content-Type", "")
+            obj, created = self.api.patch(rt, ns or "", name, ctype, raw, sub=sub, dry_run=dry_run,
+                                          manager=q.get("fieldManager", "") if "apply-patch" in ctype else manager,
+                                          force=q.get("force") in ("true", "1"))
             return _json(obj, 201 if created else 200)
         if method == "DELETE":
             opts = await _body(request) or {}
@@ -343,6 +346,11 @@ def _read(path: Path, offset: int = 0) -> bytes:
             return f.read()
     except FileNotFoundError:
         return b""
+
+
+def _manager(request: web.Request) -> str:
+    """The request's field manager: `fieldManager`, else the User-Agent's product (as kube-apiserver does)."""
+    return request.query.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128] or "unknown"
 
 
 def _scale(obj: dict[str, Any]) -> dict[str, Any]:

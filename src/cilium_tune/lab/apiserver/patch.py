@@ -6,9 +6,8 @@
   removes an element. Real Kubernetes takes the merge key per field from the type's schema; taking it
   from the data is close enough for the objects helm and kubectl patch.
 - JSON patch (RFC 6902): add, remove, replace, move, copy, test.
-- Server-side apply (approximation): the applied configuration is strategically merged into the live
-  object, after fields that the same field manager applied last time and no longer applies are removed.
-  Ownership conflicts between managers are not tracked (every apply behaves as `force=true`).
+- Server-side apply merges the applied configuration as a strategic merge does; field ownership,
+  conflicts and the removal of fields a manager stopped applying are managed.py's.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _merge_key(items: list[Any]) -> str | None:
+def merge_key(items: list[Any]) -> str | None:
     """The key that identifies elements of a list of maps, or None for an atomic list."""
     maps = [i for i in items if isinstance(i, dict)]
     if not maps or len(maps) != len(items):
@@ -64,8 +63,8 @@ def strategic_merge(target: Any, patch: Any) -> Any:
 
 
 def _merge_list(current: list[Any], patch: list[Any]) -> list[Any]:
-    key = _merge_key(patch) if patch else None
-    if key is None or (current and _merge_key(current) != key):
+    key = merge_key(patch) if patch else None
+    if key is None or (current and merge_key(current) != key):
         return [copy.deepcopy(i) for i in patch if not (isinstance(i, dict) and i.get("$patch"))]
     out = [copy.deepcopy(i) for i in current]
     for item in patch:
@@ -160,37 +159,3 @@ def json_patch(target: Any, ops: Any) -> Any:
         else:
             raise bad_request(f"json patch: unknown op {kind!r}")
     return doc
-
-
-def _prune(live: Any, last: Any, applied: Any) -> Any:
-    """Remove from `live` what `last` applied but `applied` no longer does."""
-    if not isinstance(live, dict) or not isinstance(last, dict):
-        return live
-    applied = applied if isinstance(applied, dict) else {}
-    for key, old in last.items():
-        if key not in applied:
-            live.pop(key, None)
-        elif isinstance(old, dict):
-            live[key] = _prune(live.get(key), old, applied[key])
-        elif isinstance(old, list) and isinstance(live.get(key), list) and isinstance(applied[key], list):
-            mk = _merge_key(old)
-            if mk and _merge_key(applied[key]) == mk:
-                keep = {i.get(mk) for i in applied[key]}
-                gone = {i.get(mk) for i in old} - keep
-                live[key] = [i for i in live[key] if not (isinstance(i, dict) and i.get(mk) in gone)]
-                for item in live[key]:
-                    prev = next((o for o in old if o.get(mk) == item.get(mk)), None)
-                    new = next((a for a in applied[key] if a.get(mk) == item.get(mk)), None)
-                    if prev is not None and new is not None:
-                        _prune(item, prev, new)
-    return live
-
-
-def server_side_apply(live: dict[str, Any], applied: dict[str, Any],
-                      last_applied: dict[str, Any] | None) -> dict[str, Any]:
-    """Merge an applied configuration into the live object (see the module docstring)."""
-    base = copy.deepcopy(live)
-    if last_applied:
-        base = _prune(base, last_applied, applied)
-    merged: dict[str, Any] = strategic_merge(base, applied)
-    return merged

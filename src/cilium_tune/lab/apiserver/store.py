@@ -80,18 +80,10 @@ class Store:
         self._watchers: dict[str, set[Watcher]] = defaultdict(set)
         self._listeners: list[Callable[[Event], None]] = []
         self._dependents: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
-        # (object uid, field manager) -> the configuration that manager applied last (server-side apply)
-        self.applied: dict[tuple[str, str], dict[str, Any]] = {}
 
     @property
     def resource_version(self) -> int:
         return self._rv
-
-    def forget_applied(self, uid: str) -> None:
-        """Drop the last applied configurations recorded for a deleted object."""
-        with self.lock:
-            for key in [k for k in self.applied if k[0] == uid]:
-                del self.applied[key]
 
     def add_listener(self, fn: Callable[[Event], None]) -> None:
         self._listeners.append(fn)
@@ -188,11 +180,10 @@ class Store:
     # --- snapshot -------------------------------------------------------------------------------------
 
     def dump(self, path: Path) -> None:
-        """Write every object (and the last applied configurations) atomically as JSON."""
+        """Write every object atomically as JSON (field managers are in the objects' managedFields)."""
         with self.lock:
             doc = {"resourceVersion": self._rv,
-                   "objects": {r: [s.obj for s in objs.values()] for r, objs in self._objects.items() if objs},
-                   "applied": [[k[0], k[1], v] for k, v in self.applied.items()]}
+                   "objects": {r: [s.obj for s in objs.values()] for r, objs in self._objects.items() if objs}}
             data = dumps(doc)
         write_atomic(path, data)
 
@@ -208,7 +199,6 @@ class Store:
                     self._objects[resource][key] = Stored(obj)
                     self._index_owners(resource, key, None, obj)
                     loaded.append((resource, obj))
-            self.applied = {(a, b): v for a, b, v in doc.get("applied", [])}
             for resource in list(self._objects):
                 self._log_floor[resource] = self._rv
             return loaded
