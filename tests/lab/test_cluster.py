@@ -320,6 +320,18 @@ def test_helm_installs_upgrades_rolls_back_and_uninstalls_with_wait(
         time.sleep(0.1)
 
 
+def test_the_kubelet_renews_every_nodes_lease(client: Client) -> None:
+    from datetime import UTC, datetime
+
+    from lightkube.resources.coordination_v1 import Lease
+
+    leases = {lease.metadata.name: lease for lease in client.list(Lease, namespace="kube-node-lease")}
+    assert sorted(leases) == ["lab-1", "lab-2"]
+    for name, lease in leases.items():
+        assert lease.spec.holderIdentity == name and lease.spec.leaseDurationSeconds == 40
+        assert (datetime.now(UTC) - lease.spec.renewTime).total_seconds() < 15
+
+
 def test_status_reports_a_healthy_lab(lab: LabInstance) -> None:
     info = cluster.status(lab.name, base_dir=lab.state_dir.parent)
 

@@ -10,7 +10,9 @@ namespace and processes; this module only connects runners to the API:
 - finish graceful deletion: a pod with a deletionTimestamp has its processes stopped and its
   namespace removed, then it is deleted with gracePeriodSeconds=0;
 - relay the API into every node namespace at `<node IP>:6443` (kubelet_apiproxy.py);
-- serve exec and attach on `<state dir>/kubelet.sock` for the API server to relay (kubelet_exec.py).
+- serve exec and attach on `<state dir>/kubelet.sock` for the API server to relay (kubelet_exec.py);
+- renew each node's Lease in `kube-node-lease` (heartbeats: without them the API server marks the
+  node NotReady, apiserver/nodelifecycle.py).
 
 Run as `python -m cilium_tune.lab.kubelet --kubeconfig K --state-dir D --name NAME [--ready-file F]`;
 it reads the topology `lab up` saved in `D/lab.json`. SIGTERM stops every pod it runs and exits.
@@ -30,26 +32,30 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError
-from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
+from lightkube.resources.coordination_v1 import Lease
+from lightkube.resources.core_v1 import ConfigMap, Node, Pod, Secret
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from cilium_tune.files import write_atomic
 from cilium_tune.lab import kubelet_exec, netns, podlogs, topology
 from cilium_tune.lab.kubelet_apiproxy import ApiRelay
 from cilium_tune.lab.kubelet_exec import StreamServer
-from cilium_tune.lab.kubelet_runtime import PodRunner
+from cilium_tune.lab.kubelet_node import LEASE_DURATION, lease_object, node_conditions
+from cilium_tune.lab.kubelet_runtime import PodRunner, now_iso
 from cilium_tune.lab.topology import LabNode, Topology
 
 log = logging.getLogger("cilium_tune.lab.kubelet")
 SYNC_INTERVAL = 0.1
 RESYNC_INTERVAL = 2.0  # full relist, so a missed or broken watch only delays, never loses, a pod
 MAX_GRACE = 5.0
+LEASE_RENEW_INTERVAL = LEASE_DURATION / 4
 
 
 class NodeIPAM:
@@ -103,7 +109,7 @@ def warm_up_models() -> None:
     """
     from lightkube.core import decoders
 
-    for res in (Pod, ConfigMap, Secret):
+    for res in (Pod, ConfigMap, Secret, Node, Lease):
         decoders.decode_object(b"{}", res)
         decoders.decode_list(b'{"items": []}', res)
         res.from_dict({}).to_dict()
@@ -265,6 +271,37 @@ class Kubelet:
             except Exception as exc:  # API away for a moment: the next round sends it again
                 log.warning("pod %s/%s: %s", runner.namespace, runner.name, exc)
 
+    # --- node heartbeats ---------------------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        """Renew every node's Lease (the API server marks a silent node NotReady), and post Ready again
+        where it was marked so, as a kubelet that comes back does."""
+        while not self.stopping.is_set():
+            missing = False
+            for name in self.nodes:
+                try:
+                    missing |= not self._beat(name)
+                except Exception as exc:  # the API may be restarting; the next round renews
+                    log.warning("heartbeat of node %s: %s", name, exc)
+            self.stopping.wait(1.0 if missing else LEASE_RENEW_INTERVAL)
+
+    def _beat(self, name: str) -> bool:
+        try:
+            node = self.client.get(Node, name)
+        except ApiError as exc:
+            if exc.status.code == 404:  # not registered yet (`lab up` registers after starting us)
+                return False
+            raise
+        uid = node.metadata.uid if node.metadata and node.metadata.uid else ""
+        renew = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.client.apply(cast(Lease, Lease.from_dict(lease_object(name, uid, renew))), force=True)
+        conditions = (node.status.conditions if node.status else None) or []
+        ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+        if not ready:
+            self.client.patch(Node.Status, name, {"status": {"conditions": node_conditions(now_iso())}},
+                              patch_type=PatchType.MERGE)
+            log.info("node %s: posted Ready again", name)
+        return True
+
     # --- main loop ----------------------------------------------------------------------------------
     def _watch(self, resource_version: str | None) -> None:
         try:
@@ -304,6 +341,7 @@ class Kubelet:
         threading.Thread(target=self._watch, args=(listing.resourceVersion,), daemon=True,
                          name="pod-watch").start()
         threading.Thread(target=self._relist, daemon=True, name="pod-relist").start()
+        threading.Thread(target=self._heartbeat, daemon=True, name="node-heartbeat").start()
         if ready_file is not None:
             write_atomic(ready_file, f"{os.getpid()}\n")
         last = 0.0

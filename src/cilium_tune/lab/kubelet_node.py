@@ -18,6 +18,7 @@ from cilium_tune.lab.kubelet_runtime import now_iso
 from cilium_tune.lab.topology import LabNode, Topology
 
 K3S_VERSION = "v1.33.4+k3s1"
+LEASE_DURATION = 40  # seconds, the kubelet's default; it renews at a quarter of it
 MANAGED_BY = {"app.kubernetes.io/managed-by": "cilium-tune"}
 
 
@@ -74,16 +75,8 @@ def node_object(topo: Topology, node: LabNode) -> dict[str, Any]:
     if node.index == 1:
         labels["node-role.kubernetes.io/control-plane"] = "true"
         labels["node-role.kubernetes.io/master"] = "true"
-    now = now_iso()
     addresses = [{"type": "InternalIP", "address": a} for a in node.addresses]
-    conditions = [
-        {"type": t, "status": "False", "reason": f"KubeletHasSufficient{t.removesuffix('Pressure')}",
-         "message": "lab node", "lastHeartbeatTime": now, "lastTransitionTime": now}
-        for t in ("MemoryPressure", "DiskPressure", "PIDPressure")
-    ]
-    conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady",
-                       "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
-                       "lastTransitionTime": now})
+    conditions = node_conditions(now_iso())
     capacity = {"cpu": str(os.cpu_count() or 1), "memory": _memory(), "pods": "110",
                 "ephemeral-storage": "10Gi"}
     return {
@@ -123,6 +116,30 @@ def node_object(topo: Topology, node: LabNode) -> dict[str, Any]:
                 "systemUUID": "",
             },
         },
+    }
+
+
+def node_conditions(now: str) -> list[dict[str, Any]]:
+    """The conditions a healthy kubelet posts: no pressure, Ready."""
+    conditions = [
+        {"type": t, "status": "False", "reason": f"KubeletHasSufficient{t.removesuffix('Pressure')}",
+         "message": "lab node", "lastHeartbeatTime": now, "lastTransitionTime": now}
+        for t in ("MemoryPressure", "DiskPressure", "PIDPressure")
+    ]
+    conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady",
+                       "message": "kubelet is posting ready status", "lastHeartbeatTime": now,
+                       "lastTransitionTime": now})
+    return conditions
+
+
+def lease_object(node: str, node_uid: str, renew_time: str) -> dict[str, Any]:
+    """The node's heartbeat, `kube-node-lease/<node>`, as a kubelet renews it (owned by its Node)."""
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": node, "namespace": "kube-node-lease",
+                     "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node, "uid": node_uid}]},
+        "spec": {"holderIdentity": node, "leaseDurationSeconds": LEASE_DURATION, "renewTime": renew_time},
     }
 
 

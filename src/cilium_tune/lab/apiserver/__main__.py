@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cilium_tune.files import write_atomic
 
+from .nodelifecycle import DEFAULT_GRACE
 from .server import DEFAULT_SERVICE_CIDRS, ApiServer
 
 
@@ -30,13 +31,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--service-cidr", action="append", dest="service_cidrs",
                    help="Service CIDR, repeat for dual-stack; the first is the primary family")
     p.add_argument("--auto-ready", action="store_true", help="mark nodes and pods Ready without a kubelet")
+    p.add_argument("--node-monitor-grace-period", type=float, default=DEFAULT_GRACE, metavar="SECONDS",
+                   help="mark a node NotReady when its kubelet has not renewed its Lease for this long")
     p.add_argument("--log-level", default="WARNING")
     return p.parse_args(argv)
 
 
 async def _run(args: argparse.Namespace) -> None:
     server = ApiServer(args.host, args.port, state_dir=args.state_dir, snapshot=args.snapshot,
-                       service_cidrs=args.service_cidrs or list(DEFAULT_SERVICE_CIDRS), auto_ready=args.auto_ready)
+                       service_cidrs=args.service_cidrs or list(DEFAULT_SERVICE_CIDRS), auto_ready=args.auto_ready,
+                       node_monitor_grace_period=args.node_monitor_grace_period)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -19,6 +19,7 @@ from .api import Api
 from .app import Routes
 from .controllers import Controllers
 from .discovery import Registry
+from .nodelifecycle import DEFAULT_GRACE, NodeLifecycle
 from .services import ServiceAllocator
 from .store import Store
 
@@ -31,7 +32,7 @@ class ApiServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, state_dir: Path | None = None,
                  snapshot: Path | None = None, service_cidrs: list[str] | tuple[str, ...] = DEFAULT_SERVICE_CIDRS,
-                 auto_ready: bool = False) -> None:
+                 auto_ready: bool = False, node_monitor_grace_period: float = DEFAULT_GRACE) -> None:
         self.host, self.port = host, port
         self.snapshot = snapshot
         self.store = Store()
@@ -39,6 +40,8 @@ class ApiServer:
         self.api = Api(self.store, self.registry, ServiceAllocator(list(service_cidrs)),
                        auto_ready=auto_ready, state_dir=state_dir)
         self.controllers = Controllers(self.api)
+        # Without kubelets (auto_ready) nobody heartbeats, so nodes are never marked silent.
+        self.node_lifecycle = None if auto_ready else NodeLifecycle(self.api, node_monitor_grace_period)
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
@@ -79,6 +82,8 @@ class ApiServer:
         self.port = port
         self.url = f"http://{self.host}:{port}"
         self._tasks.append(asyncio.get_running_loop().create_task(self.controllers.run()))
+        if self.node_lifecycle is not None:
+            self._tasks.append(asyncio.get_running_loop().create_task(self.node_lifecycle.run()))
         return self.url
 
     async def shutdown(self) -> None:
