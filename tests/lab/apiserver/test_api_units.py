@@ -50,6 +50,16 @@ def test_server_side_apply_prunes_what_the_manager_stopped_applying_unless_anoth
         "kubectl": {"f:data": {"f:other": {}, "f:shared": {}}}}
 
 
+def test_an_element_the_manager_stopped_applying_goes_whole_and_keeps_its_key_while_others_own_parts() -> None:
+    env = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "C", "value": "3"}]
+    live = managed.apply({"metadata": {}}, {"spec": {"env": env}}, "helm", "v1", "", "t")
+    other = {**live, "spec": {"env": [*env[:2], {"name": "C", "value": "patched"}]}}
+    managed.record_update(live, other, "kubectl-patch", "v1", "", "t")
+
+    out = managed.apply(other, {"spec": {"env": env[:1]}}, "helm", "v1", "", "t", force=False)
+    assert out["spec"]["env"] == [{"name": "A", "value": "1"}, {"name": "C", "value": "patched"}]
+
+
 def test_an_apply_that_changes_another_managers_field_conflicts_unless_forced() -> None:
     live = managed.apply({"metadata": {}}, {"spec": {"replicas": 1, "template": {"spec": {"containers": [
         {"name": "agent", "image": "a:1"}]}}}}, "helm", "apps/v1", "", "t")

@@ -139,6 +139,13 @@ def _remove(obj: dict[str, Any], path: Path) -> None:
         _remove(obj, path[:-1])
 
 
+def _is_element_key(path: Path) -> bool:
+    """The key field of a keyed list element (`name` of `k:{"name":...}`): it goes only with its element."""
+    if len(path) < 2 or not path[-2].startswith("k:") or not path[-1].startswith("f:"):
+        return False
+    return path[-1][2:] in json.loads(path[-2][2:])
+
+
 def path_string(path: Path) -> str:
     """`.spec.template.spec.containers[name="agent"].image`, as conflicts print a path."""
     out = []
@@ -254,9 +261,13 @@ def apply(live: dict[str, Any], applied: dict[str, Any], manager: str, api_versi
     for e, p in conflicts:
         e.fields.discard(p)
     others = set().union(*(e.fields for e in entries if e is not mine))
-    for p in sorted(mine.fields - wanted, key=len, reverse=True):
+    removed: list[Path] = []
+    for p in sorted(mine.fields - wanted, key=len):  # a list element goes whole, before its fields
+        if any(p[:len(r)] == r for r in removed) or _is_element_key(p):
+            continue
         if p not in others and not any(o[:len(p)] == p for o in others):
             _remove(merged, p)
+            removed.append(p)
     mine.fields, mine.api_version, mine.time = wanted, api_version, time
     _store(merged, entries)
     return merged
