@@ -466,7 +466,7 @@ CASES: list[Case] = [
     # -- one voice for errors
     Case("usage-unknown-option", ["plan", "--overlays", "profile", "--no-such-option"], 2, says="--no-such-option"),
     Case("usage-unknown-command", ["plna"], 2),
-    Case("usage-bad-choice", ["plan", "--overlays", "profile", "-o", "yaml"], 2),
+    Case("usage-bad-choice", ["plan", "--overlays", "profile", "-o", "toml"], 2),
     Case("usage-missing-argument", ["values", "diff", "a.yaml"], 2),
     Case("usage-missing-option", ["values", "merge"], 2),
     Case("usage-bad-float", ["facts", "--probe-timeout", "soon"], 2),

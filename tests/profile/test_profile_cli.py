@@ -20,7 +20,9 @@ def test_list_shows_every_builtin(cli: Any) -> None:
     assert result.code == 0
     assert result.out.splitlines()[0].split() == ["NAME", "NODES", "DESCRIPTION"]
     assert [line.split()[0] for line in result.out.splitlines()[1:]] == ["lab", "skyforge-dev"]
-    rows = json.loads(cli("profile", "list", "-o", "json").out)
+    listing = json.loads(cli("profile", "list", "-o", "json").out)
+    assert listing["schema"] == "cilium-tune/profiles/v1"
+    rows = listing["items"]
     assert {r["name"]: r["nodes"] for r in rows} == {"lab": 3, "skyforge-dev": 3}
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from cilium_tune.cli.cluster_options import cluster, cluster_options, state
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import FindingsError, InputError
 
 if TYPE_CHECKING:
@@ -66,14 +66,14 @@ def capture(
 
 @baseline.command("show")
 @click.argument("path", required=False, type=click.Path())
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Where captures are kept.")
 def show(path: str | None, output: str, state_dir: str | None) -> None:
     """Show a capture (the newest under STATE/baselines when PATH is omitted)."""
     captured = _resolve(path, state_dir)
-    if output == "json":
+    if output in MACHINE:
         doc = {"path": str(captured.path), "release": captured.release, "cilium_config": captured.cilium_config}
-        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        echo_document(doc, output, "cilium-tune/baseline/v1")
         return
     rel = captured.release
     click.echo(f"baseline {captured.path}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cilium_tune.bench.tools import Pinning
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import FindingsError, InputError
 
 if TYPE_CHECKING:
@@ -156,7 +157,9 @@ def _num(x: float | None) -> str:
 @click.option("--fail-if-worse", default=None, help="Exit 1 when a metric got significantly worse by more than PCT.")
 @click.option("--min-effect", default="2%", show_default=True,
               help="Smallest change called significant (the CI must also exclude 1).")
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json", "yaml", "markdown"]), default="text", show_default=True
+)
 def compare_cmd(a: Path, b: Path, fail_if_worse: str | None, min_effect: str, output: str) -> None:
     """Compare run B against run A: B/A per metric with a bootstrap CI and a verdict, and the headline."""
     from cilium_tune.bench.compare import compare_runs, to_report
@@ -167,10 +170,10 @@ def compare_cmd(a: Path, b: Path, fail_if_worse: str | None, min_effect: str, ou
     cmp = compare_runs(run_a, run_b, min_effect=parse_percent(min_effect, "--min-effect"))
     limit = parse_percent(fail_if_worse, "--fail-if-worse") if fail_if_worse is not None else None
     report = to_report(cmp, fail_if_worse=limit)
-    if output == "json":
+    if output in MACHINE:
         from cilium_tune.report.json import render_report
 
-        click.echo(render_report(report))
+        echo_document(render_report(report), output, "cilium-tune/bench-compare/v1")
     elif output == "markdown":
         click.echo(render_markdown(report))
     else:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from cilium_tune import names
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import InputError
 from cilium_tune.layout import fit
 
@@ -176,7 +177,12 @@ def snapshot_from_options(
 @click.command("facts")
 @facts_options
 @click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json", "yaml"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
 )
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Also save the JSON snapshot to FILE.")
 def facts(output: str, out_file: str | None, **source: Any) -> None:
@@ -196,8 +202,8 @@ def facts(output: str, out_file: str | None, **source: Any) -> None:
     snapshot = snapshot_from_options(**source)
     if out_file:
         save_snapshot(snapshot, out_file)
-    if output == "json":
-        click.echo(dump_snapshot(snapshot), nl=False)
+    if output in MACHINE:
+        echo_document(dump_snapshot(snapshot), output, "cilium-tune/facts/v1")
     else:
         from cilium_tune.cli.terminal import width
 

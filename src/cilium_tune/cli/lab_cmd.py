@@ -6,12 +6,12 @@ Without root (or CAP_NET_ADMIN + CAP_SYS_ADMIN) `up` and `down` stop with exit 2
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import click
 
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import FindingsError, InputError
 from cilium_tune.lab import cluster
 
@@ -94,12 +94,12 @@ def down(name: str, lab_dir: Path | None, purge: bool) -> None:
 @lab.command()
 @_name
 @_dir
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 def status(name: str, lab_dir: Path | None, output: str) -> None:
     """Show the lab's processes, nodes, namespaces and readiness (exit 1 when it is not up)."""
     info = cluster.status(name, base_dir=lab_dir)
-    if output == "json":
-        click.echo(json.dumps(info, indent=2))
+    if output in MACHINE:
+        echo_document(info, output, "cilium-tune/lab-status/v1")
     else:
         click.echo(f"lab {name}: {'up' if info.get('up') else 'DOWN'}  (state {info['state_dir']})")
         click.echo(f"  API server  {_proc(info['processes']['apiserver'])}  {info['api_url'] or '-'}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cilium_tune.cli.facts_cmd import facts_options, refuse_idle_options, snapshot_from_options
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
@@ -57,7 +58,7 @@ def paint(text: str, severity: Severity) -> str:
     "[default: the built-in catalog].",
 )
 @facts_options
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @click.option("--junit", "junit_file", metavar="FILE", help="Also write a JUnit XML report (one testcase per rule).")
 @click.option(
     "--fail-on",
@@ -127,9 +128,9 @@ def lint(
             hint="select rules that --ignore does not remove (`cilium-tune rules` lists them)",
         )
     threshold = Severity(fail_on)
-    if output == "json":
+    if output in MACHINE:
         document = json_report.lint_document(result, fail_on=threshold) | {"profile": desired.profile_choice.label}
-        click.echo(json_report.dumps(document), nl=False)
+        echo_document(document, output, json_report.LINT_SCHEMA)
     else:
         echo_profile(desired.profile_choice)
         from cilium_tune.cli.terminal import use_color, width

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from cilium_tune.cli.facts_cmd import facts_options, optional_snapshot
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError
 
@@ -64,7 +64,7 @@ compared with the live release key by key (Drift) and the rollback pins the char
     help="Which wins when the files in --overlay-dir differ from the profile (auto: refuse).",
 )
 @click.option("--all-values", is_flag=True, help="Show every effective value, not only those the overlays set.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when changes are pending, 1 on any error."
 )
@@ -165,14 +165,14 @@ def _plan(
     findings = run_rules(desired.rule_context())
     rendered = _render_check(plan_obj, chart, helm_path, desired, facts_source["timeout"]) if chart else None
 
-    if output == "json":
+    if output in MACHINE:
         document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
         document["overlays_from"] = desired.overlays_from
         document["notes"] = [*document["notes"], *desired.notes]
         document["drift"] = None if desired.drift is None else desired.drift.to_dict()
         if rendered is not None:
             document["render_check"] = [vars(result) for result in rendered]
-        click.echo(json.dumps(document, indent=2, sort_keys=False))
+        echo_document(document, output, render.PLAN_SCHEMA)
     else:
         from cilium_tune.cli.lint_cmd import paint
         from cilium_tune.cli.terminal import use_color, width

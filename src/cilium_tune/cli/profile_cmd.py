@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cilium_tune.cli.completion_cmd import complete_profiles
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import FindingsError, InputError
 from cilium_tune.files import write_atomic
 from cilium_tune.profile import builtin_profile_names, builtin_profile_text, load_profile
@@ -32,15 +33,15 @@ def profile() -> None:
 
 
 @profile.command("list")
-@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 def list_(output: str) -> None:
     """List the built-in profiles."""
     rows: list[dict[str, Any]] = []
     for name in builtin_profile_names():
         prof = load_profile(name)
         rows.append({"name": name, "description": prof.description, "nodes": len(prof.nodes)})
-    if output == "json":
-        click.echo(json.dumps(rows, indent=2))
+    if output in MACHINE:
+        echo_document(rows, output, "cilium-tune/profiles/v1")
         return
     width = max(len(r["name"]) for r in rows)
     click.echo(f"{'NAME':<{width}}  NODES  DESCRIPTION")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
 
 from cilium_tune.cli.cluster_options import cluster, cluster_options, echo, state
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import InputError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def rollout() -> None:
 @rollout.command("status")
 @click.argument("run_id", required=False)
 @click.option("--all", "all_runs", is_flag=True, help="List every run.")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @click.option("--state-dir", type=click.Path(file_okay=False), help="Where run journals are kept.")
 def status(run_id: str | None, all_runs: bool, output: str, state_dir: str | None) -> None:
     """Show a run: its state and every step's last event."""
@@ -40,8 +40,8 @@ def status(run_id: str | None, all_runs: bool, output: str, state_dir: str | Non
     runs_dir = state(state_dir).runs
     if all_runs:
         runs = list_runs(runs_dir)
-        if output == "json":
-            click.echo(json.dumps([_summary(j) for j in runs], indent=2))
+        if output in MACHINE:
+            echo_document([_summary(j) for j in runs], output, "cilium-tune/runs/v1")
             return
         for journal in runs:
             s = _summary(journal)
@@ -51,8 +51,8 @@ def status(run_id: str | None, all_runs: bool, output: str, state_dir: str | Non
             )
         return
     journal = _pick(run_id, state_dir, active_only=False)
-    if output == "json":
-        click.echo(json.dumps(journal.data, indent=2))
+    if output in MACHINE:
+        echo_document(journal.data, output, "cilium-tune/run-status/v1")
         return
     s = _summary(journal)
     click.echo(f"run {journal.run_id} ({journal.kind}): {journal.state}, {s['done']}/{s['steps']} steps done")

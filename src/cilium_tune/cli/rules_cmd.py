@@ -7,6 +7,7 @@ import difflib
 import click
 
 from cilium_tune.cli.completion_cmd import complete_rules
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import InputError
 
 EXAMPLES = """
@@ -32,7 +33,7 @@ def rules(ctx: click.Context) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(["table", "wide", "json", "markdown"]),
+    type=click.Choice(["table", "wide", "json", "yaml", "markdown"]),
     default="table",
     show_default=True,
     help="table fits the terminal; wide is one line per rule.",
@@ -50,8 +51,9 @@ def list_rules(output: str = "table", area: str | None = None) -> None:
         if area not in AREAS:
             raise InputError(f"no rule area {area!r}", hint=f"areas: {', '.join(AREAS)}")
         chosen = [r for r in chosen if r.area == area]
-    if output == "json":
-        click.echo(json_report.render_rules(chosen, sources={r.id: source_path(r) for r in chosen}), nl=False)
+    if output in MACHINE:
+        text = json_report.render_rules(chosen, sources={r.id: source_path(r) for r in chosen})
+        echo_document(text, output, json_report.RULES_SCHEMA)
     elif output == "markdown":
         click.echo(render_rules_markdown(chosen), nl=False)
     else:
@@ -62,7 +64,9 @@ def list_rules(output: str = "table", area: str | None = None) -> None:
 
 @rules.command("explain")
 @click.argument("rule_ref", metavar="ID|NAME", shell_complete=complete_rules)
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "-o", "--output", type=click.Choice(["text", "json", "yaml", "markdown"]), default="text", show_default=True
+)
 def explain(rule_ref: str, output: str) -> None:
     """Print one rule's documentation: what it checks, why, an example, the fix, references."""
     from cilium_tune.report import json as json_report
@@ -76,8 +80,8 @@ def explain(rule_ref: str, output: str) -> None:
         close = difflib.get_close_matches(rule_ref, known, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else "run `cilium-tune rules` to list them"
         raise InputError(f"no rule {rule_ref!r}", hint=hint)
-    if output == "json":
-        click.echo(json_report.dumps(json_report.rule_document(found, source=source_path(found))), nl=False)
+    if output in MACHINE:
+        echo_document(json_report.rule_document(found, source=source_path(found)), output, "cilium-tune/rule/v1")
     elif output == "markdown":
         click.echo(render_rules_markdown([found]), nl=False)
     else:

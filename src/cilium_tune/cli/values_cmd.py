@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.values.diff import diff_values
 from cilium_tune.values.emit import dump_json, dump_yaml
 from cilium_tune.values.loader import load_values
@@ -85,7 +86,7 @@ def merge(files: tuple[Path, ...], chart: Path | None, explain: tuple[str, ...],
 @values.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @_HELM
 @click.pass_context
 def diff(ctx: click.Context, old: Path, new: Path, output: str, helm_major: str) -> None:
@@ -100,8 +101,8 @@ def diff(ctx: click.Context, old: Path, new: Path, output: str, helm_major: str)
     """
     helm = int(helm_major)
     result = diff_values(load_values(old, helm=helm).values, load_values(new, helm=helm).values)
-    if output == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=True))
+    if output in MACHINE:
+        echo_document(result.to_dict(), output, "cilium-tune/values-diff/v1")
     else:
         for entry in result.entries:
             click.echo(entry.line())

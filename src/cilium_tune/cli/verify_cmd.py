@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
 EXAMPLES = """
@@ -41,7 +42,7 @@ def _style(text: str, outcome: str) -> str:
 @click.option("--chart", metavar="DIR|TGZ", help="Chart to render the desired cilium-config from "
               "(default: the profile's).")
 @click.option("--check", "patterns", multiple=True, metavar="GLOB", help="Only these checks (repeatable).")
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @click.option("--junit", "junit_file", metavar="FILE", help="Also write a JUnit XML report (one case per check).")
 @click.option("--keep", is_flag=True, help="Keep the verify pods (a later run reuses them).")
 @click.option("--timeout", default=90.0, show_default=True, metavar="SECONDS",
@@ -139,8 +140,8 @@ def verify(
         if junit_file:
             write_atomic(junit_file, render_junit_setup_error(exc.message, exc.hint, kind="verify"))
         raise
-    if output == "json":
-        click.echo(json_report.render_report(report), nl=False)
+    if output in MACHINE:
+        echo_document(json_report.render_report(report), output, "cilium-tune/verify/v1")
     else:
         from cilium_tune.cli.terminal import use_color
 

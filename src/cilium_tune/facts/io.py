@@ -23,6 +23,9 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     return loads_snapshot(text, source="<stdin>" if str(path) == "-" else str(path))
 
 
+DOCUMENT_SCHEMA = "cilium-tune/facts/v1"
+
+
 def loads_snapshot(text: str, source: str = "<facts>") -> Snapshot:
     """Parse a snapshot from JSON text; `source` names it in errors (a path, or '<stdin>')."""
     return parse_snapshot(loads_json(text, source, "facts file"), source=source, text=text)
@@ -33,6 +36,10 @@ def parse_snapshot(data: Any, source: str = "<facts>", text: str | None = None) 
     hint = "collect the snapshot again with `cilium-tune facts -o json > FILE` (see docs/facts-schema.json)"
     if not isinstance(data, dict):
         raise InputError(f"{source}: a facts snapshot is a JSON object, got {type(data).__name__}", hint=hint)
+    if data.get("schema", DOCUMENT_SCHEMA) != DOCUMENT_SCHEMA:
+        raise InputError(f"{source}: a {data['schema']!r} document, not a facts snapshot ({DOCUMENT_SCHEMA})",
+                         hint=hint)
+    data = {key: value for key, value in data.items() if key != "schema"}
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise InputError(
@@ -96,8 +103,10 @@ def _dotted(loc: tuple[int | str, ...], data: Any) -> str:
 
 
 def dump_snapshot(snapshot: Snapshot) -> str:
-    """The canonical JSON text of a snapshot (indented, stable key order as the model declares)."""
-    return snapshot.model_dump_json(indent=2) + "\n"
+    """The canonical JSON text of a snapshot: `schema` first (as every machine document of cilium-tune
+    has it), then the model's fields in their declared order, indented."""
+    body = snapshot.model_dump_json(indent=2)
+    return '{\n  "schema": "' + DOCUMENT_SCHEMA + '",' + body[1:] + "\n"
 
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str]) -> None:

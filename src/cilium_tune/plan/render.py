@@ -24,12 +24,15 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def to_json(
-    plan: Plan, *, overlay_status: dict[str, str], findings: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """The plan as JSON-able data; keys are stable (scripts depend on them)."""
+PLAN_SCHEMA = "cilium-tune/plan/v1"
+
+
+def to_json(plan: Plan, *, overlay_status: dict[str, str]) -> dict[str, Any]:
+    """The plan as JSON-able data; keys are stable (scripts depend on them). The preflight findings are
+    added by the CLI under `preflight` (a lint document)."""
     merged = plan.merged
     return {
+        "schema": PLAN_SCHEMA,
         "profile": plan.profile,
         "release": {
             "namespace": plan.release.namespace,
@@ -66,7 +69,6 @@ def to_json(
         "rollback": [step_to_json(step) for step in plan.rollback],
         "notes": list(plan.notes),
         "warnings": list(plan.merged.warnings),
-        "findings": findings or [],
     }
 
 
