@@ -67,3 +67,12 @@ def test_saved_facts_document_reads_back_and_plan_has_no_dead_findings(
     (here / "lint.json").write_text(json.dumps(document["preflight"]))
     code, _ = run(capsys, "lint", "--facts", "lint.json")
     assert code == 2, "a lint document is refused as facts, naming its schema"
+
+
+def test_documents_have_the_keys_their_json_schema_requires(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = json.loads((Path(__file__).resolve().parents[2] / "docs" / "machine-output.schema.json").read_text())
+    required = {branch["properties"]["schema"]["const"]: branch["required"] for branch in spec["oneOf"]}
+    for schema, args in COMMANDS.items():
+        _, out = run(capsys, *args, "-o", "json")
+        missing = set(required[schema]) - set(json.loads(out))
+        assert not missing, f"{schema}: missing {missing}"

@@ -27,7 +27,7 @@ def test_version_names_the_tool_and_the_helm_it_would_run(cli: Any, helm4: Path)
     assert f"cilium-tune: {__version__}" in text.out
     assert f"4.1.4 ({helm4})" in text.out
     doc = json.loads(cli("version", "--helm", str(helm4), "-o", "json").out)
-    assert doc["schema"] == "cilium-tune/version@1"
+    assert doc["schema"] == "cilium-tune/version/v1"
     assert doc["helm"] == {"path": str(helm4), "version": "4.1.4"}
     assert "helm:\n  path: " in cli("version", "--helm", str(helm4), "-o", "yaml").out
 

@@ -26,7 +26,7 @@ def version_info(helm_path: str | None) -> dict[str, Any]:
     except ToolMissingError as exc:
         found = {"error": exc.message, "hint": exc.hint}
     return {
-        "schema": "cilium-tune/version@1",
+        "schema": "cilium-tune/version/v1",
         "cilium_tune": __version__,
         "python": platform.python_version(),
         "platform": sys.platform,

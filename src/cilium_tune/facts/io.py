@@ -118,4 +118,8 @@ def schema_json() -> str:
     """The JSON Schema of a snapshot file, as committed in docs/facts-schema.json."""
     schema = Snapshot.model_json_schema(mode="serialization")
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+    schema["properties"] = {
+        "schema": {"const": DOCUMENT_SCHEMA, "description": "The document's name and version."},
+        **schema["properties"],
+    }
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
