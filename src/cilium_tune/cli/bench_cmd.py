@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cilium_tune.bench.tools import Pinning
+from cilium_tune.cli.facts_cmd import DEFAULT_TIMEOUT
 from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.errors import FindingsError, InputError
 
@@ -58,7 +59,7 @@ def bench() -> None:
 @bench.command("run")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for run.json and one CSV per metric.")
-@click.option("--profile", default=None, help="Profile of the cluster (default: skyforge-dev; `lab` pins CPUs).")
+@click.option("-p", "--profile", default=None, help="Profile of the cluster (default: skyforge-dev; `lab` pins CPUs).")
 @click.option("--scenario", "scenarios", multiple=True, default=("*",), show_default=True,
               help="Glob on scenario names or probe ids (repeatable), e.g. 'pod-to-*' or 'stream/*/ipv4'.")
 @click.option("--families", default="4,6", show_default=True, help="IP families to measure.")
@@ -73,17 +74,19 @@ def bench() -> None:
 @click.option("--pin", "pin", default="auto", show_default=True,
               help="CLIENT,SERVER CPUs for the tools; 'none'; 'auto' pins 0,1 on the lab profile only.")
 @click.option("--nodes", default=None, help="CLIENT,OTHER node names (default: the first two by name).")
-@click.option("--namespace", default="default", show_default=True, help="Namespace of the bench pods.")
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the bench pods.")
 @click.option("--image", default=None, help="Image with iperf3, netperf and conntrack (the lab runs host tools).")
 @click.option("--label", default=None, help="Name of this run in comparisons (default: the output dir's name).")
 @click.option("--seed", type=int, default=None, help="Seed of the sample order and the bootstrap.")
 @click.option("--plan-digest", default=None, help="Digest of the plan that was applied (recorded).")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG).")
 @click.option("--context", "kube_context", help="Kubeconfig context.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Give up on any one call to the API server after this long.")
 def run_cmd(out_dir: Path, profile: str | None, scenarios: tuple[str, ...], families: str, tests: str,
             churn_levels: str, budget: str, target: str, sample_seconds: int, churn_samples: int, pin: str,
             nodes: str | None, namespace: str, image: str | None, label: str | None, seed: int | None,
-            plan_digest: str | None, kubeconfig: str | None, kube_context: str | None) -> None:
+            plan_digest: str | None, kubeconfig: str | None, kube_context: str | None, timeout: float) -> None:
     """Run the bench against the cluster and write the results to OUT."""
     from cilium_tune.adapters.kube import LightkubeAPI
     from cilium_tune.bench import pods, stats
@@ -110,7 +113,7 @@ def run_cmd(out_dir: Path, profile: str | None, scenarios: tuple[str, ...], fami
         target=parse_percent(target, "--target"), budget_s=parse_duration(budget) * n_scenarios,
         churn_samples=churn_samples, seed=stats.DEFAULT_SEED if seed is None else seed, pin=pinning,
         plan_digest=plan_digest)
-    kube = LightkubeAPI(kubeconfig, kube_context)
+    kube = LightkubeAPI(kubeconfig, kube_context, timeout=timeout)
     click.echo(f"bench {config.label}: {len(probes)} probes in {n_scenarios} scenario(s), budget "
                f"{config.budget_s:.0f} s, target ±{config.target:.1%}"
                + (f", CPUs pinned {pinning.client},{pinning.server}" if pinning else ""), err=True)

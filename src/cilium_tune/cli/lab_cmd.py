@@ -40,7 +40,7 @@ def lab() -> None:
 @_dir
 @click.option("--nodes", type=click.IntRange(1, 50), default=None, help="Node count (default: the profile's).")
 @click.option("--dual-stack/--single-stack", default=None, help="IP families (default: the profile's).")
-@click.option("--profile", default="lab", show_default=True, help="Profile describing the lab cluster.")
+@click.option("-p", "--profile", default="lab", show_default=True, help="Profile describing the lab cluster.")
 @click.option("--node-routes/--no-node-routes", default=True, show_default=True,
               help="Static routes between the nodes' pod blocks (off: the lab agent's datapath routes).")
 @click.option("--gateway-crds", type=click.Choice(["experimental", "standard", "none"]), default="experimental",
