@@ -58,3 +58,17 @@ def test_references_become_links() -> None:
     assert all(url.startswith("https://") for url in urls)
     without = [r.id for r in registry.all() if not links(r) and "runbook" not in r.sections["References"]]
     assert not without, f"rules whose references give no link: {without}"
+
+
+def test_ct703_fix_is_the_runbooks_command_at_the_installed_bundle_version() -> None:
+    from pathlib import Path
+
+    from rule_cases import load_case
+
+    case = load_case(Path(__file__).parent / "CT703" / "fires_tlsroute_missing.yaml")
+    rule = registry.find("CT703")
+    assert rule is not None
+    (finding,) = rule.run(case.ctx)
+    assert finding.fix is not None and finding.fix.endswith(
+        "kubectl apply -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/experimental-install.yaml."
+    )
