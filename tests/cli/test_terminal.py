@@ -129,3 +129,22 @@ def test_no_color_turns_auto_off_even_on_a_tty(monkeypatch: pytest.MonkeyPatch) 
         assert use_color(Tty())
         monkeypatch.setenv("NO_COLOR", "1")
         assert not use_color(Tty())
+
+
+def test_facts_mark_address_not_assigned_as_expected_in_host_network_mode() -> None:
+    from rule_cases import merge_facts
+
+    from cilium_tune.cli.facts_cmd import render_text
+
+    base = read_yaml(BASES / "facts" / "skyforge-dev.yaml")
+    status = {"gateways": [{"name": "skyforge", "conditions": [
+        {"type": "Accepted", "status": "True"},
+        {"type": "Programmed", "status": "False", "reason": "AddressNotAssigned"},
+    ]}]}
+    host_network = {"cilium_config": {"data": {"gateway-api-hostnetwork-enabled": "true"}}}
+    with_service = snapshot_from(merge_facts(base, status))
+    in_host_network = snapshot_from(merge_facts(merge_facts(base, status), host_network))
+    assert "expected in host-network mode" not in render_text(with_service)
+    shown = render_text(in_host_network, width=80)
+    assert "Programmed=False/AddressNotAssigned\n    expected in host-network mode: In host-network mode" in shown
+    assert "https://github.com/cilium/cilium/issues/42786" in shown

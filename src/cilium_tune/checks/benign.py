@@ -23,6 +23,14 @@ class Benign:
     link: str
 
 
+ADDRESS_NOT_ASSIGNED_WHY = (
+    "In host-network mode the 1.18.3+ operator reads Gateway addresses only from a LoadBalancer Service, so "
+    "the Gateway stays PROGRAMMED=False / AddressNotAssigned while every node serves it. Fixed upstream by "
+    "filling the addresses from the node IPs (cilium/cilium PR #46350, in 1.19.6)"
+)
+ADDRESS_NOT_ASSIGNED_LINK = "https://github.com/cilium/cilium/issues/42786"
+
+
 def _address_not_assigned(action: Action, ctx: CheckContext) -> bool:
     return action.evidence.get("reason") == "AddressNotAssigned" and ctx.features.on("gateway-host-network")
 
@@ -36,11 +44,8 @@ KNOWN_BENIGN: tuple[Benign, ...] = (
     Benign(
         check="ingress/gateway-status",
         applies=_address_not_assigned,
-        why="In host-network mode the 1.18.3+ operator reads Gateway addresses only from a LoadBalancer "
-        "Service, so the Gateway stays PROGRAMMED=False / AddressNotAssigned while every node serves it "
-        "(the ingress/http and ingress/https checks prove the data plane). Fixed upstream by filling the "
-        "addresses from the node IPs (cilium/cilium PR #46350, in 1.19.6).",
-        link="https://github.com/cilium/cilium/issues/42786",
+        why=ADDRESS_NOT_ASSIGNED_WHY + " (the ingress/http and ingress/https checks prove the data plane).",
+        link=ADDRESS_NOT_ASSIGNED_LINK,
     ),
     Benign(
         check="ingress/tlsroute-crd",

@@ -256,9 +256,15 @@ def render_text(s: Snapshot, *, width: int | None = None) -> str:
     lines.append(
         "gateway API CRDs: " + (", ".join(f"{c.kind}({'/'.join(c.served_versions)})" for c in gw_crds) or "none")
     )
+    host_network = c is not None and c.data.get("gateway-api-hostnetwork-enabled") == "true"
     for g in s.gateways:
         cond = ", ".join(f"{c.type}={c.status}" + (f"/{c.reason}" if c.reason else "") for c in g.conditions)
         lines.append(f"  gateway {g.namespace}/{g.name} ({g.gateway_class}): {cond or 'no status'}")
+        if host_network and any(c.reason == "AddressNotAssigned" and c.status == "False" for c in g.conditions):
+            from cilium_tune.checks.benign import ADDRESS_NOT_ASSIGNED_LINK, ADDRESS_NOT_ASSIGNED_WHY
+
+            why = f"{ADDRESS_NOT_ASSIGNED_WHY}; see {ADDRESS_NOT_ASSIGNED_LINK}"
+            lines.append(f"    expected in host-network mode: {why}")
     cidrs: dict[str, int] = {}
     for p in s.pod_ips:
         for cidr, count in p.by_cidr.items():
