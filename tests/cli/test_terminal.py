@@ -25,8 +25,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def visible(text: str) -> Counter[str]:
-    """The printed characters, whatever the line breaks, continuations and JSON indentation."""
-    return Counter(text.replace("\\\n", "").replace(" ", "").replace("\n", ""))
+    """The printed characters, whatever the line breaks, continuations, JSON indentation and the `#` that
+    starts a wrapped comment's next line."""
+    return Counter(text.replace("\\\n", "").replace(" ", "").replace("\n", "").replace("#", ""))
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -148,3 +149,19 @@ def test_facts_mark_address_not_assigned_as_expected_in_host_network_mode() -> N
     shown = render_text(in_host_network, width=80)
     assert "Programmed=False/AddressNotAssigned\n    expected in host-network mode: In host-network mode" in shown
     assert "https://github.com/cilium/cilium/issues/42786" in shown
+
+
+def test_each_plan_step_says_which_pods_it_replaces_and_its_bound(
+    lab: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    _, out = run(capsys, "plan", "-o", "json")
+    apply = {step["id"]: step["impact"] for step in json.loads(out)["apply"]}
+    assert any("cilium agent pod" in i["replaces"] for i in apply.values())
+    monkeypatch.setenv("COLUMNS", "80")
+    _, text = run(capsys, "plan")
+    assert "#   replaces: every workload pod on skyforge-1 (evicted," in text
+    assert "#   replaces: the cilium agent pod on skyforge-1" in text and "at most 600 s" in text
+    commented = [line for line in text.splitlines() if "replaces:" in line or line.startswith("  #     ")]
+    assert all(line.lstrip().startswith("#") for line in commented), "wrapped comments stay comments"

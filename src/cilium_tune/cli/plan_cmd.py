@@ -137,6 +137,7 @@ def _plan(
     """Build, check and print the plan; return 1 when it must not be applied, 2 when changes are pending."""
     from cilium_tune.desired import DesiredInputs, OverlayMismatch, load_desired
     from cilium_tune.plan import render
+    from cilium_tune.plan.impact import vm_pods_by_node
     from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import run_rules
@@ -165,8 +166,9 @@ def _plan(
     findings = run_rules(desired.rule_context())
     rendered = _render_check(plan_obj, chart, helm_path, desired, facts_source["timeout"]) if chart else None
 
+    vms = vm_pods_by_node(desired.facts.vm_workloads) if desired.facts is not None else None
     if output in MACHINE:
-        document = render.to_json(plan_obj, overlay_status=status) | {"preflight": lint_document(findings)}
+        document = render.to_json(plan_obj, overlay_status=status, vms=vms) | {"preflight": lint_document(findings)}
         document["overlays_from"] = desired.overlays_from
         document["notes"] = [*document["notes"], *desired.notes]
         document["drift"] = None if desired.drift is None else desired.drift.to_dict()
@@ -180,7 +182,9 @@ def _plan(
 
         columns = width()
         echo_profile(desired.profile_choice)
-        click.echo(render.to_text(plan_obj, overlay_status=status, all_values=all_values, width=columns), nl=False)
+        click.echo(render.to_text(
+                plan_obj, overlay_status=status, all_values=all_values, width=columns, vms=vms
+            ), nl=False)
         if desired.drift is not None:
             live = desired.facts.helm_release if desired.facts is not None else None
             label = f"the live release {live.namespace}/{live.name}@{live.revision}" if live else "the live release"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cilium_tune.layout import fit, provenance, shell_words, wrap_command
+from cilium_tune.layout import fit, provenance, shell_words, wrap, wrap_command
 from cilium_tune.names import printable
+from cilium_tune.plan.impact import impact
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import Step, display_lines, step_to_json
 from cilium_tune.values.loader import Origin
@@ -27,7 +28,9 @@ def _show(value: Any) -> str:
 PLAN_SCHEMA = "cilium-tune/plan/v1"
 
 
-def to_json(plan: Plan, *, overlay_status: dict[str, str]) -> dict[str, Any]:
+def to_json(
+    plan: Plan, *, overlay_status: dict[str, str], vms: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
     """The plan as JSON-able data; keys are stable (scripts depend on them). The preflight findings are
     added by the CLI under `preflight` (a lint document)."""
     merged = plan.merged
@@ -65,14 +68,16 @@ def to_json(plan: Plan, *, overlay_status: dict[str, str]) -> dict[str, Any]:
         if plan.datapath_change is None
         else {"from": plan.datapath_change.old, "to": plan.datapath_change.new},
         "changes_pending": plan.changes_pending,
-        "apply": [step_to_json(step) for step in plan.apply],
-        "rollback": [step_to_json(step) for step in plan.rollback],
+        "apply": [step_to_json(step) | {"impact": impact(step, vms).to_dict()} for step in plan.apply],
+        "rollback": [step_to_json(step) | {"impact": impact(step, vms).to_dict()} for step in plan.rollback],
         "notes": list(plan.notes),
         "warnings": list(plan.merged.warnings),
     }
 
 
-def _commands(steps: Sequence[Step], width: int | None = None) -> list[str]:
+def _commands(
+    steps: Sequence[Step], width: int | None = None, vms: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
     """Each step's commands, under a `# purpose` line printed once per run of steps sharing it, each step
     ending in its id (`# [switch/node-1/evict]`): the id `apply` runs it under and the journal records.
     Too wide a command continues on the next line (` \\`); a heredoc manifest is indented JSON then."""
@@ -81,7 +86,7 @@ def _commands(steps: Sequence[Step], width: int | None = None) -> list[str]:
     for step in steps:
         if step.purpose != purpose:
             purpose = step.purpose
-            lines.extend(fit([f"  # {printable(purpose)}"], width))
+            lines.extend(wrap(printable(purpose), width, indent="  # ", subsequent="  #   "))
         shown = display_lines(step)
         heredoc = shown[0].endswith("<<'EOF'")
         commands, body = (shown[:1], shown[1:]) if heredoc else (shown, [])
@@ -91,11 +96,19 @@ def _commands(steps: Sequence[Step], width: int | None = None) -> list[str]:
         if body and width is not None and any(len(line) + 2 > width for line in body):
             body = [*json.dumps(json.loads(body[0]), indent=2, sort_keys=True).splitlines(), *body[1:]]
         lines.extend(f"  {line}" for line in body)
+        effect = impact(step, vms)
+        if effect.bound_s is not None or effect.replaces != "no pod":  # quiet steps (label, cordon) say nothing
+            lines.extend(wrap(effect.line(), width, indent="  #   ", subsequent="  #     "))
     return lines
 
 
 def to_text(
-    plan: Plan, *, overlay_status: dict[str, str], all_values: bool = False, width: int | None = None
+    plan: Plan,
+    *,
+    overlay_status: dict[str, str],
+    all_values: bool = False,
+    width: int | None = None,
+    vms: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The plan as a person reads it, top to bottom in the order things happen, fitted to `width`."""
     lines: list[str] = []
@@ -154,10 +167,10 @@ def to_text(
     out("")
     env = [f"  export KUBECONFIG={shlex.quote(rel.kubeconfig)}"] if rel.kubeconfig else []
     out("Apply:")
-    lines.extend(env + _commands(plan.apply, width))
+    lines.extend(env + _commands(plan.apply, width, vms))
     out("")
     out("Rollback:")
-    lines.extend(env + _commands(plan.rollback, width) if plan.rollback else ["  (none: see notes)"])
+    lines.extend(env + _commands(plan.rollback, width, vms) if plan.rollback else ["  (none: see notes)"])
     if plan.notes:
         out("")
         out("Notes:")
