@@ -344,6 +344,28 @@ def rollout_notes(effect: Effect, strategy: str) -> list[str]:
     return notes
 
 
+def _upgrade(
+    release: Release, target: Target, step_id: str, purpose: str, *, hold: bool,
+    extra: tuple[tuple[str, str], ...], timeout: str,
+) -> HelmUpgrade:
+    """One `helm upgrade` of the rollout: `hold` keeps the agents on OnDelete and skips `--wait` (helm 4's
+    kstatus waiter never sees an OnDelete DaemonSet as rolled out)."""
+    return HelmUpgrade(
+        id=step_id,
+        purpose=purpose,
+        namespace=release.namespace,
+        release=release.name,
+        chart=release.chart,
+        version=target.version,
+        values_files=target.values_files,
+        set_values=(HOLD_AGENTS if hold else ()) + extra,
+        reset_values=True,
+        wait=not hold,
+        timeout=timeout,
+        kube_context=release.kube_context,
+    )
+
+
 def plan_rollout(
     *,
     release: Release,
@@ -369,20 +391,7 @@ def plan_rollout(
     ns, ctx = release.namespace, release.kube_context
 
     def upgrade(step_id: str, purpose: str, *, hold: bool, extra: tuple[tuple[str, str], ...] = ()) -> HelmUpgrade:
-        return HelmUpgrade(
-            id=prefix + step_id,
-            purpose=purpose,
-            namespace=ns,
-            release=release.name,
-            chart=release.chart,
-            version=target.version,
-            values_files=target.values_files,
-            set_values=(HOLD_AGENTS if hold else ()) + extra,
-            reset_values=True,
-            wait=not hold,
-            timeout=APPLY_TIMEOUT,
-            kube_context=ctx,
-        )
+        return _upgrade(release, target, prefix + step_id, purpose, hold=hold, extra=extra, timeout=APPLY_TIMEOUT)
 
     if not effect.restarts_agents:
         yield upgrade("helm/apply", "apply the values (no agent setting changes)", hold=False)
@@ -495,20 +504,7 @@ def plan_recovery(
     node_config = strategy == "node-config"
 
     def upgrade(step_id: str, purpose: str, *, hold: bool, extra: tuple[tuple[str, str], ...] = ()) -> HelmUpgrade:
-        return HelmUpgrade(
-            id=prefix + step_id,
-            purpose=purpose,
-            namespace=ns,
-            release=release.name,
-            chart=release.chart,
-            version=previous.version,
-            values_files=previous.values_files,
-            set_values=(HOLD_AGENTS if hold else ()) + extra,
-            reset_values=True,
-            wait=not hold,
-            timeout=ROLLBACK_TIMEOUT,
-            kube_context=ctx,
-        )
+        return _upgrade(release, previous, prefix + step_id, purpose, hold=hold, extra=extra, timeout=ROLLBACK_TIMEOUT)
 
     yield upgrade("hold/helm", "previous values, agents held (OnDelete)", hold=True)
     if effect.restarts_operator:
