@@ -75,7 +75,14 @@ def test_up_cleans_up_after_a_crashed_run(root: None, lab_name: str, tmp_path: P
     assert cluster.leftovers(lab_name, base_dir=tmp_path) == []
 
 
+def _others_can_enter(path: Path) -> bool:
+    """True when an unprivileged user can reach `path` (every directory on the way has o+x)."""
+    return all(p.stat().st_mode & 0o001 for p in (path, *path.parents))
+
+
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux) to drop root")
+@pytest.mark.skipif(not _others_can_enter(Path(sys.prefix)), reason="the venv is not reachable by other users "
+                    "(checked out under a 0700 directory), so an unprivileged user cannot run the tool from it")
 def test_without_root_up_says_what_is_needed_and_exits_2(root: None, tmp_path: Path) -> None:
     result = cli("up", "--name", "tnoroot", "--lab-dir", str(tmp_path), user="65534")
 
