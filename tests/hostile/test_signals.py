@@ -55,6 +55,8 @@ def test_a_signal_during_render_out_leaves_nothing_behind(signum: int, code: int
 # Run the CLI as `python -m cilium_tune` does, with an audit hook that sends this process SIGINT at the first
 # import after `after` has been imported: the interrupt lands at a chosen point of start-up every time,
 # however slow the machine (a parent reading `-X importtime` could see the line only after the child ended).
+# SIGINT gets Python's default handler first: a child inherits an ignored SIGINT from its parent (seen under
+# pytest-xdist), and then no Ctrl-C would ever arrive.
 _INTERRUPT_AFTER = """
 import os, runpy, signal, sys
 after, armed = sys.argv.pop(1), []
@@ -63,6 +65,7 @@ def hook(event, args):
         armed.append(True)
         os.kill(os.getpid(), signal.SIGINT)
 sys.addaudithook(hook)
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever the test runner ignores
 sys.argv[0] = "cilium-tune"
 runpy.run_module("cilium_tune", run_name="__main__", alter_sys=True)
 """
