@@ -101,7 +101,9 @@ def propose(
     effect = Effect(
         _config(before), _config(after), agent_template_changed=_agent_template(before) != _agent_template(after)
     )
-    unchanged = before == after and live_version == target_version
+    unchanged = live_version == target_version and same_release(
+        before, after, lambda: _render(helm, release, [str(p) for p in target_files], target_version)
+    )
     steps: tuple[Step, ...] = ()
     if not unchanged:
         target = Target(tuple(str(p) for p in target_files), target_version)
@@ -261,6 +263,27 @@ def _render(helm: Helm, release: Release, files: Sequence[str], version: str) ->
     )
     docs = [d for d in yaml.safe_load_all(template(helm, args)) if isinstance(d, dict)]
     return sorted(docs, key=lambda d: (str(d.get("kind")), str((d.get("metadata") or {}).get("name"))))
+
+
+def same_release(
+    before: Sequence[dict[str, Any]], after: Sequence[dict[str, Any]], render_again: Callable[[], list[dict[str, Any]]]
+) -> bool:
+    """True when the two renders describe the same objects, ignoring what the chart generates at random.
+
+    The real chart makes fresh TLS certificates (hubble, clustermesh) on every render, so two renders of
+    the same values never compare equal. Only when they differ is the target rendered a second time: an
+    object that differs between two renders of the same input is random, and is left out of the comparison.
+    """
+    if before == after:
+        return True
+    first, second = _by_key(after), _by_key(render_again())
+    random = {key for key, doc in first.items() if second.get(key) != doc}
+    old = {key: doc for key, doc in _by_key(before).items() if key not in random}
+    return old == {key: doc for key, doc in first.items() if key not in random}
+
+
+def _by_key(docs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(str(d.get("kind")), str((d.get("metadata") or {}).get("name"))): d for d in docs}
 
 
 def _config(docs: Sequence[dict[str, Any]]) -> dict[str, str]:
