@@ -6,20 +6,17 @@ Runs its own 2-node lab (netkit emulation is chosen at `lab up`) and removes it 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from agent_wait import wait_for
 from lightkube import Client, KubeConfig
-from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import DaemonSet
 from lightkube.resources.core_v1 import Node, Pod
@@ -34,16 +31,6 @@ LABEL = "cilium-tune.io/datapath"
 CiliumNodeConfig = create_namespaced_resource("cilium.io", "v2", "CiliumNodeConfig", "ciliumnodeconfigs")
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ApiError):
-            last = check()
-            if last:
-                return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 @dataclass
