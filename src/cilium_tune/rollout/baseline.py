@@ -2,8 +2,8 @@
 
 A baseline is a directory, never overwritten (a second capture goes beside the first):
 
-    values.yaml         `helm get values --all`, headed by `# chart-version:`, `# release:`, `# revision:`
-                        (the header plan/baseline.py reads; helm ignores comments)
+    values.yaml         `helm get values --all` without its nulls (`replayable`), headed by `# chart-version:`,
+                        `# release:`, `# revision:` (the header plan/baseline.py reads; helm ignores comments)
     release.json        chart name and version, revision, status, as `helm get metadata` reports them
     cilium-config.json  the ConfigMap's data (what the agents were started with)
     facts.json          the facts snapshot (optional)
@@ -28,6 +28,8 @@ from cilium_tune.adapters.kube import CONFIGMAPS, KubeAPI, NotFound
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_atomic
 from cilium_tune.plan.baseline import header_fields
+from cilium_tune.values.emit import dump_yaml
+from cilium_tune.values.loader import load_values_text
 
 VALUES, RELEASE, CONFIG, FACTS, SUMS = "values.yaml", "release.json", "cilium-config.json", "facts.json", "SHA256SUMS"
 CILIUM_CONFIG = "cilium-config"
@@ -63,7 +65,7 @@ def capture(
     facts_json: str | None = None,
 ) -> CapturedBaseline:
     """Capture the live release into a new directory under `out_dir`."""
-    values = get_values_all(helm, ref)
+    values = replayable(get_values_all(helm, ref))
     meta = get_metadata(helm, ref)
     if not meta.get("version") or not meta.get("revision"):
         raise InputError(f"helm get metadata {ref.name} did not give the chart version and revision: {meta}")
@@ -103,6 +105,25 @@ def capture(
     os.rename(tmp, final)  # never over an existing capture: the name is new
     _fsync_dir(out_dir)
     return CapturedBaseline(final, release, config)
+
+
+def replayable(all_values: str) -> str:
+    """`helm get values --all` as a `-f` file that renders the release again exactly: its nulls left out.
+
+    `--all` lists every chart default, the null ones too (`policyCIDRMatchMode: null` in Cilium 1.19). Given
+    back with `-f`, a null is an order to delete the key, to Helm 3 and 4 alike, so the chart's
+    `hasKey .Values "policyCIDRMatchMode"` turns false and `policy-cidr-match-mode` leaves cilium-config:
+    an apply would change a key nobody asked for and a rollback would not restore the release. Without the
+    nulls, the chart's own defaults fill those keys in again (null where the release had null). Nulls
+    inside lists are values and stay. What `--all` cannot carry either way is a key the user deleted with
+    a null over a non-null default: helm already left it out, so the chart default returns.
+    """
+    values = load_values_text(all_values, "helm get values --all").values
+    return dump_yaml(_without_nulls(values))
+
+
+def _without_nulls(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _without_nulls(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
 
 
 def load(path: Path) -> CapturedBaseline:

@@ -32,6 +32,7 @@ from cilium_tune.plan.planner import (
 )
 from cilium_tune.plan.steps import Step
 from cilium_tune.rollout.actions import Actions
+from cilium_tune.rollout.baseline import replayable
 from cilium_tune.rollout.executor import Executor
 from cilium_tune.rollout.journal import Journal, locked, new_run_dir, sha256_file
 
@@ -91,7 +92,7 @@ def propose(
 ) -> Proposal:
     """Read the live release, render before and after, and plan the steps from live to the target."""
     ref = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
-    live_values = get_values_all(helm, ref)
+    live_values = replayable(get_values_all(helm, ref))
     meta = get_metadata(helm, ref)
     live_version, live_revision = str(meta.get("version") or ""), int(meta.get("revision") or 0)
     nodes = cluster_nodes(kube)
