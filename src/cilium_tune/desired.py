@@ -588,25 +588,15 @@ _VERSION_LINE = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
 
 def chart_version_of(path: str) -> str | None:
     """The `version:` of a chart directory's or .tgz's Chart.yaml (None when it does not say)."""
-    import io
-    import tarfile
+    from cilium_tune.chart_archive import read_chart_archive
+    from cilium_tune.inputs import read_text
 
     chart = Path(path)
-    try:
-        if chart.is_dir():
-            text = (chart / "Chart.yaml").read_text(encoding="utf-8")
-        else:
-            with tarfile.open(chart, "r:*") as archive:
-                member = next(
-                    (m for m in archive.getmembers() if m.isfile() and re.fullmatch(r"[^/]+/Chart\.yaml", m.name)),
-                    None,
-                )
-                handle = archive.extractfile(member) if member is not None else None
-                if handle is None:
-                    return None
-                with io.TextIOWrapper(handle, encoding="utf-8") as fh:
-                    text = fh.read()
-    except (OSError, tarfile.TarError, UnicodeDecodeError):
-        return None
+    if chart.is_dir():
+        meta = chart / "Chart.yaml"
+        text = read_text(meta, "Chart.yaml") if meta.is_file() else ""
+    else:
+        archive = read_chart_archive(chart, wanted=lambda name: name.count("/") == 1 and name.endswith("/Chart.yaml"))
+        text = archive.text(f"{archive.top}/Chart.yaml")
     match = _VERSION_LINE.search(text)
     return match.group(1) if match else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cilium_tune.adapters.helm import Helm, HelmTimeout, template_args
+from cilium_tune.chart_archive import check_local_chart
 from cilium_tune.errors import ClusterError
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import HelmUpgrade
@@ -29,6 +30,7 @@ class RenderResult:
 
 def check_renders(helm: Helm, plan: Plan, chart: str, overlay_texts: Mapping[str, str]) -> list[RenderResult]:
     """Render every helm upgrade of the plan against `chart`; `overlay_texts` maps layer paths to content."""
+    check_local_chart(chart)
     upgrades = [step for step in (*plan.apply, *plan.rollback) if isinstance(step, HelmUpgrade)]
     with tempfile.TemporaryDirectory(prefix="cilium-tune-render-") as tmp:
         local = _materialise(Path(tmp), overlay_texts)

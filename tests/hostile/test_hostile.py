@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hostile_charts import hostile_chart
 from hostile_runner import Result, run
 from hostile_servers import api_server, kubeconfig, silent_server
 
@@ -490,6 +491,36 @@ CASES: list[Case] = [
     Case("profile-missing", ["plan", "--overlays", "profile", "--profile", "nope.yaml"], 2),
     Case("values-is-dir", ["values", "merge", "-f", "d"], 2, {"d": directory("d")}),
     Case("negative-timeout", ["facts", "--timeout", "-1", "--kubeconfig", "kc"], 2),
+    # -- packaged charts: one guard (chart_archive.read_chart_archive) wherever a .tgz is read or given to helm
+    Case(
+        "chart-bomb-values-merge",
+        ["values", "merge", "-f", "v.yaml", "--chart", "c.tgz"],
+        2,
+        {"v.yaml": b"a: 1\n", "c.tgz": hostile_chart("bomb-ratio")},
+        says=r"c\.tgz: unpacks to more than 100 times",
+    ),
+    Case("chart-traversal-lint", ["lint", "--chart", "c.tgz"], 2, {"c.tgz": hostile_chart("traversal-dotdot")},
+         says="outside the chart"),
+    Case("chart-symlink-render", ["render", "--chart", "c.tgz"], 2, {"c.tgz": hostile_chart("symlink-values")},
+         says="a link"),
+    Case(
+        "chart-forged-size-plan",
+        ["plan", "--overlays", "profile", "--chart", "c.tgz"],
+        2,
+        {"c.tgz": hostile_chart("member-size-forged")},
+        says="limit per file",
+    ),
+    Case("chart-pax-header-values", ["values", "merge", "--chart", "c.tgz"], 2,
+         {"c.tgz": hostile_chart("pax-header-forged")}),
+    Case(
+        "chart-bomb-lab-up",
+        ["lab", "up", "--name", "hostile", "--lab-dir", "lab", "--chart", "c.tgz"],
+        2,
+        {"c.tgz": hostile_chart("bomb-ratio")},
+        says="bomb",
+    ),
+    Case("chart-device-lab-up", ["lab", "up", "--name", "hostile", "--lab-dir", "lab", "--chart", "c.tgz"], 2,
+         {"c.tgz": hostile_chart("device-member")}, says="special file"),
 ]
 
 _HUGE = b"9" * 5000

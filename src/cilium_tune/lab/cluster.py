@@ -282,6 +282,8 @@ def up(
     from cilium_tune.profile import load_profile
 
     say = progress or (lambda _msg: None)
+    if chart is not None:
+        _check_chart(chart)  # before anything is started
     require_privileges()
     require_iproute2()
     topo = topology.topology_from_profile(name, load_profile(profile), nodes=nodes, dual_stack=dual_stack)
@@ -338,9 +340,7 @@ def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] 
 
     say = progress or (lambda _msg: None)
     ref = str(CHART_DIR) if chart == LAB_CHART else chart
-    if chart != LAB_CHART and not Path(chart).exists():
-        raise InputError(f"chart {chart} does not exist",
-                         hint="pass a packaged Cilium chart (.tgz), a chart directory or builtin:lab")
+    _check_chart(chart)
     for path in values:
         if not path.is_file():
             raise InputError(f"values file {path} does not exist", hint="pass existing -f/--values files")
@@ -352,6 +352,18 @@ def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] 
     argv += ["--wait", "--timeout", timeout]
     say(f"installing {chart} with helm (release {RELEASE[0]}/{RELEASE[1]})")
     find_helm(helm).run(argv, env={"KUBECONFIG": str(instance.kubeconfig)}, timeout=240)
+
+
+def _check_chart(chart: str) -> None:
+    """InputError unless `chart` is builtin:lab, a chart directory or a packaged chart within the input limits."""
+    from cilium_tune.chart_archive import check_local_chart
+
+    if chart == LAB_CHART:
+        return
+    if not Path(chart).exists():
+        raise InputError(f"chart {chart} does not exist",
+                         hint="pass a packaged Cilium chart (.tgz), a chart directory or builtin:lab")
+    check_local_chart(chart)
 
 
 def _start(

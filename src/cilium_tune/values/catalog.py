@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tarfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,9 @@ from typing import Any
 
 import yaml
 
+from cilium_tune.chart_archive import is_gzip, read_chart_archive
 from cilium_tune.errors import InputError
+from cilium_tune.inputs import read_text
 from cilium_tune.values.paths import KeyPath, format_path
 
 # Keys whose value is a map of user-chosen keys (Kubernetes pod fields, labels, extra config).
@@ -693,24 +694,21 @@ _CHART_VERSION = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
 
 
 def _read_chart(path: Path) -> _Chart:
-    """A chart directory, a .tgz chart or a lone values file."""
+    """A chart directory, a .tgz chart or a lone values file, each file read within the input limits."""
     if path.is_dir():
         values = path / "values.yaml"
         if not values.is_file():
             raise InputError(f"{path} has no values.yaml", hint="pass a chart directory, a chart .tgz or values.yaml")
         files = [t for t in sorted((path / "templates").rglob("*")) if t.is_file() and _reads_keys(t.name)]
-        templates = tuple(t.read_text(encoding="utf-8", errors="replace") for t in files)
+        templates = tuple(read_text(t, "chart template") for t in files)
         meta = path / "Chart.yaml"
-        version = _version_of(meta.read_text(encoding="utf-8", errors="replace")) if meta.is_file() else None
-        return _Chart(values.read_text(encoding="utf-8"), str(values), templates, version)
-    if not path.is_file():
+        version = _version_of(read_text(meta, "Chart.yaml")) if meta.is_file() else None
+        return _Chart(read_text(values, "values file"), str(values), templates, version)
+    if not path.exists():
         raise InputError(f"chart {path} does not exist", hint="pass a chart directory, a chart .tgz or values.yaml")
-    if tarfile.is_tarfile(path):
+    if is_gzip(path) or path.name.endswith((".tgz", ".tar.gz", ".tar")):
         return _chart_from_tgz(path)
-    try:
-        return _Chart(path.read_text(encoding="utf-8"), str(path))
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is neither a chart archive nor a YAML file", hint="pass the chart .tgz") from None
+    return _Chart(read_text(path, "values file"), str(path))
 
 
 def _reads_keys(name: str) -> bool:
@@ -725,22 +723,25 @@ def _version_of(chart_yaml: str) -> str | None:
 
 
 def _chart_from_tgz(path: Path) -> _Chart:
-    with tarfile.open(path, "r:*") as tar:
-        files = [m for m in tar.getmembers() if m.isfile()]
-        top = [m for m in files if re.fullmatch(r"[^/]+/values\.yaml", m.name)]
-        if not top:
-            raise InputError(f"{path}: no <chart>/values.yaml inside", hint="pass a chart packaged by `helm package`")
-        name = top[0].name.split("/")[0]
+    archive = read_chart_archive(path, wanted=_catalog_reads)
+    values = f"{archive.top}/values.yaml"
+    if values not in archive.files:
+        raise InputError(f"{path}: no {values} inside", hint="pass a chart packaged by `helm package`")
+    templates = tuple(
+        archive.files[name].decode("utf-8", errors="replace")
+        for name in archive.names
+        if name.startswith(f"{archive.top}/templates/") and _reads_keys(name)
+    )
+    version = _version_of(archive.text(f"{archive.top}/Chart.yaml"))
+    return _Chart(archive.text(values), f"{path}:{values}", templates, version)
 
-        def text(member: tarfile.TarInfo) -> str:
-            handle = tar.extractfile(member)
-            assert handle is not None  # a regular file member
-            return handle.read().decode("utf-8", errors="replace")
 
-        templates = tuple(text(m) for m in files if m.name.startswith(f"{name}/templates/") and _reads_keys(m.name))
-        meta = next((m for m in files if m.name == f"{name}/Chart.yaml"), None)
-        version = _version_of(text(meta)) if meta is not None else None
-        return _Chart(text(top[0]), f"{path}:{top[0].name}", templates, version)
+def _catalog_reads(name: str) -> bool:
+    """The members the catalog reads: the chart's own values.yaml, Chart.yaml and templates (not subcharts')."""
+    parts = name.split("/")
+    if len(parts) == 2:
+        return parts[1] in ("values.yaml", "Chart.yaml")
+    return len(parts) > 2 and parts[1] == "templates"
 
 
 def unknown_keys(values: Mapping[str, Any], catalog: KeyCatalog) -> list[UnknownKey]:

@@ -21,7 +21,6 @@ import base64
 import binascii
 import re
 import struct
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -31,8 +30,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from cilium_tune.chart_archive import read_chart_archive
 from cilium_tune.errors import InputError
-from cilium_tune.inputs import MAX_BYTES, check_regular_file, check_yaml, decode_utf8, read_bytes
+from cilium_tune.inputs import check_yaml, decode_utf8, read_bytes, read_text
 from cilium_tune.values.paths import KeyPath, format_path
 from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_path
 
@@ -151,48 +151,22 @@ def load_chart_values(chart: str | Path, *, helm: int = DEFAULT_HELM_MAJOR) -> L
         if not (path / "Chart.yaml").is_file():
             raise InputError(f"{chart}: no Chart.yaml, so not a Helm chart", hint="pass the chart's directory")
         subcharts = sorted(p.name for p in (path / "charts").iterdir()) if (path / "charts").is_dir() else []
-        _refuse_subcharts(chart, _read_text(path / "Chart.yaml", f"{chart}/Chart.yaml"), subcharts, helm)
+        _refuse_subcharts(chart, read_text(path / "Chart.yaml", "Chart.yaml"), subcharts, helm)
         values_file = path / "values.yaml"
         if not values_file.is_file():
             return LoadedValues(str(values_file), (Document({}, {}),), helm=helm)
         return load_values(values_file, helm=helm)
     if not path.exists():
         raise InputError(f"{chart}: chart not found", hint="pass a chart directory or a packaged .tgz")
-    check_regular_file(path, "chart archive")
-    try:
-        with tarfile.open(path, "r:*") as archive:
-            members = archive.getmembers()
-            if any(m.size > MAX_BYTES for m in members):
-                raise InputError(f"{chart}: a file in the chart archive is over 32 MiB", hint="pass a real chart")
-            charts = [m for m in members if m.isfile() and m.name.count("/") == 1 and m.name.endswith("/Chart.yaml")]
-            if not charts:
-                raise InputError(f"{chart}: no <name>/Chart.yaml inside", hint="pass a chart packaged by helm")
-            top = charts[0].name.rsplit("/", 1)[0]
-            subcharts = sorted({m.name.split("/")[2] for m in members if m.name.startswith(f"{top}/charts/")} - {""})
-            chart_yaml = archive.extractfile(charts[0]).read()  # type: ignore[union-attr]
-            wanted = f"{top}/values.yaml"
-            member = next((m for m in members if m.isfile() and m.name == wanted), None)
-            raw = archive.extractfile(member).read() if member is not None else b""  # type: ignore[union-attr]
-    except (tarfile.TarError, OSError) as exc:
-        raise InputError(
-            f"{chart}: cannot read the chart archive: {exc}", hint="pass a .tgz made by helm package"
-        ) from None
-    _refuse_subcharts(chart, _decode(chart_yaml, f"{chart}:{charts[0].name}"), subcharts, helm)
-    return load_values_text(_decode(raw, f"{chart}:{wanted}"), f"{chart}:{wanted}", helm=helm)
+    archive = read_chart_archive(path, wanted=lambda name: name.count("/") == 1 and name.endswith(_DEFAULTS_FILES))
+    chart_yaml, wanted = f"{archive.top}/Chart.yaml", f"{archive.top}/values.yaml"
+    subcharts = sorted({n.split("/")[2] for n in archive.names if n.startswith(f"{archive.top}/charts/")})
+    _refuse_subcharts(chart, archive.text(chart_yaml), subcharts, helm)
+    raw = archive.text(wanted) if wanted in archive.files else ""
+    return load_values_text(raw, f"{chart}:{wanted}", helm=helm)
 
 
-def _read_text(path: Path, label: str) -> str:
-    try:
-        return _decode(path.read_bytes(), label)
-    except OSError as exc:
-        raise InputError(f"{label}: cannot read: {exc.strerror}", hint="check permissions") from None
-
-
-def _decode(raw: bytes, label: str) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{label}: not valid UTF-8", hint="save the file as UTF-8") from None
+_DEFAULTS_FILES = ("/Chart.yaml", "/values.yaml")
 
 
 def _refuse_subcharts(chart: str | Path, chart_yaml: str, subcharts: list[str], helm: int) -> None:
