@@ -115,3 +115,60 @@ def test_nodes_can_be_built_without_routes_to_each_other(root: None, lab_name: s
         assert "fd00:19::200/120 via fd00:18::12" in routes
     finally:
         topology.teardown(topo.lab)
+
+
+def _fabric_frame_bytes(topo: topology.Topology, *, family: int) -> float:
+    """Send 32 MiB node 1 -> node 2 and return the mean bytes per frame the fabric hands to node 2."""
+    server, client = topo.nodes[1], topo.nodes[0]
+    address = str(server.ipv4 if family == 4 else server.ipv6)
+    srv = subprocess.Popen(["ip", "netns", "exec", server.netns, "iperf3", "-s", "-1", "-p", "5299"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with netns.ipr(topo.fabric_ns) as fab:
+            port = fab.link_lookup(ifname=server.fabric_port)[0]
+            before = fab.get_links(port)[0].get("IFLA_STATS64")
+            for _ in range(50):  # until the server listens
+                done = subprocess.run(["ip", "netns", "exec", client.netns, "iperf3", "-c", address, "-p", "5299",
+                                       "-n", "32M", f"-{family}"], capture_output=True, text=True, timeout=30)
+                if done.returncode == 0:
+                    break
+                time.sleep(0.05)
+            assert done.returncode == 0, done.stdout + done.stderr
+            after = fab.get_links(port)[0].get("IFLA_STATS64")
+    finally:
+        srv.kill()
+        srv.wait()
+    return (after["tx_bytes"] - before["tx_bytes"]) / (after["tx_packets"] - before["tx_packets"])
+
+
+@pytest.mark.root
+def test_the_fabric_passes_big_tcp_packets_whole(root: None, lab_name: str) -> None:
+    """With BIG TCP on the nodes (as the agent sets it), the fabric must not cut packets into MTU frames.
+
+    A bridge port left at the kernel's 65536 segments every larger GSO packet in software (the lab's
+    IPv4 BIG TCP collapse, scripts/bigtcp_bisect.py); the fabric's ports take the largest size instead.
+    """
+    from cilium_tune.lab.agent.kernel import NodeKernel
+
+    topo = topology.plan_topology(lab_name, 2)
+    try:
+        topology.build(topo)
+        with netns.ipr(topo.fabric_ns) as fab:
+            for node in topo.nodes:
+                link = fab.get_links(fab.link_lookup(ifname=node.fabric_port)[0])[0]
+                sizes = {k: link.get(f"IFLA_{k}") for k in ("GSO_MAX_SIZE", "GRO_MAX_SIZE", "GSO_IPV4_MAX_SIZE",
+                                                              "GRO_IPV4_MAX_SIZE")}
+                assert set(sizes.values()) == {link.get("IFLA_TSO_MAX_SIZE")}, sizes
+                assert link.get("IFLA_TSO_MAX_SIZE") > 196608
+        for node in topo.nodes:
+            with NodeKernel(node.netns) as k:
+                k.apply_device_settings(k.uplink(str(node.ipv4)), [], mtu=1500, ipv4_big_tcp=True,
+                                        ipv6_big_tcp=True)
+        assert _fabric_frame_bytes(topo, family=4) > 65536
+        assert _fabric_frame_bytes(topo, family=6) > 65536
+
+        with netns.ipr(topo.fabric_ns) as fab:  # the fabric as it was: the port towards node 2 segments
+            fab.link("set", index=fab.link_lookup(ifname=topo.nodes[1].fabric_port)[0], gso_ipv4_max_size=65536)
+        assert _fabric_frame_bytes(topo, family=4) < 1600
+    finally:
+        topology.teardown(topo.lab)

@@ -30,9 +30,12 @@ from pathlib import Path
 from socket import AF_INET, AF_INET6
 from typing import TYPE_CHECKING, Any
 
+from pyroute2 import IPRoute
+
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_atomic
 from cilium_tune.lab import netkit, netns
+from cilium_tune.lab.agent.bigtcp import ensure_ipv4_big_tcp_attributes
 
 if TYPE_CHECKING:
     from cilium_tune.profile import Profile
@@ -292,6 +295,7 @@ def build(topo: Topology, *, node_routes: bool = True) -> None:
             fab.link("add", ifname=node.fabric_port, kind="veth",
                      peer={"ifname": NODE_UPLINK, "net_ns_fd": node.netns})
             port = fab.link_lookup(ifname=node.fabric_port)[0]
+            open_fabric_port(fab, port)
             fab.link("set", index=port, master=bridge, state="up")
             with netns.ipr(node.netns) as ns:
                 up = ns.link_lookup(ifname=NODE_UPLINK)[0]
@@ -303,6 +307,24 @@ def build(topo: Topology, *, node_routes: bool = True) -> None:
                     netkit.update_node_mark(ns, **{"emulate-netkit": "on", "pod-devices": "veth"})
     if node_routes:
         install_native_routes(topo)
+
+
+def open_fabric_port(fab: IPRoute, index: int) -> None:
+    """Let a bridge port carry any GSO packet a node hands the fabric, as a wire behind a TSO NIC does.
+
+    The kernel segments, in software, every GSO packet longer than the egress device's
+    gso(_ipv4)_max_size (gso_features_check). A bridge port keeps the default 65536, so with BIG TCP
+    on the nodes (196608, set by the lab agent as Cilium sets it on its devices) the port towards the
+    receiving node would cut each packet into MTU-sized frames, which the node then receives one by one:
+    measured 3x slower IPv4 with BIG TCP than without (scripts/bigtcp_bisect.py, docs/bench.md). On real
+    hardware the NIC segments and the receiver's GRO merges again at no cost to the sender; the lab's
+    fabric stands for that wire, so its ports take the largest size the kernel allows (tso_max_size),
+    for both families. Cilium never touches the network beyond its own devices, nor does the agent.
+    """
+    ensure_ipv4_big_tcp_attributes()
+    size = int(fab.get_links(index)[0].get("IFLA_TSO_MAX_SIZE"))
+    fab.link("set", index=index, gso_max_size=size, gro_max_size=size, gso_ipv4_max_size=size,
+             gro_ipv4_max_size=size)
 
 
 def install_native_routes(topo: Topology) -> None:
