@@ -40,3 +40,24 @@ def test_flags_are_spelled_alike(path: str, command: click.Command) -> None:
     output = by_opt.get("--output")
     if output is not None and isinstance(output.type, click.Choice) and "json" in output.type.choices:
         assert "yaml" in output.type.choices, f"{path}: -o json without -o yaml"
+
+
+def test_every_timeout_is_the_same_option() -> None:
+    """--timeout is `options.timeout_option` everywhere: positive seconds, its default shown."""
+    found = 0
+    for path, command in commands():
+        timeout = next((param for param in command.params if "--timeout" in param.opts), None)
+        if timeout is None:
+            continue
+        found += 1
+        assert isinstance(timeout.type, click.FloatRange), path
+        assert (timeout.type.min, timeout.type.min_open) == (0, True), path
+        assert timeout.metavar == "SECONDS" and timeout.show_default, path  # type: ignore[attr-defined]
+        assert isinstance(timeout.default, float) and timeout.default > 0, path
+    assert found >= 10
+
+
+@pytest.mark.parametrize("path", ["bench run", "lab up"])
+def test_commands_that_reach_a_cluster_or_helm_take_timeout(path: str) -> None:
+    command = dict(commands())[path]
+    assert "--timeout" in {opt for param in command.params for opt in param.opts}, path

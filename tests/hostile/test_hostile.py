@@ -519,6 +519,15 @@ CASES: list[Case] = [
         {"c.tgz": hostile_chart("bomb-ratio")},
         says="bomb",
     ),
+    Case(
+        "lab-up-helm-version-hangs",
+        ["lab", "up", "--name", "hostile", "--lab-dir", "lab", "--chart", "builtin:lab", "--helm", "./helm",
+         "--timeout", "1"],
+        3,
+        {"helm": fake_helm(version_sleep="sleep 30")},
+        env=NO_PATH,
+        says="helm version",
+    ),
     Case("chart-device-lab-up", ["lab", "up", "--name", "hostile", "--lab-dir", "lab", "--chart", "c.tgz"], 2,
          {"c.tgz": hostile_chart("device-member")}, says="special file"),
 ]
@@ -603,12 +612,20 @@ def test_misbehaving_api_server(mode: str, tmp_path: Path) -> None:
         assert "GET /version" in result.stderr and "1 s" in result.stderr, result.stderr
 
 
-def test_a_silent_server_times_out_cluster_commands_too(tmp_path: Path) -> None:
-    """Commands that change a cluster (here `baseline capture`) take the same --timeout."""
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["baseline", "capture", "--kubeconfig", "kc", "--helm", "./helm"],
+        ["bench", "run", "-o", "out", "--kubeconfig", "kc", "--budget", "2s"],
+    ],
+    ids=["baseline-capture", "bench-run"],
+)
+def test_a_silent_server_times_out_cluster_commands_too(argv: list[str], tmp_path: Path) -> None:
+    """Commands that change a cluster (`baseline capture`) or measure it (`bench run`) take the same --timeout."""
     fake_helm()(tmp_path)
     with silent_server() as url:
         (tmp_path / "kc").write_text(kubeconfig(url, token=CANARY))
-        argv = ["baseline", "capture", "--kubeconfig", "kc", "--helm", "./helm", "--timeout", "1"]
-        result = run(argv, cwd=tmp_path, timeout=DEADLINE + 2)
+        result = run([*argv, "--timeout", "1"], cwd=tmp_path, timeout=DEADLINE + 2)
     check_contract(result, 3)
     assert "within 1 s" in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from cilium_tune.bench.tools import Pinning
-from cilium_tune.cli.facts_cmd import DEFAULT_TIMEOUT
 from cilium_tune.cli.machine import MACHINE, echo_document
+from cilium_tune.cli.options import timeout_option
 from cilium_tune.errors import FindingsError, InputError
 
 if TYPE_CHECKING:
@@ -81,8 +81,7 @@ def bench() -> None:
 @click.option("--plan-digest", default=None, help="Digest of the plan that was applied (recorded).")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG).")
 @click.option("--context", "kube_context", help="Kubeconfig context.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT, show_default=True,
-              metavar="SECONDS", help="Give up on any one call to the API server after this long.")
+@timeout_option(help="Give up on any one call to the API server after this long.")
 def run_cmd(out_dir: Path, profile: str | None, scenarios: tuple[str, ...], families: str, tests: str,
             churn_levels: str, budget: str, target: str, sample_seconds: int, churn_samples: int, pin: str,
             nodes: str | None, namespace: str, image: str | None, label: str | None, seed: int | None,

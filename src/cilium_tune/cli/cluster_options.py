@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from cilium_tune.cli.options import DEFAULT_TIMEOUT, timeout_option
+
 if TYPE_CHECKING:
     from cilium_tune.adapters.helm import Helm
     from cilium_tune.adapters.kube import LightkubeAPI
@@ -29,16 +31,7 @@ def cluster_options(func: F) -> F:
         click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG)."),
         click.option("--context", "kube_context", help="Kubeconfig context (default: the current context)."),
         click.option("--helm", "helm_path", metavar="PATH", help="The helm binary [default: helm on PATH]."),
-        click.option(
-            "--timeout",
-            type=float,
-            default=30.0,
-            show_default=True,
-            metavar="SECONDS",
-            expose_value=False,
-            callback=_remember_timeout,
-            help="Give up on any one API call, and on helm's quick calls (version, get), after this long.",
-        ),
+        timeout_option(expose_value=False, callback=_remember_timeout),
         click.option(
             "--state-dir",
             type=click.Path(file_okay=False),
@@ -52,8 +45,6 @@ def cluster_options(func: F) -> F:
 
 def _remember_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """Kept in the context (not passed to every command function): `cluster()` reads it."""
-    if not value > 0:
-        raise click.BadParameter(f"{value:g} is not a positive number of seconds", ctx=ctx, param=param)
     ctx.meta[_TIMEOUT] = value
     return value
 
@@ -96,7 +87,7 @@ def cluster(kubeconfig: str | None, kube_context: str | None, helm_path: str | N
     from cilium_tune.adapters.kube import LightkubeAPI
 
     ctx = click.get_current_context(silent=True)
-    timeout = float(ctx.meta.get(_TIMEOUT, 30.0)) if ctx is not None else 30.0
+    timeout = float(ctx.meta.get(_TIMEOUT, DEFAULT_TIMEOUT)) if ctx is not None else DEFAULT_TIMEOUT
     helm = find_helm(helm_path, timeout=timeout)
     kube = LightkubeAPI(kubeconfig, kube_context, timeout=timeout)
     try:

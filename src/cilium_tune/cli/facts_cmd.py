@@ -14,6 +14,7 @@ import click
 
 from cilium_tune import names
 from cilium_tune.cli.machine import MACHINE, echo_document
+from cilium_tune.cli.options import DEFAULT_TIMEOUT, timeout_option
 from cilium_tune.errors import InputError
 from cilium_tune.layout import fit
 
@@ -24,8 +25,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 LIVE = "live"  # `--facts live`: collect from the cluster (for commands that are offline by default)
 
 
-DEFAULT_TIMEOUT = 30.0
-"""Seconds any one call to the API server or to helm may take (`--timeout`)."""
 # Options that only matter when facts are collected from the cluster.
 _LIVE_ONLY = ("kubeconfig", "kube_context", "namespace", "release", "probe_nodes", "probe_image", "probe_timeout")
 
@@ -91,15 +90,7 @@ def facts_options(func: F) -> F:
             callback=_positive,
             help="Seconds to wait for the probes.",
         ),
-        click.option(
-            "--timeout",
-            "timeout",
-            default=DEFAULT_TIMEOUT,
-            show_default=True,
-            callback=_positive,
-            metavar="SECONDS",
-            help="Give up on any one call to the API server or to helm after this long.",
-        ),
+        timeout_option(help="Give up on any one call to the API server or to helm after this long."),
     ]
     for option in reversed(options):
         func = option(func)

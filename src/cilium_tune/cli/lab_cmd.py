@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from cilium_tune.cli.machine import MACHINE, echo_document
+from cilium_tune.cli.options import timeout_option
 from cilium_tune.errors import FindingsError, InputError
 from cilium_tune.lab import cluster
 
@@ -54,16 +55,20 @@ def lab() -> None:
 @click.option("-f", "--values", "values", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Values files for --chart, after the lab's own (repeatable, in helm -f order).")
 @click.option("--helm", default=None, help="helm binary for --chart (default: helm on PATH).")
+@timeout_option(default=cluster.CALL_TIMEOUT)
+@click.option("--chart-timeout", type=click.FloatRange(min=0, min_open=True), default=cluster.CHART_TIMEOUT,
+              show_default=True, metavar="SECONDS",
+              help="How long helm may take to install --chart (its --wait for the pods included).")
 def up(name: str, lab_dir: Path | None, nodes: int | None, dual_stack: bool | None, profile: str,
        node_routes: bool, gateway_crds: str, emulate_netkit: bool, chart: str | None, values: tuple[Path, ...],
-       helm: str | None) -> None:
+       helm: str | None, timeout: float, chart_timeout: float) -> None:
     """Start the lab (API server, node namespaces, Node objects, kubelet, Gateway API CRDs). Idempotent."""
     if values and chart is None:
         raise InputError("--values needs --chart", hint="add --chart PATH.tgz (or builtin:lab)")
     started = time.monotonic()
     instance = cluster.up(name, nodes=nodes, dual_stack=dual_stack, profile=profile, base_dir=lab_dir,
                           node_routes=node_routes, gateway_crds=gateway_crds, emulate_netkit=emulate_netkit,
-                          chart=chart, values=values, helm=helm,
+                          chart=chart, values=values, helm=helm, timeout=timeout, chart_timeout=chart_timeout,
                           progress=lambda msg: click.echo(f"  {msg}", err=True))
     took = time.monotonic() - started
     click.echo(f"lab {instance.name} is up ({len(instance.topology.nodes)} nodes, {took:.1f} s): "

@@ -28,6 +28,29 @@ def profile_option(*, files_mean_none: bool) -> Callable[[F], F]:
     )
 
 
+DEFAULT_TIMEOUT = 30.0
+"""Seconds any one call to the API server (or one of helm's quick calls) may take unless --timeout says."""
+CALL_TIMEOUT_HELP = "Give up on any one API call, and on helm's quick calls (version, get), after this long."
+
+
+def timeout_option(
+    *, default: float = DEFAULT_TIMEOUT, help: str = CALL_TIMEOUT_HELP, **extra: Any
+) -> Callable[[F], F]:
+    """`--timeout SECONDS`, a positive number, for every command that talks to a cluster or runs helm.
+
+    A call that runs out of it ends with exit 3 and a message naming the call and the time it was given.
+    """
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=help,
+        **extra,
+    )
+
+
 def echo_profile(choice: ProfileChoice, *, err: bool = False, prefix: str = "") -> None:
     """The line every command that takes a profile prints first: `profile: skyforge-dev (default)`."""
     click.echo(f"{prefix}profile: {choice.label}", err=err)

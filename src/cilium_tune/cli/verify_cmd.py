@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from cilium_tune.cli.machine import MACHINE, echo_document
+from cilium_tune.cli.options import timeout_option
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
 EXAMPLES = """
@@ -45,8 +46,8 @@ def _style(text: str, outcome: str) -> str:
 @click.option("-o", "--output", type=click.Choice(["text", "json", "yaml"]), default="text", show_default=True)
 @click.option("--junit", "junit_file", metavar="FILE", help="Also write a JUnit XML report (one case per check).")
 @click.option("--keep", is_flag=True, help="Keep the verify pods (a later run reuses them).")
-@click.option("--timeout", default=90.0, show_default=True, metavar="SECONDS",
-              help="Longest wait for the pods and their first probe round.")
+@timeout_option(default=90.0, help="Longest wait for the pods and their first probe round (any one API call: "
+                "at most 30 s of it).")
 @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default $KUBECONFIG).")
 @click.option("--context", "kube_context", help="Kubeconfig context (default: the current context).")
 @click.option("-n", "--namespace", default="kube-system", show_default=True, help="Namespace of the Cilium release.")
@@ -102,8 +103,6 @@ def verify(
     from cilium_tune.report.model import Outcome
     from cilium_tune.report.text import render_report
 
-    if timeout <= 0:
-        raise InputError(f"--timeout {timeout:g}: must be positive", hint="e.g. --timeout 60")
     for flag, value in (("--verify-namespace", verify_namespace), ("--namespace", namespace)):
         if not _LABEL.match(value):
             raise InputError(f"{flag} {value!r}: not a Kubernetes namespace name",

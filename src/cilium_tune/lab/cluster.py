@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import yaml
 
+from cilium_tune.adapters.helm import find_helm
 from cilium_tune.errors import ClusterError, InputError, ToolMissingError
 from cilium_tune.files import write_atomic
 from cilium_tune.lab import netns, topology
@@ -262,11 +263,18 @@ def current(name: str = DEFAULT_NAME, base: Path | None = None) -> LabInstance |
     return LabInstance(name=name, state_dir=sdir, topology=topo, api_url=url)
 
 
+CALL_TIMEOUT = 30.0
+"""Seconds any one API call of the set-up, or one of helm's quick calls, may take (`lab up --timeout`)."""
+CHART_TIMEOUT = 180.0
+"""Seconds helm may take to install --chart, its --wait for the pods included (`lab up --chart-timeout`)."""
+
+
 def up(
     name: str = DEFAULT_NAME, *, nodes: int | None = None, dual_stack: bool | None = None,
     profile: str = "lab", base_dir: Path | None = None, node_routes: bool = True,
     gateway_crds: str = "experimental", emulate_netkit: bool = False, chart: str | None = None,
     values: Sequence[Path] = (), helm: str | None = None, progress: Callable[[str], None] | None = None,
+    timeout: float = CALL_TIMEOUT, chart_timeout: float = CHART_TIMEOUT,
 ) -> LabInstance:
     """Start (or keep) the lab: API server, namespaces, Node objects, kubelet. Idempotent.
 
@@ -278,12 +286,14 @@ def up(
     `emulate_netkit` lets pod devices be veth pairs marked as netkit (lab/netkit.py), so a veth <-> netkit
     switch can be rehearsed on a kernel without netkit. `chart` (a packaged Cilium chart, a chart
     directory or `builtin:lab`) is then installed with helm as a user would (`install_cilium`).
+    `timeout` bounds any one API call of the set-up and helm's quick calls; `chart_timeout` the chart's install.
     """
     from cilium_tune.profile import load_profile
 
     say = progress or (lambda _msg: None)
-    if chart is not None:
-        _check_chart(chart)  # before anything is started
+    if chart is not None:  # the chart and helm are checked before anything is started
+        _check_chart(chart)
+        find_helm(helm, timeout=timeout)
     require_privileges()
     require_iproute2()
     topo = topology.topology_from_profile(name, load_profile(profile), nodes=nodes, dual_stack=dual_stack)
@@ -299,12 +309,13 @@ def up(
         (sdir / "logs").mkdir(exist_ok=True)
         topology.save_topology(topo, sdir / "lab.json")
         try:
-            instance = _start(topo, sdir, say, node_routes, gateway_crds)
+            instance = _start(topo, sdir, say, node_routes, gateway_crds, timeout)
         except BaseException:
             _clean(name, sdir)
             raise
     if chart is not None:
-        install_cilium(instance, chart, values=values, helm=helm, progress=say)
+        install_cilium(instance, chart, values=values, helm=helm, progress=say, timeout=timeout,
+                       chart_timeout=chart_timeout)
     return instance
 
 
@@ -329,13 +340,14 @@ def chart_values(topo: Topology) -> dict[str, Any]:
 
 
 def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] = (), helm: str | None = None,
-                   progress: Callable[[str], None] | None = None, timeout: str = "3m") -> None:
+                   progress: Callable[[str], None] | None = None, timeout: float = CALL_TIMEOUT,
+                   chart_timeout: float = CHART_TIMEOUT) -> None:
     """`helm upgrade --install cilium CHART -n kube-system --wait`, the lab's values first, then `values`.
 
     The real Cilium chart runs with the lab's stand-ins for its images (lab/images.py); `builtin:lab` is
-    the stand-in chart.
+    the stand-in chart. Helm is told to wait `chart_timeout` seconds, and stopped `timeout` seconds later
+    if it has not ended by then (a HelmTimeout naming `helm upgrade`).
     """
-    from cilium_tune.adapters.helm import find_helm
     from cilium_tune.lab.chart import CHART_DIR
 
     say = progress or (lambda _msg: None)
@@ -349,9 +361,10 @@ def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] 
     argv = ["upgrade", "--install", RELEASE[1], ref, "-n", RELEASE[0], "-f", str(lab_values)]
     for path in values:
         argv += ["-f", str(path)]
-    argv += ["--wait", "--timeout", timeout]
+    argv += ["--wait", "--timeout", f"{chart_timeout:g}s"]
     say(f"installing {chart} with helm (release {RELEASE[0]}/{RELEASE[1]})")
-    find_helm(helm).run(argv, env={"KUBECONFIG": str(instance.kubeconfig)}, timeout=240)
+    binary = find_helm(helm, timeout=timeout)
+    binary.run(argv, env={"KUBECONFIG": str(instance.kubeconfig)}, timeout=chart_timeout + timeout)
 
 
 def _check_chart(chart: str) -> None:
@@ -367,7 +380,7 @@ def _check_chart(chart: str) -> None:
 
 
 def _start(
-    topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: bool, gateway_crds: str
+    topo: Topology, sdir: Path, say: Callable[[str], None], node_routes: bool, gateway_crds: str, timeout: float
 ) -> LabInstance:
     py = sys.executable
     services = [str(topo.plan.services_v4)] + ([str(topo.plan.services_v6)] if topo.dual_stack else [])
@@ -384,16 +397,17 @@ def _start(
                                        str(sdir / "kubeconfig"), "--state-dir", str(sdir), "--name", topo.lab,
                                        "--ready-file", str(sdir / "kubelet.ready")])
     say(f"API server at {url}; registering nodes")
-    register_nodes(sdir / "kubeconfig", topo)
+    register_nodes(sdir / "kubeconfig", topo, timeout=timeout)
     if gateway_crds != "none":
         say(f"installing the Gateway API CRDs ({gateway_crds} channel)")
-        install_gateway_crds(sdir / "kubeconfig", experimental=gateway_crds == "experimental")
+        install_gateway_crds(sdir / "kubeconfig", experimental=gateway_crds == "experimental", timeout=timeout)
     _wait_file(sdir / "kubelet.ready", kubelet, "kubelet", sdir / "kubelet.log")
     return LabInstance(name=topo.lab, state_dir=sdir, topology=topo, api_url=url)
 
 
-def register_nodes(kubeconfig: Path, topo: Topology) -> None:
+def register_nodes(kubeconfig: Path, topo: Topology, *, timeout: float = CALL_TIMEOUT) -> None:
     """Create (or replace) the Node objects, then set their status through the status subresource."""
+    import httpx2
     from lightkube import Client, KubeConfig
     from lightkube.core.exceptions import ApiError
     from lightkube.resources.core_v1 import Node
@@ -412,15 +426,19 @@ def register_nodes(kubeconfig: Path, topo: Topology) -> None:
 
     # Sequential on purpose: lightkube's msgspec decoders are not safe to build from several threads.
     try:
-        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab") as client:
+        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab",
+                    timeout=httpx2.Timeout(timeout)) as client:
             for node in topo.nodes:
                 one(node_object(topo, node))
     except ApiError as exc:
         raise ClusterError(f"registering the lab's nodes failed: {exc}") from exc
+    except httpx2.TimeoutException:
+        raise _api_timeout("registering the lab's nodes", timeout) from None
 
 
-def install_gateway_crds(kubeconfig: Path, *, experimental: bool) -> None:
+def install_gateway_crds(kubeconfig: Path, *, experimental: bool, timeout: float = CALL_TIMEOUT) -> None:
     """Create the lab's Gateway API CRDs (v1.4 bundle: what Cilium 1.19 pairs with)."""
+    import httpx2
     from lightkube import Client, KubeConfig
     from lightkube.core.exceptions import ApiError
     from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -428,11 +446,19 @@ def install_gateway_crds(kubeconfig: Path, *, experimental: bool) -> None:
     from cilium_tune.lab.gateway.crds import gateway_api_crds
 
     try:
-        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab") as client:
+        with Client(KubeConfig.from_file(kubeconfig), field_manager="cilium-tune-lab",
+                    timeout=httpx2.Timeout(timeout)) as client:
             for crd in gateway_api_crds(experimental=experimental):
                 client.create(cast(CustomResourceDefinition, CustomResourceDefinition.from_dict(crd)))
     except ApiError as exc:
         raise ClusterError(f"installing the Gateway API CRDs failed: {exc}") from exc
+    except httpx2.TimeoutException:
+        raise _api_timeout("installing the Gateway API CRDs", timeout) from None
+
+
+def _api_timeout(what: str, timeout: float) -> ClusterError:
+    return ClusterError(f"{what}: a call to the lab's API server did not finish within {timeout:g} s",
+                        hint="see the lab's apiserver.log, or give it longer with --timeout SECONDS")
 
 
 def down(name: str = DEFAULT_NAME, *, base_dir: Path | None = None, purge: bool = False) -> list[str]:
