@@ -86,3 +86,46 @@ def test_checks_are_pure_only_the_runner_talks_to_the_cluster() -> None:
         if name.startswith(FORBIDDEN) or name == "cilium_tune.facts.collect"
     }
     assert not offenders, f"the checks import adapters: {sorted(offenders)}"
+
+
+def imported_names(path: Path) -> set[tuple[str, str]]:
+    """(module, name) for every `from module import name` in the file."""
+    return {
+        (node.module, alias.name)
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+
+
+def test_no_module_borrows_another_modules_private_helper() -> None:
+    """A helper two modules need is public in a module named after it (as apply's preflight and run checks,
+    once imported by `rollback` from `cli/apply_cmd.py`, now are in rollout/)."""
+    offenders = {
+        f"{path.relative_to(PACKAGE)}: {module}.{name}"
+        for path in PACKAGE.rglob("*.py")
+        for module, name in imported_names(path)
+        if module.startswith("cilium_tune") and name.startswith("_") and not name.startswith("__")
+    }
+    assert not offenders, f"private names imported across modules: {sorted(offenders)}"
+
+
+# What the CLI may take from the step model: how a step is shown, never a step to build or a planner to run.
+CLI_STEP_RENDERING = {"display_lines", "command_line"}
+PLANNERS = {"plan_rollout", "plan_recovery", "plan_failure_recovery"}
+
+
+def test_the_cli_defines_no_step_or_desired_state_logic() -> None:
+    """The CLI parses and renders: steps come from the planner through `rollout.run` or `plan`'s `build_plan`,
+    the desired state from `cilium_tune.desired` (through `load_desired`; `build_desired` is the core's),
+    and what apply/rollback install and check is rollout/'s (apply_inputs, rollback_inputs, preflight, runs)."""
+    offenders = set()
+    for path in (PACKAGE / "cli").glob("*.py"):
+        for module, name in imported_names(path):
+            if module == "cilium_tune.plan.steps" and name not in CLI_STEP_RENDERING:
+                offenders.add(f"{path.name}: builds steps ({name})")
+            if module == "cilium_tune.plan.planner" and name in PLANNERS:
+                offenders.add(f"{path.name}: runs a planner ({name})")
+            if module == "cilium_tune.desired" and name == "build_desired":
+                offenders.add(f"{path.name}: assembles the desired state ({name})")
+    assert not offenders, f"logic in the CLI: {sorted(offenders)}"

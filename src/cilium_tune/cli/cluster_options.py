@@ -43,6 +43,22 @@ def cluster_options(func: F) -> F:
     return func
 
 
+def strategy_option(*, switched: str) -> Callable[[F], F]:
+    """`--strategy` of the commands that switch nodes; `switched` says what has not yet happened to a pending
+    node ("switched" for apply, "switched back" for rollback)."""
+    return click.option(
+        "--strategy",
+        type=click.Choice(["node-config", "clean-state"]),
+        default="node-config",
+        show_default=True,
+        help=f"How nodes not yet {switched} keep their settings.",
+    )
+
+
+dry_run_option = click.option("--dry-run", is_flag=True, help="Stop after showing the steps.")
+yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask before changing the cluster.")
+
+
 def _remember_timeout(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """Kept in the context (not passed to every command function): `cluster()` reads it."""
     ctx.meta[_TIMEOUT] = value

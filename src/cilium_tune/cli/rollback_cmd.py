@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from cilium_tune.cli.cluster_options import cluster, cluster_options, echo, state
-from cilium_tune.errors import InputError
+from cilium_tune.cli.cluster_options import cluster, cluster_options, dry_run_option, state, strategy_option, yes_option
 
 EXAMPLES = """
 \b
@@ -25,15 +22,9 @@ chart). When agent settings differ, nodes are switched back one by one, each che
 @click.option("--to", "to", metavar="DIR", help="The baseline to restore [default: the newest capture].")
 @click.option("-p", "--profile", "profile_ref", metavar="NAME|FILE", help="Profile naming the release and chart.")
 @click.option("--chart", metavar="DIR|TGZ|REF", help="The chart [default: the profile's].")
-@click.option(
-    "--strategy",
-    type=click.Choice(["node-config", "clean-state"]),
-    default="node-config",
-    show_default=True,
-    help="How nodes not yet switched back keep their settings.",
-)
-@click.option("--dry-run", is_flag=True, help="Stop after showing the steps.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask before changing the cluster.")
+@strategy_option(switched="switched back")
+@dry_run_option
+@yes_option
 @cluster_options
 def rollback(
     to: str | None,
@@ -48,34 +39,23 @@ def rollback(
     state_dir: str | None,
 ) -> None:
     """Restore a captured baseline: its values, its chart version, node by node."""
-    from cilium_tune.cli.apply_cmd import _refuse_active_run, show_proposal
-    from cilium_tune.plan.planner import Release
-    from cilium_tune.profile.load import load_profile
-    from cilium_tune.rollout import baseline as bl
+    from cilium_tune.cli.proposal import carry_out
     from cilium_tune.rollout import run
+    from cilium_tune.rollout.rollback_inputs import rollback_target
+    from cilium_tune.rollout.runs import refuse_active_run
 
     st = state(state_dir)
-    profile = load_profile(profile_ref)
-    namespace, release_name = profile.release.namespace, profile.release.name
-    captured = bl.load(Path(to)) if to else bl.latest(st.baselines, namespace, release_name)
-    if captured is None:
-        raise InputError(
-            f"no baseline of {namespace}/{release_name} under {st.baselines}",
-            hint="pass --to DIR (a `cilium-tune baseline capture` directory)",
-        )
-    problems = bl.verify(captured.path)
-    if problems:
-        raise InputError(f"baseline {captured.path} does not verify: {problems[0]}", hint="pass another with --to")
-    release = Release(
-        namespace,
-        release_name,
-        chart or profile.release.chart_argument,
-        captured.chart_version,
-        kubeconfig=kubeconfig or profile.cluster.kubeconfig,
-        kube_context=kube_context or profile.cluster.kube_context,
+    target = rollback_target(
+        profile_ref=profile_ref,
+        to=to,
+        chart=chart,
+        baselines=st.baselines,
+        kubeconfig=kubeconfig,
+        kube_context=kube_context,
     )
+    release, captured = target.release, target.baseline
     with cluster(kubeconfig, kube_context, helm_path) as c:
-        _refuse_active_run(st.runs, namespace, release_name)
+        refuse_active_run(st.runs, release.namespace, release.name)
         proposal = run.propose(
             kind="rollback",
             helm=c.helm,
@@ -92,13 +72,10 @@ def rollback(
                 f"(chart {captured.chart_version})"
             )
             return
-        show_proposal(proposal)
-        if dry_run:
-            click.echo("dry run: nothing changed")
+        journal = carry_out(
+            proposal, c, st.runs, dry_run=dry_run, yes=yes, question="roll back with these steps?",
+            verb="roll back", baseline=str(captured.path),
+        )
+        if journal is None:
             return
-        if not yes and not click.confirm("roll back with these steps?", default=False, err=True):
-            raise InputError("not confirmed: nothing changed", hint="pass --yes to roll back without asking")
-        journal = run.start(proposal, st.runs, kubeconfig, {"baseline": str(captured.path)})
-        echo(f"run {journal.run_id}: journal {journal.path}")
-        run.execute(journal, c.actions(), echo)
     click.echo(f"rolled back to {captured.path.name}: run {journal.run_id} succeeded")

@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cilium_tune.cli.cluster_options import cluster, cluster_options, echo, state
+from cilium_tune.cli.cluster_options import cluster, cluster_options, echo, state, yes_option
 from cilium_tune.cli.machine import MACHINE, echo_document
-from cilium_tune.errors import InputError
 
 if TYPE_CHECKING:
     from cilium_tune.rollout.journal import Journal
@@ -36,25 +35,26 @@ def rollout() -> None:
 def status(run_id: str | None, all_runs: bool, output: str, state_dir: str | None) -> None:
     """Show a run: its state and every step's last event."""
     from cilium_tune.rollout.journal import list_runs
+    from cilium_tune.rollout.runs import pick_run, run_summary
 
     runs_dir = state(state_dir).runs
     if all_runs:
         runs = list_runs(runs_dir)
         if output in MACHINE:
-            echo_document([_summary(j) for j in runs], output, "cilium-tune/runs/v1")
+            echo_document([run_summary(j) for j in runs], output, "cilium-tune/runs/v1")
             return
         for journal in runs:
-            s = _summary(journal)
+            s = run_summary(journal)
             click.echo(
                 f"{s['run_id']}  {s['kind']:<8} {s['state']:<11} {s['done']}/{s['steps']} steps  "
                 f"{s.get('message') or ''}".rstrip()
             )
         return
-    journal = _pick(run_id, state_dir, active_only=False)
+    journal = pick_run(runs_dir, run_id, active_only=False)
     if output in MACHINE:
         echo_document(journal.data, output, "cilium-tune/run-status/v1")
         return
-    s = _summary(journal)
+    s = run_summary(journal)
     click.echo(f"run {journal.run_id} ({journal.kind}): {journal.state}, {s['done']}/{s['steps']} steps done")
     if journal.data.get("message"):
         click.echo(f"  {journal.data['message']}")
@@ -76,8 +76,9 @@ def resume(
 ) -> None:
     """Continue a run where it stopped (a step that had started runs again)."""
     from cilium_tune.rollout import run
+    from cilium_tune.rollout.runs import pick_run
 
-    journal = _pick(run_id, state_dir, active_only=True)
+    journal = pick_run(state(state_dir).runs, run_id, active_only=True)
     echo(f"resuming run {journal.run_id} ({journal.state})")
     with cluster(kubeconfig or journal.meta.get("kubeconfig"), kube_context, helm_path) as c:
         run.execute(journal, c.actions(), echo)
@@ -86,7 +87,7 @@ def resume(
 
 @rollout.command("abort")
 @click.argument("run_id", required=False)
-@click.option("-y", "--yes", is_flag=True, help="Do not ask.")
+@yes_option
 @cluster_options
 def abort(
     run_id: str | None,
@@ -97,48 +98,15 @@ def abort(
     state_dir: str | None,
 ) -> None:
     """Take the nodes a run touched back to the previous settings, node by node, and restore the release."""
+    from cilium_tune.cli.proposal import confirm
     from cilium_tune.rollout import run
+    from cilium_tune.rollout.runs import pick_run
 
-    journal = _pick(run_id, state_dir, active_only=True)
-    if not yes and not click.confirm(f"abort run {journal.run_id} and go back?", default=False, err=True):
-        raise InputError("not confirmed: nothing changed", hint="pass --yes to abort without asking")
+    journal = pick_run(state(state_dir).runs, run_id, active_only=True)
+    confirm(f"abort run {journal.run_id} and go back?", verb="abort", yes=yes)
     with cluster(kubeconfig or journal.meta.get("kubeconfig"), kube_context, helm_path) as c:
         run.abort(journal, c.actions(), echo)
     click.echo(f"run {journal.run_id} {journal.state}")
-
-
-def _pick(
-    run_id: str | None, state_dir: str | None, *, active_only: bool, state_dir_given: str | None = None
-) -> Journal:
-    from cilium_tune.rollout.journal import ACTIVE_STATES, Journal, list_runs
-
-    runs_dir = state(state_dir).runs
-    if run_id is not None:
-        journal = Journal.load(runs_dir / run_id)
-        if active_only and journal.state not in ACTIVE_STATES:
-            raise InputError(
-                f"run {run_id} is {journal.state}: nothing to continue",
-                hint="`cilium-tune rollout status --all` lists the runs",
-            )
-        return journal
-    runs = [j for j in list_runs(runs_dir) if not active_only or j.state in ACTIVE_STATES]
-    if not runs:
-        what = "unfinished run" if active_only else "run"
-        raise InputError(f"no {what} under {runs_dir}", hint="`cilium-tune rollout status --all` lists the runs")
-    return runs[-1]
-
-
-def _summary(journal: Journal) -> dict[str, object]:
-    steps = journal.steps()
-    done = sum(1 for s in steps if journal.status_of(s.id) == "done")
-    return {
-        "run_id": journal.run_id,
-        "kind": journal.kind,
-        "state": journal.state,
-        "steps": len(steps),
-        "done": done,
-        "message": journal.data.get("message"),
-    }
 
 
 def _steps_table(journal: Journal, steps: list) -> None:  # type: ignore[type-arg]

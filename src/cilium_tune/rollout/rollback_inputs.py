@@ -1,0 +1,57 @@
+"""What `rollback` restores: a captured baseline, checked, and the release pinned to its chart version.
+
+A rollback is never run against whatever chart is current: the chart version recorded at capture goes
+with the values captured, and a baseline whose checksums no longer match is refused (it is not what was
+captured, so it cannot be trusted to restore what was there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cilium_tune.errors import InputError
+from cilium_tune.plan.planner import Release
+from cilium_tune.rollout import baseline as bl
+
+
+@dataclass(frozen=True)
+class RollbackTarget:
+    """The release to roll back and the baseline it goes back to."""
+
+    release: Release
+    baseline: bl.CapturedBaseline
+
+
+def rollback_target(
+    *,
+    profile_ref: str | None,
+    to: str | None,
+    chart: str | None,
+    baselines: Path,
+    kubeconfig: str | None,
+    kube_context: str | None,
+) -> RollbackTarget:
+    """The profile's release, back to the baseline `to` (else the newest capture of that release)."""
+    from cilium_tune.profile.load import load_profile
+
+    profile = load_profile(profile_ref)
+    namespace, name = profile.release.namespace, profile.release.name
+    captured = bl.load(Path(to)) if to else bl.latest(baselines, namespace, name)
+    if captured is None:
+        raise InputError(
+            f"no baseline of {namespace}/{name} under {baselines}",
+            hint="pass --to DIR (a `cilium-tune baseline capture` directory)",
+        )
+    problems = bl.verify(captured.path)
+    if problems:
+        raise InputError(f"baseline {captured.path} does not verify: {problems[0]}", hint="pass another with --to")
+    release = Release(
+        namespace,
+        name,
+        chart or profile.release.chart_argument,
+        captured.chart_version,
+        kubeconfig=kubeconfig or profile.cluster.kubeconfig,
+        kube_context=kube_context or profile.cluster.kube_context,
+    )
+    return RollbackTarget(release, captured)
