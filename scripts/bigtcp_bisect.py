@@ -134,6 +134,27 @@ class Bed:
                 "uplink_frame": frames[3] / max(frames[2], 1)}
 
 
+def print_paired(samples: list[dict[str, Any]], configs: list[Config], scenarios: list[str]) -> None:
+    """Each configuration against `defaults` in the same round (a minute apart at most): drift cancels."""
+    if "defaults" not in {c.name for c in configs}:
+        return
+    got = {(s["round"], s["config"], s["scenario"], s["family"]): s["gbit"] for s in samples}
+    print("\nthroughput / defaults in the same round: median [min, max] over the rounds")
+    print(f"{'configuration':20} {'scenario':24} {'IPv4':>20} {'IPv6':>20}")
+    for cfg in configs:
+        if cfg.name == "defaults":
+            continue
+        for scenario in scenarios:
+            cols = []
+            for family in (4, 6):
+                ratios = sorted(v / got[(r, "defaults", scenario, family)] for (r, c, s, f), v in got.items()
+                                if c == cfg.name and s == scenario and f == family
+                                and got.get((r, "defaults", scenario, family)))
+                cols.append(f"{statistics.median(ratios):5.2f} [{ratios[0]:4.2f}, {ratios[-1]:4.2f}]"
+                            if ratios else "-")
+            print(f"{cfg.name:20} {scenario:24} {cols[0]:>20} {cols[1]:>20}")
+
+
 @contextmanager
 def bed(name: str) -> Iterator[Bed]:
     b = Bed(name)
@@ -192,6 +213,7 @@ def main() -> int:
                               f"{statistics.median(s['uplink_frame'] for s in got):6.0f}")
             ratio = med[4] / med[6] if med[6] > 0 else float("inf")
             print(f"{cfg.name:20} {scenario:24} {cols[0]:>24} {cols[1]:>24} {ratio:6.2f}  {', '.join(frames)}")
+    print_paired(samples, configs, args.scenarios.split(","))
     if args.output:
         with open(args.output, "w") as out:
             json.dump({"loads": loads, "samples": samples}, out, indent=1)
