@@ -96,3 +96,27 @@ def test_clean_state_drains_every_node_even_without_a_datapath_change() -> None:
     assert {f"switch/{n}/evict" for n in NODES} <= set(ids(steps))
     default = list(plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=Effect(VETH, tuned)))
     assert not any(i.endswith("/evict") for i in ids(default))
+
+
+def test_switch_restore_and_failure_recovery_take_a_node_through_one_sequence() -> None:
+    """One sequence a node: cordon, drain, the pending label, restart, check, uncordon. What differs is
+    whether the node is drained and what happens to its pending label: dropped when it switches, set again
+    when a failed node goes back under the hold, untouched when a restore puts the release back."""
+    switch = Effect(VETH, NETKIT)
+    runs = {
+        "switch": plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=switch),
+        "recover": plan_recovery(release=RELEASE, nodes=NODES, restore=["n2"], previous=PREVIOUS, effect=switch),
+        "failure": plan_failure_recovery(release=RELEASE, nodes=NODES, failed="n2", switched=["n1"],
+                                         previous=PREVIOUS, effect=switch),
+    }
+    base = {"switch": "switch/n2/", "recover": "recover/n2/", "failure": "recover/n2/"}
+    actions: dict[str, list[str]] = {}
+    for name, steps in runs.items():
+        node = [i.removeprefix(base[name]) for i in ids(steps) if i.startswith(base[name])]
+        actions[name] = node[: node.index("uncordon") + 1]  # a restore's labels are cleared after the last node
+    drained = ["cordon", "evict", "delete-daemonset-pods"]
+    assert actions == {
+        "switch": [*drained, "unlabel", "restart-agent", "check", "uncordon"],
+        "recover": [*drained, "restart-agent", "check", "uncordon"],
+        "failure": [*drained, "label", "restart-agent", "check", "uncordon"],
+    }

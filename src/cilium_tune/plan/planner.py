@@ -396,15 +396,9 @@ def plan_rollout(
     if not effect.restarts_agents:
         yield upgrade("helm/apply", "apply the values (no agent setting changes)", hold=False)
         if effect.restarts_operator:
-            yield RestartOperator(
-                id=prefix + "operator/restart",
-                purpose="the operator reads these at start",
-                namespace=ns,
-                kube_context=ctx,
-            )
+            yield _restart_operator(release, prefix)
         return
 
-    change = effect.datapath_change
     node_config = strategy == "node-config"
     if node_config:
         for node in nodes:
@@ -421,12 +415,8 @@ def plan_rollout(
     clean = (("cleanState", "true"),) if not node_config else ()
     yield upgrade("hold/helm", "new values, agents held (OnDelete): nothing restarts", hold=True, extra=clean)
     if effect.restarts_operator:
-        yield RestartOperator(
-            id=prefix + "operator/restart", purpose="the operator reads these at start", namespace=ns, kube_context=ctx
-        )
-    # cleanState wipes every endpoint of a restarting node, so that strategy drains each node whatever changes.
-    drain = change is not None or not node_config
-    yield from _switch_nodes(release, nodes, effect, drain, node_config, f"{prefix}switch", "switch")
+        yield _restart_operator(release, prefix)
+    yield from _switch_nodes(release, nodes, effect, strategy, f"{prefix}switch")
     if node_config:
         yield NodeConfig(
             id=prefix + "release/node-config",
@@ -442,47 +432,82 @@ def plan_rollout(
     )
 
 
-def _switch_nodes(
+def _restart_operator(release: Release, prefix: str) -> RestartOperator:
+    return RestartOperator(
+        id=prefix + "operator/restart",
+        purpose="the operator reads these at start",
+        namespace=release.namespace,
+        kube_context=release.kube_context,
+    )
+
+
+def _drains(effect: Effect, strategy: str) -> bool:
+    """Whether a restarting node is drained first: when its datapath mode changes (the pods' devices change
+    under them), and always with clean-state (cleanState wipes every endpoint of a restarting node)."""
+    return effect.datapath_change is not None or strategy != "node-config"
+
+
+def _restart_node(
     release: Release,
-    nodes: Sequence[str],
-    effect: Effect,
+    node: str,
+    *,
+    base: str,
+    purpose: str,
     drain: bool,
-    node_config: bool,
-    group: str,
-    verb: str,
+    pending: bool | None,
+    expect: tuple[tuple[str, str], ...],
+    peers: tuple[str, ...],
+    families: tuple[str, ...],
 ) -> Iterator[Step]:
+    """One node onto other settings, the sequence every switch and restore shares, as steps `base/<action>`:
+    cordon; with `drain`, evict the workload pods and delete the pod-network DaemonSet pods; set (`pending`
+    True: back under the CiliumNodeConfig's hold on the old settings) or drop (False: off the hold) the
+    pending label, or leave it (None: the release's values alone decide); restart the agent and wait for the
+    new pod; check it reports `expect` and reaches `peers` on `families`; uncordon."""
+    ns, ctx = release.namespace, release.kube_context
+    yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
+    if drain:
+        yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
+        yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
+    if pending is True:
+        yield LabelNode(id=f"{base}/label", purpose=purpose, node=node, kube_context=ctx)
+    elif pending is False:
+        yield LabelNode(id=f"{base}/unlabel", purpose=purpose, node=node, value=None, kube_context=ctx)
+    yield RestartAgent(id=f"{base}/restart-agent", purpose=purpose, node=node, namespace=ns, kube_context=ctx)
+    yield CheckNode(
+        id=f"{base}/check",
+        purpose=purpose,
+        node=node,
+        namespace=ns,
+        expect=expect,
+        peers=peers,
+        families=families,
+        kube_context=ctx,
+    )
+    yield Cordon(id=f"{base}/uncordon", purpose=purpose, node=node, unschedulable=False, kube_context=ctx)
+
+
+def _switch_nodes(release: Release, nodes: Sequence[str], effect: Effect, strategy: str, group: str) -> Iterator[Step]:
     """Node by node. Until the last node, a node is checked only where switched and pending nodes can talk:
     with the routing mode changing, against the nodes switched before it; with an address family being
     added or removed, on the families both settings have."""
-    ns, ctx = release.namespace, release.kube_context
     config = effect.config_after
     expect = expected_status(config)
-    routing_changes = effect.routing_changes
     shared = tuple(f for f in families(config) if f in families(effect.config_before))
     done: list[str] = []
     for i, node in enumerate(nodes):
-        purpose = f"{verb} {node}"
-        base = f"{group}/{node}"
-        yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
-        if drain:
-            yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
-            yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
-        if node_config:
-            yield LabelNode(id=f"{base}/unlabel", purpose=purpose, node=node, value=None, kube_context=ctx)
-        yield RestartAgent(id=f"{base}/restart-agent", purpose=purpose, node=node, namespace=ns, kube_context=ctx)
         last = i == len(nodes) - 1
-        peers = tuple(n for n in nodes if n != node) if not routing_changes or last else tuple(done)
-        yield CheckNode(
-            id=f"{base}/check",
-            purpose=purpose,
-            node=node,
-            namespace=ns,
+        yield from _restart_node(
+            release,
+            node,
+            base=f"{group}/{node}",
+            purpose=f"switch {node}",
+            drain=_drains(effect, strategy),
+            pending=False if strategy == "node-config" else None,
             expect=expect,
-            peers=peers,
+            peers=tuple(n for n in nodes if n != node) if not effect.routing_changes or last else tuple(done),
             families=families(config) if last else shared,
-            kube_context=ctx,
         )
-        yield Cordon(id=f"{base}/uncordon", purpose=purpose, node=node, unschedulable=False, kube_context=ctx)
         done.append(node)
 
 
@@ -500,7 +525,6 @@ def plan_recovery(
     end as before the run: previous values held, those nodes restarted and checked one by one, the
     CiliumNodeConfig and labels gone, then the chart's strategy again. Other nodes are not restarted."""
     ns, ctx = release.namespace, release.kube_context
-    back = Effect(effect.config_after, effect.config_before, effect.agent_template_changed)
     node_config = strategy == "node-config"
 
     def upgrade(step_id: str, purpose: str, *, hold: bool, extra: tuple[tuple[str, str], ...] = ()) -> HelmUpgrade:
@@ -508,31 +532,22 @@ def plan_recovery(
 
     yield upgrade("hold/helm", "previous values, agents held (OnDelete)", hold=True)
     if effect.restarts_operator:
-        yield RestartOperator(
-            id=prefix + "operator/restart", purpose="the operator reads these at start", namespace=ns, kube_context=ctx
-        )
-    order = [n for n in nodes if n in restore]
+        yield _restart_operator(release, prefix)
     # Only the restored nodes are restarted; each is checked against nodes already on the previous settings.
+    # Their pending label is left alone: the previous values are the release's now, and the hold goes after.
     peers_pool = [n for n in nodes if n not in restore]
-    expect = expected_status(back.config_after)
-    for node in order:
-        base, purpose = f"{prefix}{node}", f"restore {node}"
-        yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
-        if back.datapath_change is not None or not node_config:
-            yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
-            yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
-        yield RestartAgent(id=f"{base}/restart-agent", purpose=purpose, node=node, namespace=ns, kube_context=ctx)
-        yield CheckNode(
-            id=f"{base}/check",
-            purpose=purpose,
-            node=node,
-            namespace=ns,
-            expect=expect,
+    for node in (n for n in nodes if n in restore):
+        yield from _restart_node(
+            release,
+            node,
+            base=f"{prefix}{node}",
+            purpose=f"restore {node}",
+            drain=_drains(effect, strategy),
+            pending=None,
+            expect=expected_status(effect.config_before),
             peers=tuple(peers_pool),
-            families=families(back.config_after),
-            kube_context=ctx,
+            families=families(effect.config_before),
         )
-        yield Cordon(id=f"{base}/uncordon", purpose=purpose, node=node, unschedulable=False, kube_context=ctx)
         peers_pool.append(node)
     if node_config:
         yield NodeConfig(
@@ -549,6 +564,45 @@ def plan_recovery(
     extra = (("cleanState", "false"),) if not node_config else ()
     yield upgrade("release/helm", "previous values with the chart's update strategy", hold=False, extra=extra)
     yield RemoveCheckPods(id=prefix + "check-pods", purpose="remove the node checks' test pods", kube_context=ctx)
+
+
+def plan_failure_recovery(
+    *,
+    release: Release,
+    nodes: Sequence[str],
+    failed: str,
+    switched: Sequence[str],
+    previous: Target,
+    effect: Effect,
+    strategy: str = "node-config",
+) -> Iterator[Step]:
+    """A node failed its switch: take that node back to its previous settings and uncordon it, touching no
+    other node. With the node-config strategy the node is marked pending again (the CiliumNodeConfig gives
+    it the old settings); when no other node was switched yet, the release then goes back to the previous
+    values too, so the cluster ends as it was. Otherwise the run stops half-way: `rollout resume` retries
+    the node, `rollout abort` takes the switched ones back."""
+    if strategy != "node-config":
+        yield from plan_recovery(
+            release=release, nodes=nodes, restore=[failed], previous=previous, effect=effect, strategy=strategy
+        )
+        return
+    # Marked pending again, the node restarts under the CiliumNodeConfig's hold on the old settings.
+    still_pending = [n for n in nodes if n not in switched and n != failed]
+    yield from _restart_node(
+        release,
+        failed,
+        base=f"recover/{failed}",
+        purpose=f"restore {failed}",
+        drain=_drains(effect, strategy),
+        pending=True,
+        expect=expected_status(effect.config_before),
+        peers=tuple(still_pending or [n for n in nodes if n != failed]),
+        families=families(effect.config_before),
+    )
+    if not switched:
+        yield from plan_recovery(
+            release=release, nodes=nodes, restore=[], previous=previous, effect=effect, strategy=strategy
+        )
 
 
 # The cilium-config keys the checks and the switch depend on, and the values that set them (the chart's
@@ -579,49 +633,3 @@ def config_from_values(values: dict[str, Any]) -> dict[str, str]:
 def values_effect(before: dict[str, Any], after: dict[str, Any]) -> Effect:
     """The effect on the agents as far as the values tell it (offline plans)."""
     return Effect(config_from_values(before), config_from_values(after))
-
-
-def plan_failure_recovery(
-    *,
-    release: Release,
-    nodes: Sequence[str],
-    failed: str,
-    switched: Sequence[str],
-    previous: Target,
-    effect: Effect,
-    strategy: str = "node-config",
-) -> Iterator[Step]:
-    """A node failed its switch: take that node back to its previous settings and uncordon it, touching no
-    other node. With the node-config strategy the node is marked pending again (the CiliumNodeConfig gives
-    it the old settings); when no other node was switched yet, the release then goes back to the previous
-    values too, so the cluster ends as it was. Otherwise the run stops half-way: `rollout resume` retries
-    the node, `rollout abort` takes the switched ones back."""
-    if strategy != "node-config":
-        yield from plan_recovery(
-            release=release, nodes=nodes, restore=[failed], previous=previous, effect=effect, strategy=strategy
-        )
-        return
-    ns, ctx = release.namespace, release.kube_context
-    prefix, purpose = f"recover/{failed}", f"restore {failed}"
-    pending = [n for n in nodes if n not in switched and n != failed]
-    yield Cordon(id=f"{prefix}/cordon", purpose=purpose, node=failed, kube_context=ctx)
-    if effect.datapath_change is not None:
-        yield EvictPods(id=f"{prefix}/evict", purpose=purpose, node=failed, kube_context=ctx)
-        yield DeleteDaemonSetPods(id=f"{prefix}/delete-daemonset-pods", purpose=purpose, node=failed, kube_context=ctx)
-    yield LabelNode(id=f"{prefix}/label", purpose=purpose, node=failed, kube_context=ctx)
-    yield RestartAgent(id=f"{prefix}/restart-agent", purpose=purpose, node=failed, namespace=ns, kube_context=ctx)
-    yield CheckNode(
-        id=f"{prefix}/check",
-        purpose=purpose,
-        node=failed,
-        namespace=ns,
-        expect=expected_status(effect.config_before),
-        peers=tuple(pending or [n for n in nodes if n != failed]),
-        families=families(effect.config_before),
-        kube_context=ctx,
-    )
-    yield Cordon(id=f"{prefix}/uncordon", purpose=purpose, node=failed, unschedulable=False, kube_context=ctx)
-    if not switched:
-        yield from plan_recovery(
-            release=release, nodes=nodes, restore=[], previous=previous, effect=effect, strategy=strategy
-        )
