@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark the values engine: load and merge four values files of 5,000 keys each.
 
-Target (issue 2): load + merge (with provenance) of four 5,000-key files under 1 s. The files are
-generated (seeded): nested maps three levels deep, lists, nulls, YAML 1.1 scalars and quoted strings,
-with about half the keys shared between files so the merge really overrides. Prints min / median / max
-of `--runs` runs for each stage and exits 1 when the median total misses the target.
+Target (issue 8, tightened from issue 2's 1 s): load + merge (with provenance) of four 5,000-key files
+under 0.3 s. The files are generated (seeded): nested maps three levels deep, lists, nulls, YAML 1.1
+scalars and quoted strings, with about half the keys shared between files so the merge really overrides.
+Prints min / median / max of `--runs` runs for each stage, the CPU time of load + merge beside its wall
+time (on a shared machine the CPU time is the steadier of the two) and the load average, and exits 1
+when the median total (wall) misses the target.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -20,7 +23,7 @@ from pathlib import Path
 from cilium_tune.values import diff_values, load_values, merge_values
 from cilium_tune.values.catalogs import catalog_for_version
 
-TARGET_S = 1.0
+TARGET_S = 0.3
 SCALARS = ["yes", "off", "~", "0x1F", "012", "1e3", "1_000", "2001-12-14", '"quoted"', "plain text", "1.5"]
 
 
@@ -47,9 +50,13 @@ def generate(seed: int, keys: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+CPU: list[float] = []  # CPU time of each timed action, in order
+
+
 def timed(action: object) -> tuple[float, object]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = action()  # type: ignore[operator]
+    CPU.append(time.process_time() - cpu)
     return time.perf_counter() - start, result
 
 
@@ -77,10 +84,12 @@ def main() -> int:
             "diff": [],
             "key catalog": [],
             "total": [],
+            "total (cpu)": [],
         }
         for _ in range(args.runs):
             load_s, layers = timed(lambda: [load_values(path) for path in paths])
             merge_s, merged = timed(lambda: merge_values(layers))  # type: ignore[arg-type]  # noqa: B023
+            stages["total (cpu)"].append(CPU[-2] + CPU[-1])
             chart_s, _ = timed(lambda: merge_values(layers, defaults))  # type: ignore[arg-type]  # noqa: B023
             stages["merge over chart"].append(chart_s)
             diff_s, _ = timed(lambda: diff_values(layers[0].values, merged.values))  # type: ignore[attr-defined]  # noqa: B023
@@ -94,6 +103,7 @@ def main() -> int:
         leaves = sum(1 for _ in merged.leaves())  # type: ignore[attr-defined]
 
     print(f"{args.files} files x {args.keys} keys ({sizes / 1024:.0f} KiB), {leaves} merged leaves, {args.runs} runs")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for name, samples in stages.items():
         print(
             f"  {name:17s} min {min(samples) * 1000:7.1f} ms   median {statistics.median(samples) * 1000:7.1f} ms"
@@ -101,7 +111,8 @@ def main() -> int:
         )
     median = statistics.median(stages["total"])
     verdict = "ok" if median < TARGET_S else "MISSED"
-    print(f"load + merge median {median:.3f} s (target < {TARGET_S:.1f} s): {verdict}")
+    cpu = statistics.median(stages["total (cpu)"])
+    print(f"load + merge median {median:.3f} s, cpu {cpu:.3f} s (target < {TARGET_S:.1f} s): {verdict}")
     return 0 if median < TARGET_S else 1
 
 

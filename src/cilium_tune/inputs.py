@@ -9,6 +9,11 @@ So, in this order: only regular files (or stdin, when the user says `-`) are rea
 YAML is first walked as a stream of parser events (libyaml's parser keeps its own stack, so it does not
 recurse) to measure nesting depth and the size the aliases expand to, and only then composed; decoded
 JSON is walked iteratively for depth, and huge integers are refused with the line they are on.
+
+The values loader reads large files, and that walk cost a fifth of its time. So a loader may count the
+depth itself while libyaml composes (`DepthLimited`: the composer calls it before it descends into every
+node, so it stops at the limit long before the C stack is at risk) and call `check_yaml_aliases`, which
+walks the events only when the text holds an alias (`*`), the one thing composing cannot bound.
 The limits are far above anything a real Helm values file, profile or snapshot needs (the Cilium chart's
 own values.yaml nests 8 deep and expands to about 5,000 nodes).
 """
@@ -120,12 +125,55 @@ def check_yaml(text: str, source: str) -> None:
     """
     if len(text) < 64 and "*" not in text:
         return
+    _walk_events(text, source, _check_aliases if "*" in text else _check_depth_only)
+
+
+def check_yaml_aliases(text: str, source: str) -> None:
+    """`check_yaml` for a loader that is `DepthLimited`: walks the events only when the text has an alias.
+
+    Without a `*` no alias can occur, so nothing can expand or refer to itself, and the depth is counted
+    by the composer; with one, the events are walked as `check_yaml` does (depth included).
+    """
+    if "*" in text:
+        _walk_events(text, source, _check_aliases)
+
+
+class DepthLimited:
+    """Mixin for a libyaml loader: refuse nesting deeper than MAX_DEPTH while the document is composed.
+
+    libyaml's composer (C, recursive) calls `descend_resolver` before it composes any node, `resolve`
+    before it descends into a collection without an explicit tag, and `ascend_resolver` after; raising
+    there stops it at most MAX_DEPTH + 2 frames deep. The loader's `resolve` calls `check_collection`
+    for sequences and maps: a collection at nesting level MAX_DEPTH + 1 is refused, as `check_yaml`
+    refuses it (an explicitly tagged one as soon as it holds anything). Set `depth_source` (the file
+    name for messages) before composing.
+    """
+
+    depth_source = "<yaml>"
+    _depth = 0
+    _parent: Any = None
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        """Count one level; a node inside a collection that is already too deep is refused."""
+        self._depth += 1
+        self._parent = current_node
+        if self._depth > MAX_DEPTH + 1:
+            raise _too_deep(self.depth_source, current_node.start_mark)
+
+    def ascend_resolver(self) -> None:
+        """Leave the level `descend_resolver` counted."""
+        self._depth -= 1
+
+    def check_collection(self) -> None:
+        """Refuse the collection being composed when it is one level too deep."""
+        if self._depth > MAX_DEPTH:
+            raise _too_deep(self.depth_source, self._parent.start_mark)
+
+
+def _walk_events(text: str, source: str, check: Any) -> None:
     loader = _EventParser(text)
     try:
-        if "*" in text:
-            _check_aliases(loader, source)
-        else:  # no alias can occur: only the depth matters (the common case, about twice as fast)
-            _check_depth_only(loader, source)
+        check(loader, source)
     except yaml.YAMLError:
         return  # the real parse reports it, with line and column
     finally:

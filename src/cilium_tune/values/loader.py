@@ -32,7 +32,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cilium_tune.chart_archive import read_chart_archive
 from cilium_tune.errors import InputError
-from cilium_tune.inputs import check_yaml, decode_utf8, read_bytes, read_text
+from cilium_tune.inputs import DepthLimited, check_yaml_aliases, decode_utf8, read_bytes, read_text
 from cilium_tune.values.paths import KeyPath, format_path
 from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_path
 
@@ -124,7 +124,7 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
     """Parse values from a string; `source` labels origins and error messages (normally a file path)."""
     if helm not in (3, 4):
         raise InputError(f"unsupported helm major version {helm}", hint="use 3 or 4")
-    check_yaml(text, source)
+    check_yaml_aliases(text, source)  # the depth is counted while composing (_ComposeOnly)
     reader = _DocumentReader(source, text)
     documents: list[Document] = []
     for root in _compose_documents(text, source, helm=helm):
@@ -197,22 +197,19 @@ _SEQ = "!cilium-tune/seq"
 _MAP = "!cilium-tune/map"
 
 
-class _ComposeOnly(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _ComposeOnly(DepthLimited, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """A loader that composes nodes and records only whether a scalar was plain (implicit) or not.
 
-    Tag resolution is left to `_DocumentReader`, which follows go-yaml v2 rather than PyYAML.
+    Tag resolution is left to `_DocumentReader`, which follows go-yaml v2 rather than PyYAML. There are
+    no path resolvers here, so `DepthLimited` replaces PyYAML's bookkeeping for them (a third of the
+    compose time) with the depth count that guards the composer's recursion.
     """
 
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
             return _PLAIN if implicit[0] else _NONPLAIN
+        self.check_collection()
         return _SEQ if kind is SequenceNode else _MAP
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        """No path resolvers here: skip PyYAML's bookkeeping for them (a third of the compose time)."""
-
-    def ascend_resolver(self) -> None:
-        """See descend_resolver."""
 
 
 def _compose_documents(text: str, source: str, *, helm: int) -> Iterator[Node]:
@@ -260,6 +257,7 @@ def _split_at_separators(text: str, source: str) -> list[str]:
 
 def _compose_first(text: str, source: str) -> Node | None:
     loader = _ComposeOnly(text)
+    loader.depth_source = source
     try:
         return loader.get_node() if loader.check_node() else None
     except yaml.MarkedYAMLError as exc:
