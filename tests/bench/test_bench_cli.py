@@ -30,6 +30,9 @@ def test_compare_prints_ratios_verdicts_and_the_headline(runs: tuple[Path, Path,
     line = next(ln for ln in result.out.splitlines() if ln.startswith("throughput/pod-to-pod-cross-node/ipv4"))
     assert line.endswith("better")
     assert "cross-node pod throughput / host ceiling, IPv4: 0.8" in result.out
+    assert "\nverdict: better (" in result.out and "decided by Holm-adjusted" in result.out
+    same = cli("bench", "compare", str(runs[0]), str(runs[0]))
+    assert "\nverdict: no significant difference (" in same.out
 
 
 def test_fail_if_worse_exits_1(runs: tuple[Path, Path, Path], cli: Cli) -> None:
@@ -42,6 +45,9 @@ def test_fail_if_worse_exits_1(runs: tuple[Path, Path, Path], cli: Cli) -> None:
 def test_json_and_markdown(runs: tuple[Path, Path, Path], cli: Cli) -> None:
     doc = json.loads(cli("bench", "compare", str(runs[0]), str(runs[1]), "-o", "json").out)
     assert doc["kind"] == "bench-compare" and doc["meta"]["headline"]["pod-vs-host/ipv4"]["ratio"] > 0.7
+    assert doc["meta"]["verdict"]["overall"] == "better" and doc["meta"]["verdict"]["alpha"] == 0.05
+    case = doc["cases"]["throughput/pod-to-pod-cross-node/ipv4"]
+    assert case["evidence"]["p_holm"] <= 0.05 and case["evidence"]["p"] <= case["evidence"]["p_holm"]
     md = cli("bench", "compare", str(runs[0]), str(runs[1]), "-o", "markdown").out
     assert md.startswith("### bench compare: tuned vs baseline")
 

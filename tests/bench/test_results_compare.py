@@ -48,6 +48,22 @@ def test_compare_finds_the_tuning_and_the_unchanged() -> None:
     assert host is not None and host.ratio is not None and host.ratio.verdict is stats.Verdict.SAME
     churn = cmp.item("connections/pod-to-local-service@5000/ipv4")
     assert churn is not None and churn.ratio is not None and churn.ratio.verdict is stats.Verdict.BETTER
+    assert cmp.overall.verdict is stats.Verdict.BETTER and cmp.overall.worse == 0 and cmp.overall.better >= 2
+
+
+def test_the_whole_comparison_has_one_family_wise_verdict() -> None:
+    same = compare_runs(make_run("a", BASELINE, seed=1), make_run("b", BASELINE, seed=2))
+    assert same.overall.verdict is stats.Verdict.SAME
+    assert same.overall.tests == len([m for m in same.a.metrics if m.samples]) and same.overall.better == 0
+    assert "Holm" in same.overall.decided_by
+    worse = compare_runs(make_run("a", BASELINE, seed=1),
+                         make_run("b", dict(BASELINE, **{"stream/pod-to-pod-cross-node/ipv4": 12.0}), seed=2))
+    assert worse.overall.verdict is stats.Verdict.WORSE and worse.overall.worse == 1
+    mixed = compare_runs(make_run("a", BASELINE, seed=1), make_run("b", dict(
+        TUNED, **{"stream/host-to-host/ipv4": 18.0}), seed=2))
+    assert mixed.overall.verdict is stats.Verdict.MIXED
+    meta = to_report(worse).meta["verdict"]
+    assert isinstance(meta, dict) and meta["overall"] == "worse" and meta["tests"] == worse.overall.tests
 
 
 def test_headline_pod_vs_host_tuned_vs_baseline_and_churn() -> None:
@@ -97,6 +113,7 @@ def test_a_difference_while_the_machine_itself_changed_is_inconclusive() -> None
     report = to_report(cmp, fail_if_worse=0.05)
     case = next(c for c in report.cases if c.name == "throughput/pod-to-pod-cross-node/ipv4")
     assert case.outcome is Outcome.WARN and not report.failed
+    assert cmp.overall.verdict is stats.Verdict.INCONCLUSIVE and "loopback" in (cmp.overall.note or "")
     steady = compare_runs(make_run("a", dict(BASELINE, **{control: 40.0}), seed=1),
                           make_run("b", dict(BASELINE, **{control: 40.0, "stream/pod-to-pod-cross-node/ipv4": 10.0}),
                                    seed=2))

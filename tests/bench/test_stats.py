@@ -1,5 +1,6 @@
-"""The statistics: seeded and reproducible, honest about small samples, and a verdict that does not
-flip on noise. Runs of the same distribution must be called the same in nearly every repetition."""
+"""The statistics: seeded and reproducible, honest about small samples, and a family-wise verdict that
+does not flip on noise: two runs of one configuration are called the same in at least 9 of 10
+comparisons, and a real 5% shift is still found with enough samples."""
 
 from __future__ import annotations
 
@@ -44,35 +45,89 @@ def test_converged_needs_enough_samples_and_a_narrow_interval() -> None:
     assert not stats.converged(stats.median_ci(noisy(10, 8, seed=3, cv=0.4)), 0.025)
 
 
+def family(rng: np.random.Generator, m: int, n: int, cv: float, shift: float = 1.0) -> list[stats.Pair]:
+    """m metrics of two runs of one configuration; the first metric of B is `shift` times A's."""
+    def draw() -> list[float]:
+        return list(20.0 * rng.lognormal(0.0, cv, size=n))
+
+    return [stats.Pair(f"throughput/s{i}/ipv4", draw(), [x * (shift if i == 0 else 1.0) for x in draw()], True)
+            for i in range(m)]
+
+
 def test_a_real_difference_is_found_with_its_direction() -> None:
     base, tuned = noisy(15.5, 10, seed=4), noisy(19.5, 10, seed=5)
-    ratio = stats.ratio_ci(base, tuned, higher_is_better=True)
-    assert ratio.verdict is stats.Verdict.BETTER
-    assert ratio.ci_low < 19.5 / 15.5 < ratio.ci_high
-    latency = stats.ratio_ci(base, tuned, higher_is_better=False)  # higher latency is worse
-    assert latency.verdict is stats.Verdict.WORSE
+    pairs = [stats.Pair("throughput", base, tuned, True), stats.Pair("latency", base, tuned, False)]
+    faster, slower = stats.judge(pairs)
+    assert faster.verdict is stats.Verdict.BETTER
+    assert faster.ci_low < 19.5 / 15.5 < faster.ci_high
+    assert faster.p_adjusted is not None and faster.p_adjusted <= stats.FAMILY_ALPHA
+    assert slower.verdict is stats.Verdict.WORSE  # the same rise in a latency is worse
 
 
-def test_same_distribution_is_no_significant_difference_in_at_least_9_of_10() -> None:
-    same = 0
-    for rep in range(10):
-        a, b = noisy(20.0, 8, seed=100 + rep), noisy(20.0, 8, seed=200 + rep)
-        if stats.ratio_ci(a, b, higher_is_better=True).verdict is stats.Verdict.SAME:
-            same += 1
-    assert same >= 9
+@pytest.mark.parametrize(("n", "cv"), [(6, 0.05), (6, 0.3), (10, 0.15)])
+def test_two_runs_of_one_configuration_are_called_the_same_in_at_least_9_of_10(n: int, cv: float) -> None:
+    """The issue's bar, measured over many synthetic comparisons of 11 metrics (as the lab experiment has):
+    the whole comparison is "no significant difference" unless some metric passes its Holm-adjusted test."""
+    rng = np.random.default_rng(n * 100 + int(cv * 100))
+    comparisons = 40
+    same = sum(all(r.verdict is stats.Verdict.SAME for r in stats.judge(family(rng, 11, n, cv), seed=k))
+               for k in range(comparisons))
+    assert same >= 0.9 * comparisons
+
+
+def test_per_metric_95_percent_tests_would_miss_that_bar() -> None:
+    """Why the verdict is family-wise: 11 metrics each judged at 95% on their own call about 1 - 0.95^11,
+    four in ten, of same-configuration comparisons different somewhere."""
+    rng = np.random.default_rng(7)
+    alone = sum(all(stats.judge([pair])[0].verdict is stats.Verdict.SAME for pair in family(rng, 11, 8, 0.15))
+                for _ in range(40))
+    assert alone < 0.8 * 40
+
+
+def test_a_real_5_percent_shift_is_found_with_enough_samples() -> None:
+    rng = np.random.default_rng(11)
+    found = 0
+    for k in range(10):
+        verdicts = [r.verdict for r in stats.judge(family(rng, 11, 20, 0.03, shift=1.05), seed=k)]
+        found += verdicts[0] is stats.Verdict.BETTER and all(v is stats.Verdict.SAME for v in verdicts[1:])
+    assert found >= 9
+
+
+def test_four_samples_a_side_show_little_family_wise() -> None:
+    """The price of an exact test, and an honest one: 4 against 4 has 70 splits, so the smallest p is 2/70,
+    and a family of three such metrics cannot call anything, however far apart they are."""
+    a, b = [10.0, 10.1, 9.9, 10.05], [20.0, 20.1, 19.9, 20.05]
+    assert stats.rank_test_p(a, b) == pytest.approx(2 / 70)
+    judged = stats.judge([stats.Pair(f"m{i}", a, b, True) for i in range(3)])
+    assert all(r.verdict is stats.Verdict.SAME and r.p_adjusted == pytest.approx(6 / 70) for r in judged)
+
+
+def test_the_rank_test_is_exact_for_few_splits_valid_for_many_and_handles_ties() -> None:
+    assert stats.rank_test_p([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]) == pytest.approx(2 / 20)  # 20 splits, 2 as extreme
+    assert stats.rank_test_p([55.0, 55.0, 56.0], [55.0, 56.0, 56.0]) == pytest.approx(1.0)  # whole microseconds
+    a, b = noisy(10, 15, seed=1), noisy(10, 15, seed=2)
+    p = stats.rank_test_p(a, b, resamples=2000)
+    assert p == stats.rank_test_p(a, b, resamples=2000)  # seeded
+    assert 1 / 2001 <= p <= 1
+
+
+def test_holm_adjusts_step_down_and_stays_monotone() -> None:
+    assert stats.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert stats.holm([0.5]) == [0.5]
+    assert stats.holm([0.3, 0.9]) == pytest.approx([0.6, 0.9])
 
 
 def test_a_shift_below_the_smallest_effect_is_not_called() -> None:
     a = [10.0, 10.001, 9.999, 10.0, 10.002, 9.998]
     b = [x * 1.01 for x in a]  # 1% faster, measured very precisely
-    ratio = stats.ratio_ci(a, b, higher_is_better=True)
-    assert ratio.ci_low > 1  # the CI excludes 1 ...
+    ratio = stats.judge([stats.Pair("m", a, b, True)])[0]
+    assert ratio.ci_low > 1 and ratio.p_adjusted is not None and ratio.p_adjusted < 0.01  # clearly different ...
     assert ratio.verdict is stats.Verdict.SAME  # ... but 1% is below the 2% smallest effect
-    assert stats.ratio_ci(a, b, higher_is_better=True, min_effect=0.005).verdict is stats.Verdict.BETTER
+    assert stats.judge([stats.Pair("m", a, b, True)], min_effect=0.005)[0].verdict is stats.Verdict.BETTER
 
 
 def test_no_samples_is_an_error() -> None:
     with pytest.raises(ValueError):
         stats.median_ci([])
     with pytest.raises(ValueError):
-        stats.ratio_ci([], [1.0], higher_is_better=True)
+        stats.ratio_ci([], [1.0])

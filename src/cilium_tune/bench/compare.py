@@ -1,4 +1,8 @@
-"""Compare two bench runs metric by metric (B/A with a bootstrap CI and a verdict) and derive the headline.
+"""Compare two bench runs: per metric B/A with a bootstrap CI, a family-wise verdict, and the headline.
+
+Every metric measured by both runs is one test of one family (`stats.judge`): the whole comparison's
+verdict (`Overall`) says "no significant difference" unless some metric passed its Holm-adjusted test,
+so its false-alarm rate does not grow with the number of metrics.
 
 The headline answers the two questions the tuning is for: how close do pods get to the host's own
 throughput (tuned cross-node pod throughput / host-to-host, within run B), and what did the tuning buy
@@ -8,7 +12,7 @@ the rate with none, per run: the kube-proxy vs service-map difference in one num
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cilium_tune.bench import stats
 from cilium_tune.bench.results import BenchRun, MetricResult
@@ -42,20 +46,43 @@ class HeadlineFigure:
 
 
 @dataclass(frozen=True)
+class Overall:
+    """The verdict of the whole comparison, family-wise: `no significant difference` means no metric passed
+    its Holm-adjusted test. When both runs sample one distribution, at least 95% of comparisons say so."""
+
+    verdict: stats.Verdict
+    tests: int
+    better: int
+    worse: int
+    inconclusive: int
+    alpha: float
+    min_effect: float
+    note: str | None = None
+
+    @property
+    def decided_by(self) -> str:
+        return (f"Holm-adjusted permutation tests of the medians over {self.tests} metrics, family-wise "
+                f"{self.alpha:.0%}, and a change of at least {self.min_effect:.0%}")
+
+
+@dataclass(frozen=True)
 class Comparison:
     a: BenchRun
     b: BenchRun
     items: tuple[MetricComparison, ...]
     headline: tuple[HeadlineFigure, ...]
+    overall: Overall
 
     def item(self, key: str) -> MetricComparison | None:
         return next((i for i in self.items if i.key == key), None)
 
 
-def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFECT,
+def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFECT, alpha: float = stats.FAMILY_ALPHA,
                  seed: int = stats.DEFAULT_SEED) -> Comparison:
+    """Every metric both runs measured is one test of one family (the drift control included)."""
     keys = list(dict.fromkeys([m.key for m in a.metrics] + [m.key for m in b.metrics]))
     items: list[MetricComparison] = []
+    pairs: list[stats.Pair] = []
     for key in keys:
         ma, mb = a.metric(key), b.metric(key)
         if ma is None or mb is None or not ma.samples or not mb.samples or not ma.median:
@@ -64,10 +91,35 @@ def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFE
             why = side.note if side is not None and side.note else "not measured"
             items.append(MetricComparison(key, ma, mb, None, f"no samples in {missing}: {why}"))
             continue
-        ratio = stats.ratio_ci(ma.samples, mb.samples, higher_is_better=ma.higher_is_better, seed=seed, key=key,
-                               min_effect=min_effect)
-        items.append(MetricComparison(key, ma, mb, ratio))
-    return Comparison(a, b, tuple(_drift_checked(items)), _headline(a, b, seed))
+        pairs.append(stats.Pair(key, ma.samples, mb.samples, ma.higher_is_better))
+        items.append(MetricComparison(key, ma, mb, None))
+    judged = dict(zip((p.key for p in pairs), stats.judge(pairs, alpha=alpha, min_effect=min_effect, seed=seed),
+                      strict=True))
+    items = [MetricComparison(i.key, i.a, i.b, judged[i.key]) if i.key in judged else i for i in items]
+    checked = _drift_checked(items)
+    return Comparison(a, b, tuple(checked), _headline(a, b, seed), _overall(checked, alpha, min_effect))
+
+
+def _overall(items: list[MetricComparison], alpha: float, min_effect: float) -> Overall:
+    verdicts = [i.ratio.verdict for i in items if i.ratio is not None and i.key != CALIBRATION_METRIC]
+    count = {v: verdicts.count(v) for v in stats.Verdict}
+    control = next((i.ratio for i in items if i.key == CALIBRATION_METRIC and i.ratio is not None), None)
+    note = None
+    if control is not None and control.verdict is not stats.Verdict.SAME:
+        note = f"the drift control moved: loopback throughput B/A {control.value:.2f}"
+    if count[stats.Verdict.INCONCLUSIVE]:
+        verdict = stats.Verdict.INCONCLUSIVE
+    elif count[stats.Verdict.BETTER] and count[stats.Verdict.WORSE]:
+        verdict = stats.Verdict.MIXED
+    elif count[stats.Verdict.BETTER]:
+        verdict = stats.Verdict.BETTER
+    elif count[stats.Verdict.WORSE]:
+        verdict = stats.Verdict.WORSE
+    else:
+        verdict = stats.Verdict.SAME
+    tests = sum(1 for i in items if i.ratio is not None)
+    return Overall(verdict, tests, count[stats.Verdict.BETTER], count[stats.Verdict.WORSE],
+                   count[stats.Verdict.INCONCLUSIVE], alpha, min_effect, note)
 
 
 def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:
@@ -82,8 +134,7 @@ def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:
     for item in items:
         r = item.ratio
         if item is not control and r is not None and r.verdict in (stats.Verdict.BETTER, stats.Verdict.WORSE):
-            item = MetricComparison(item.key, item.a, item.b,
-                                    stats.Ratio(r.value, r.ci_low, r.ci_high, stats.Verdict.INCONCLUSIVE),
+            item = MetricComparison(item.key, item.a, item.b, replace(r, verdict=stats.Verdict.INCONCLUSIVE),
                                     f"{r.verdict} by itself, but {why}")
         out.append(item)
     return out
@@ -93,7 +144,7 @@ def _within(run: BenchRun, num: str, den: str, seed: int) -> stats.Ratio | None:
     n, d = run.metric(num), run.metric(den)
     if n is None or d is None or not n.samples or not d.samples or not d.median:
         return None
-    return stats.ratio_ci(d.samples, n.samples, higher_is_better=True, seed=seed, key=f"{num}|{den}")
+    return stats.ratio_ci(d.samples, n.samples, seed=seed, key=f"{num}|{den}")
 
 
 def _headline(a: BenchRun, b: BenchRun, seed: int) -> tuple[HeadlineFigure, ...]:
@@ -108,10 +159,9 @@ def _headline(a: BenchRun, b: BenchRun, seed: int) -> tuple[HeadlineFigure, ...]
             figures.append(HeadlineFigure(
                 f"pod-vs-baseline-host/ipv{fam}",
                 f"{b.meta.label} cross-node pod throughput / {a.meta.label} host ceiling, IPv{fam}",
-                stats.ratio_ci(ceiling_a.samples, mb_pod.samples, higher_is_better=True, seed=seed,
-                               key=f"{pod}|{host}|a")))
+                stats.ratio_ci(ceiling_a.samples, mb_pod.samples, seed=seed, key=f"{pod}|{host}|a")))
         ma, mb = a.metric(pod), b.metric(pod)
-        tuned = (stats.ratio_ci(ma.samples, mb.samples, higher_is_better=True, seed=seed, key=pod)
+        tuned = (stats.ratio_ci(ma.samples, mb.samples, seed=seed, key=pod)
                  if ma and mb and ma.samples and mb.samples and ma.median else None)
         figures.append(HeadlineFigure(f"tuned-vs-baseline/ipv{fam}",
                                       f"cross-node pod throughput, {b.meta.label} / {a.meta.label}, IPv{fam}", tuned))
@@ -145,8 +195,8 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
             outcome = Outcome.FAIL if fail_if_worse is not None and loss > fail_if_worse else Outcome.WARN
         if r.verdict is stats.Verdict.INCONCLUSIVE or (item.key == CALIBRATION_METRIC and outcome is Outcome.FAIL):
             outcome = Outcome.WARN  # the drift control judges the machine, not the datapath
-        msg = f"{r.verdict}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" + (
-            f" ({item.note})" if item.note else "")
+        msg = (f"{r.verdict}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] (95% CI), "
+               f"p {stats.format_p(r.p_adjusted)} (Holm)") + (f" ({item.note})" if item.note else "")
         meas = [_measure(run.meta.label, m) for run, m in ((cmp.a, item.a), (cmp.b, item.b))
                 if m is not None and m.median is not None]
         meas.append(Measurement(RATIO, "x", r.value, r.ci_low, r.ci_high))
@@ -154,7 +204,11 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
     headline = {f.name: {"what": f.what, "ratio": round(f.ratio.value, 4), "ci": [round(f.ratio.ci_low, 4),
                                                                                     round(f.ratio.ci_high, 4)]}
                 for f in cmp.headline if f.ratio is not None}
-    meta = {"a": cmp.a.meta.label, "b": cmp.b.meta.label, "headline": headline,
+    o = cmp.overall
+    verdict = {"overall": str(o.verdict), "decided_by": o.decided_by, "tests": o.tests, "better": o.better,
+               "worse": o.worse, "inconclusive": o.inconclusive, "alpha": o.alpha, "min_effect": o.min_effect,
+               "note": o.note}
+    meta = {"a": cmp.a.meta.label, "b": cmp.b.meta.label, "verdict": verdict, "headline": headline,
             "a_config_digest": cmp.a.meta.config_digest, "b_config_digest": cmp.b.meta.config_digest,
             "b_plan_digest": cmp.b.meta.plan_digest}
     return Report("bench-compare", f"bench compare: {cmp.b.meta.label} vs {cmp.a.meta.label}", tuple(cases), meta)
@@ -182,6 +236,10 @@ def _measure(label: str, m: MetricResult) -> Measurement:
 
 def _evidence(item: MetricComparison) -> dict[str, object]:
     ev: dict[str, object] = {}
+    if item.ratio is not None and item.ratio.p is not None and item.ratio.p_adjusted is not None:
+        ev["p"] = round(item.ratio.p, 6)
+        ev["p_holm"] = round(item.ratio.p_adjusted, 6)
+        ev["resolution"] = round(item.ratio.half_width, 4)
     for side, m in (("a", item.a), ("b", item.b)):
         if m is not None:
             ev[f"{side}.samples"] = len(m.samples)

@@ -158,12 +158,13 @@ def _num(x: float | None) -> str:
 @click.argument("b", type=click.Path(path_type=Path))
 @click.option("--fail-if-worse", default=None, help="Exit 1 when a metric got significantly worse by more than PCT.")
 @click.option("--min-effect", default="2%", show_default=True,
-              help="Smallest change called significant (the CI must also exclude 1).")
+              help="Smallest change called better or worse (its Holm-adjusted rank test must also pass).")
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json", "yaml", "markdown"]), default="text", show_default=True
 )
 def compare_cmd(a: Path, b: Path, fail_if_worse: str | None, min_effect: str, output: str) -> None:
-    """Compare run B against run A: B/A per metric with a bootstrap CI and a verdict, and the headline."""
+    """Compare run B against run A: B/A per metric with a bootstrap CI, the headline, and a verdict that
+    holds for the whole comparison (Holm-adjusted rank tests, family-wise 5%)."""
     from cilium_tune.bench.compare import compare_runs, to_report
     from cilium_tune.bench.results import load_run
     from cilium_tune.report.pr_comment import render_markdown
@@ -185,16 +186,19 @@ def compare_cmd(a: Path, b: Path, fail_if_worse: str | None, min_effect: str, ou
 
 
 def _compare_table(cmp: Comparison) -> str:
-    rows = [("metric", cmp.a.meta.label, cmp.b.meta.label, "B/A [95% CI]", "verdict")]
+    from cilium_tune.bench.stats import format_p
+
+    rows = [("metric", cmp.a.meta.label, cmp.b.meta.label, "B/A [95% CI]", "p (Holm)", "verdict")]
     for item in cmp.items:
         ma, mb = item.a, item.b
         a_txt = f"{_num(ma.median)} {ma.unit}" if ma and ma.median is not None else "-"
         b_txt = f"{_num(mb.median)} {mb.unit}" if mb and mb.median is not None else "-"
         if item.ratio is None:
-            rows.append((item.key, a_txt, b_txt, "-", (item.note or "")[:60]))
+            rows.append((item.key, a_txt, b_txt, "-", "-", (item.note or "")[:60]))
         else:
             r = item.ratio
-            rows.append((item.key, a_txt, b_txt, f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]", str(r.verdict)))
+            rows.append((item.key, a_txt, b_txt, f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                         format_p(r.p_adjusted), str(r.verdict)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if cmp.headline:
@@ -202,9 +206,9 @@ def _compare_table(cmp: Comparison) -> str:
         for f in cmp.headline:
             assert f.ratio is not None
             lines.append(f"  {f.what}: {f.ratio.value:.2f} [{f.ratio.ci_low:.2f}, {f.ratio.ci_high:.2f}]")
-    same = sum(1 for i in cmp.items if i.ratio is not None and i.ratio.verdict.value == "no significant difference")
-    judged = sum(1 for i in cmp.items if i.ratio is not None)
-    lines.append(f"\n{judged} metrics compared: {same} with no significant difference, "
-                 f"{sum(1 for i in cmp.items if i.ratio and i.ratio.verdict.value == 'better')} better, "
-                 f"{sum(1 for i in cmp.items if i.ratio and i.ratio.verdict.value == 'worse')} worse")
+    o = cmp.overall
+    same = o.tests - o.better - o.worse - o.inconclusive
+    counts = f"{o.better} better, {o.worse} worse, {o.inconclusive} inconclusive, {same} no significant difference"
+    lines += ["", f"verdict: {o.verdict} ({o.tests} metrics: {counts})" + (f"; {o.note}" if o.note else ""),
+              f"  decided by {o.decided_by}; the 95% CIs show each ratio's size"]
     return "\n".join(lines)

@@ -70,7 +70,12 @@ def _headline(report: Report) -> list[str]:
     if not isinstance(headline, Mapping) or not headline:
         return []
     e = html.escape
-    rows = ["<h2>Headline</h2>", '<table class="headline"><tr><th>what</th><th>ratio</th><th>95% CI</th></tr>']
+    rows = ["<h2>Headline</h2>"]
+    verdict = report.meta.get("verdict")
+    if isinstance(verdict, Mapping):
+        rows.append(f'<p>Verdict: <b>{e(str(verdict["overall"]))}</b> <span class="sub">(decided by '
+                    f'{e(str(verdict["decided_by"]))}; the CIs below show sizes)</span></p>')
+    rows.append('<table class="headline"><tr><th>what</th><th>ratio</th><th>95% CI</th></tr>')
     for fig in headline.values():
         rows.append(f'<tr><td>{e(str(fig["what"]))}</td><td class="num big">{fig["ratio"]:.2f}</td>'
                     f'<td class="num">[{fig["ci"][0]:.2f}, {fig["ci"][1]:.2f}]</td></tr>')

@@ -182,8 +182,9 @@ def ratios(report: Report) -> Figure | None:
     ax.set_xlabel("B/A (95% bootstrap CI); green better, red worse, grey no significant difference")
     ax.grid(axis="x", alpha=0.3)
     return Figure("ratios", "Every metric, after / before",
-                  "The ratio of medians with its bootstrap CI; the verdict also needs a change of at least the "
-                  "smallest effect of interest.", _png(fig))
+                  "The ratio of medians with its bootstrap 95% CI (its size); the colour is the family-wise "
+                  "verdict: a Holm-adjusted rank test and a change of at least the smallest effect of interest.",
+                  _png(fig))
 
 
 def all_figures(report: Report) -> list[Figure]:

@@ -22,6 +22,9 @@ _ORDER = [Outcome.FAIL, Outcome.ERROR, Outcome.WARN, Outcome.EXPLAINED, Outcome.
 def render_markdown(report: Report) -> str:
     counts = ", ".join(f"{report.count(o)} {o.value}" for o in _ORDER if report.count(o))
     lines = [f"### {report.title}", "", f"**{'FAILED' if report.failed else 'OK'}**: {counts}", ""]
+    verdict = report.meta.get("verdict")
+    if isinstance(verdict, Mapping):
+        lines += [f"Verdict: **{verdict['overall']}** ({_cell(str(verdict['decided_by']))})", ""]
     headline = report.meta.get("headline")
     if isinstance(headline, Mapping) and headline:
         lines += ["| headline | ratio | 95% CI |", "|---|---:|---|"]
