@@ -61,8 +61,8 @@ class Overall:
 
     @property
     def decided_by(self) -> str:
-        return (f"Holm-adjusted permutation tests of the medians over {self.tests} metrics, family-wise "
-                f"{self.alpha:.0%}, and a change of at least {self.min_effect:.0%}")
+        return (f"Holm-adjusted rank tests over {self.tests} metrics, family-wise {self.alpha:.0%}, "
+                f"and a change of at least {self.min_effect:.0%}")
 
 
 @dataclass(frozen=True)
