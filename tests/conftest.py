@@ -65,6 +65,17 @@ def kubectl_bin() -> Path:
     return _helm("kubectl")
 
 
+REAL_CHART = Path("/work/shared/charts/cilium-1.19.0-rc.1.tgz")
+
+
+@pytest.fixture(scope="session")
+def real_chart() -> Path:
+    """The real Cilium 1.19.0-rc.1 package (the runbook's version), read where the team keeps the charts."""
+    if not REAL_CHART.is_file():
+        _need(f"{REAL_CHART} missing: the real Cilium chart packages are kept in /work/shared/charts")
+    return REAL_CHART
+
+
 @pytest.fixture(scope="session")
 def root() -> None:
     """Skip unless running as root with network namespace support."""

@@ -9,7 +9,10 @@ Several files that belong together (the overlays of one profile) are written wit
 every target is checked and every temp file written first, and only then are they renamed into place,
 so a bad target means nothing changed. A temp file is removed on any exception, including
 KeyboardInterrupt and the CLI's SIGTERM exception. Text passes the credential scrubber on the way out
-(the same boundary as the terminal, see `values.redact`).
+(the same boundary as the terminal, see `values.redact`), except with `scrub=False`: state the tool reads
+back and must find exactly as it was (a captured baseline, the values a run gives helm, a run's journal),
+where a scrubbed credential would be restored as `<redacted>` and a checksum would no longer hold. Such
+files are, like every file written here, readable by their owner only.
 """
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ from pathlib import Path
 from cilium_tune.errors import InputError
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, skip_unchanged: bool = False) -> bool:
+def write_atomic(
+    path: str | os.PathLike[str], data: str | bytes, *, skip_unchanged: bool = False, scrub: bool = True
+) -> bool:
     """Write `data` (text is UTF-8) to `path` atomically; False when skipped because it was already there."""
-    return write_all_atomic({path: data}, skip_unchanged=skip_unchanged)[Path(path)]
+    return write_all_atomic({path: data}, skip_unchanged=skip_unchanged, scrub=scrub)[Path(path)]
 
 
 def write_all_atomic(
-    files: Mapping[str | os.PathLike[str], str | bytes], *, skip_unchanged: bool = False
+    files: Mapping[str | os.PathLike[str], str | bytes], *, skip_unchanged: bool = False, scrub: bool = True
 ) -> dict[Path, bool]:
     """Write several files all or nothing; returns, per path, whether it was written (False: unchanged)."""
-    payloads = {Path(path): _payload(data) for path, data in files.items()}
+    payloads = {Path(path): _payload(data, scrub) for path, data in files.items()}
     for target in payloads:
         _check_target(target)
     created: list[str] = []  # every temp name, recorded before the file exists (a signal may come any time)
@@ -58,12 +63,12 @@ def write_all_atomic(
     return written
 
 
-def _payload(data: str | bytes) -> bytes:
+def _payload(data: str | bytes, scrub: bool) -> bytes:
     if isinstance(data, bytes):
         return data
     from cilium_tune.values.redact import SECRETS
 
-    return SECRETS.scrub(data).encode("utf-8")
+    return (SECRETS.scrub(data) if scrub else data).encode("utf-8")
 
 
 def _check_target(target: Path) -> None:

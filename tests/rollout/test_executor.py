@@ -112,3 +112,26 @@ def test_a_failure_without_recovery_keeps_the_error_in_the_journal(tmp_path: Pat
         Executor(journal, actions(cluster()), echo=lambda _: None).run()
     assert journal.state == "failed" and "n9" in journal.data["message"]
 
+
+
+@pytest.fixture
+def scrubbing() -> Any:
+    """The CLI's credential scrubber, running, having seen a credential."""
+    from cilium_tune.values.redact import SECRETS
+
+    SECRETS.start()
+    SECRETS.remember({"hubble": {"tls": {"server": {"key": "ca.crt"}}}})
+    yield SECRETS
+    SECRETS.stop()
+
+
+def test_a_journal_whose_text_looks_like_a_credential_still_reads_back_and_resumes(tmp_path: Path,
+                                                                                   scrubbing: Any) -> None:
+    # the real chart's cilium-config holds `hubble-tls-client-ca-files: .../client-ca.crt`
+    assert "client-<redacted>" in scrubbing.scrub("/var/lib/cilium/tls/hubble/client-ca.crt")
+    run_dir = new_run_dir(tmp_path / "runs")
+    meta = {"nodes": ["n1"], "effect": {"config_before": {"ca": "/var/lib/cilium/tls/hubble/client-ca.crt"}}}
+    Journal.create(run_dir, kind="apply", meta=meta, steps=STEPS, inputs={})
+    again = Journal.load(run_dir)
+    again.verify_digest()
+    assert again.meta == meta

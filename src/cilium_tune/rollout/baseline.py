@@ -101,7 +101,7 @@ def capture(
     final = out_dir / f"{ref.namespace}-{ref.name}-r{release['revision']}-{stamp}-{secrets.token_hex(2)}"
     tmp = out_dir / f".capture-{secrets.token_hex(4)}"
     for name, text in files.items():
-        write_atomic(tmp / name, text)
+        write_atomic(tmp / name, text, scrub=False)  # the release as it is, credentials included: it is restored
     os.rename(tmp, final)  # never over an existing capture: the name is new
     _fsync_dir(out_dir)
     return CapturedBaseline(final, release, config)

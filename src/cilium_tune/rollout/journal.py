@@ -99,7 +99,8 @@ class Journal:
         return cls(path, data)
 
     def save(self) -> None:
-        write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n")
+        # not scrubbed: the digest is over what is read back (what `rollout status` prints is scrubbed)
+        write_atomic(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n", scrub=False)
         fd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(fd)

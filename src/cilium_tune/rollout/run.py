@@ -133,7 +133,7 @@ def start(proposal: Proposal, runs_dir: Path, kubeconfig: str | None, extra: dic
     run_dir = new_run_dir(runs_dir)
     values_dir = run_dir / "values"
     previous = values_dir / "00-live-before.yaml"
-    write_atomic(previous, f"# chart-version: {proposal.live_version}\n" + proposal.live_values)
+    write_atomic(previous, f"# chart-version: {proposal.live_version}\n" + proposal.live_values, scrub=False)
     copies = []
     for index, path in enumerate(proposal.target_files, 1):
         copy = values_dir / f"{index:02d}-{path.name}"
