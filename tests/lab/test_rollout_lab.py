@@ -28,20 +28,23 @@ import yaml
 
 from cilium_tune.adapters.kube import CONFIGMAPS, NODES, PODS, LightkubeAPI
 from cilium_tune.lab import cluster
+from cilium_tune.lab.agent.kernel import NodeKernel
 from cilium_tune.rollout.executor import KILL_ENV
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.helm, pytest.mark.xdist_group("rollout-lab")]
 
 
 # A client pod's loop: fetch every URL, one line per request (`<epoch seconds> <url> ok|<error>`) to a file
-# on the host, which outlives the pod when its node is drained.
+# on the host, which outlives the pod when its node is drained. The timeout is 5 s: on a loaded 2-core
+# machine a 1 s request timed out now and then before the run had even started (CPU, not the network). A
+# datapath that breaks the path still fails requests: a lost route fails at once, a black hole outlasts it.
 CLIENT = """import sys, time, urllib.request
 log, urls = sys.argv[1], sys.argv[2:]
 with open(log, "a", buffering=1) as out:
     while True:
         for url in urls:
             try:
-                urllib.request.urlopen(url, timeout=1).read()
+                urllib.request.urlopen(url, timeout=5).read()
                 result = "ok"
             except Exception as exc:
                 result = type(exc).__name__
@@ -90,6 +93,10 @@ class Env:
                 doc["data"] = "(generated)"
         return docs
 
+    def in_node(self, netns: str, *argv: str) -> str:
+        return subprocess.run(["ip", "netns", "exec", netns, *argv], capture_output=True, text=True, check=True,
+                              timeout=30).stdout
+
     def cilium_config(self) -> dict[str, str]:
         kube = LightkubeAPI(str(self.lab.kubeconfig))
         try:
@@ -97,11 +104,11 @@ class Env:
         finally:
             kube.close()
 
-    def agents(self) -> dict[str, dict[str, Any]]:
-        """node -> the node's agent pod."""
+    def agents(self, selector: str = "k8s-app=cilium") -> dict[str, dict[str, Any]]:
+        """node -> the node's agent pod (or the pod `selector` picks)."""
         kube = LightkubeAPI(str(self.lab.kubeconfig))
         try:
-            pods = kube.list(PODS, "kube-system", label_selector="k8s-app=cilium")
+            pods = kube.list(PODS, "kube-system", label_selector=selector)
         finally:
             kube.close()
         return {p["spec"]["nodeName"]: p for p in pods if not p["metadata"].get("deletionTimestamp")}
@@ -165,6 +172,10 @@ def traffic(env: Env) -> Path:
     return log
 
 
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+
+
 def _requests(log: Path, until: datetime) -> dict[str, list[str]]:
     """url -> the results of the requests made before `until`."""
     results: dict[str, list[str]] = {}
@@ -205,7 +216,7 @@ def test_apply_killed_at_every_step_boundary_resumes_to_a_switched_cluster(env: 
         restart = done[f"switch/{node}/restart-agent"]
         assert (restart["old_uid"], restart["new_uid"]) == (before[node], pod["metadata"]["uid"])
         assert pod["status"]["containerStatuses"][0]["restartCount"] == 0
-        assert any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"]["conditions"])
+        assert _ready(pod)
     # The last node's check had every other node as peer: pods reach pods across all nodes, both families.
     assert done["switch/lab-3/check"]["reached"] == {f"lab-{i}/{f}": "ok" for i in (1, 2) for f in ("ipv4", "ipv6")}
     assert done["switch/lab-1/check"]["status"]["Routing"].startswith("Network: Native")
@@ -213,6 +224,22 @@ def test_apply_killed_at_every_step_boundary_resumes_to_a_switched_cluster(env: 
     effect = journal["meta"]["effect"]
     assert effect["config_before"] == config_before
     assert effect["config_after"] == env.cilium_config() != config_before
+    ready = {name: {n for n, p in env.agents(selector).items() if _ready(p)}
+             for name, selector in (("envoy", "k8s-app=cilium-envoy"), ("operator", "io.cilium/app=operator"))}
+    assert ready["envoy"] == set(agents) and len(ready["operator"]) == 2, ready
+    # The tuned datapath on every node, as its kernel shows it: native routes to each peer's pod blocks, IPv4 BIG
+    # TCP on the uplink, services in the nft map, no VXLAN device and no kube-proxy chains.
+    for node in env.lab.topology.nodes:
+        routes = env.in_node(node.netns, "ip", "route") + env.in_node(node.netns, "ip", "-6", "route")
+        for peer in env.lab.topology.nodes:
+            if peer != node:
+                assert f"{peer.pod_cidr_v4} via {peer.ipv4} dev eth0" in routes
+                assert f"{peer.pod_cidr_v6} via {peer.ipv6} dev eth0" in routes
+        assert "cilium_vxlan" not in env.in_node(node.netns, "ip", "link", "show")
+        with NodeKernel(node.netns) as kernel:
+            assert kernel.gso_sizes("eth0")["gso_ipv4_max_size"] == 196608
+        assert "services4" in env.in_node(node.netns, "nft", "list", "table", "inet", "cilium_tune_lb")
+        assert "KUBE-" not in env.in_node(node.netns, "iptables-save")
     # Until lab-2's switch began, lab-2 and lab-3 were unswitched: every request between them succeeded.
     lab2 = min(datetime.fromisoformat(e["at"]) for e in journal["events"] if e["id"].startswith("switch/lab-2/"))
     requests = _requests(traffic, lab2)
