@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ApiError
+from lightkube.core.resource import NamespacedResourceG
+from lightkube.generic_resource import Generic, create_api_info
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import ConfigMap, Node, Pod, Secret
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
@@ -56,6 +58,7 @@ SYNC_INTERVAL = 0.1
 RESYNC_INTERVAL = 2.0  # full relist, so a missed or broken watch only delays, never loses, a pod
 MAX_GRACE = 5.0
 LEASE_RENEW_INTERVAL = LEASE_DURATION / 4
+WATCH_RESTART_DELAY = 0.5
 
 
 class NodeIPAM:
@@ -113,8 +116,16 @@ def warm_up_models() -> None:
         decoders.decode_object(b"{}", res)
         decoders.decode_list(b'{"items": []}', res)
         res.from_dict({}).to_dict()
+    decoders.decode_list(b'{"items": []}', RawPod)
     decoders.decode_watch_event(b'{"type": "ADDED", "object": {}}')
     decoders.decode_status(b"{}")
+
+
+class RawPod(NamespacedResourceG, Generic):  # type: ignore[misc]
+    """Pods as the API server sent them (plain dicts): the typed model refuses some objects a server
+    stores (a number where it wants a string), and one such pod must not end the kubelet's watch."""
+
+    _api_info = create_api_info("", "v1", "Pod", "pods")
 
 
 def _retry(_: Exception, count: int) -> OnErrorResult:
@@ -304,20 +315,28 @@ class Kubelet:
 
     # --- main loop ----------------------------------------------------------------------------------
     def _watch(self, resource_version: str | None) -> None:
-        try:
-            for kind, obj in self.client.watch(Pod, namespace="*", resource_version=resource_version,
-                                               on_error=_retry):
-                self.events.put((kind, obj.to_dict()))
-                if self.stopping.is_set():
-                    return
-        except Exception:  # the main loop notices the dead watch and exits non-zero
-            log.exception("pod watch ended")
-            self.events.put(("WATCH-ENDED", {}))
+        """Feed pod events to the main loop, for as long as the kubelet runs.
+
+        Pods are read as plain JSON (`RawPod`), so an object the typed model would refuse is still an
+        event. A watch that breaks anyway (a line it cannot read) is logged and started again from now:
+        the event is skipped, and the relist every RESYNC_INTERVAL brings back whatever it missed.
+        """
+        while not self.stopping.is_set():
+            try:
+                for kind, obj in self.client.watch(RawPod, namespace="*", resource_version=resource_version,
+                                                   on_error=_retry):
+                    self.events.put((kind, dict(obj)))
+                    if self.stopping.is_set():
+                        return
+            except Exception:
+                log.exception("pod watch broke; watching again from now (the relist catches up)")
+                resource_version = None
+                self.stopping.wait(WATCH_RESTART_DELAY)
 
     def _relist(self) -> None:
         while not self.stopping.wait(RESYNC_INTERVAL):
             try:
-                items = [p.to_dict() for p in self.client.list(Pod, namespace="*")]
+                items = [dict(p) for p in self.client.list(RawPod, namespace="*")]
             except Exception as exc:  # the API may be restarting; try again next round
                 log.warning("pod relist failed: %s", exc)
                 continue
@@ -328,13 +347,26 @@ class Kubelet:
         for uid in [u for u in self.runners if u not in present]:
             self._forget(uid)
         for pod in items:
-            self.handle("MODIFIED", pod)
+            self._handle_safely("MODIFIED", pod)
+
+    def _handle_safely(self, kind: str, pod: dict[str, Any]) -> None:
+        """`handle`, except that a pod it cannot make sense of is logged (once) and skipped."""
+        try:
+            self.handle(kind, pod)
+        except Exception:
+            found = pod.get("metadata")
+            meta: dict[str, Any] = found if isinstance(found, dict) else {}
+            uid = str(meta.get("uid", ""))
+            if uid not in self.failed:
+                self.failed.add(uid)
+                log.exception("pod %s/%s skipped: the kubelet cannot read it", meta.get("namespace"),
+                              meta.get("name"))
 
     def run(self, ready_file: Path | None = None) -> int:
         stale = [n for n in topology.lab_namespaces(self.topo.lab) if n.startswith(f"{self.topo.lab}-p")]
         netns.remove(stale)
-        listing = self.client.list(Pod, namespace="*")
-        pods = [p.to_dict() for p in listing]
+        listing = self.client.list(RawPod, namespace="*")
+        pods = [dict(p) for p in listing]
         podlogs.remove_except(self.log_dir, (p.get("metadata", {}).get("uid", "") for p in pods))
         for pod in pods:
             self.handle("ADDED", pod)
@@ -349,12 +381,10 @@ class Kubelet:
             try:
                 kind, pod = self.events.get(timeout=SYNC_INTERVAL)
                 while True:
-                    if kind == "WATCH-ENDED":
-                        return 3
                     if kind == "RELIST":
                         self._apply_relist(pod["items"])
                     else:
-                        self.handle(kind, pod)
+                        self._handle_safely(kind, pod)
                     kind, pod = self.events.get_nowait()
             except queue.Empty:
                 pass

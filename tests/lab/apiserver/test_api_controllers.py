@@ -62,7 +62,7 @@ def test_scheduler_honours_node_selector_and_cordon(kube: Kube) -> None:
     http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
     http(f"{kube.url}/api/v1/nodes", "POST", node("node2", 2))
     pod = {"metadata": {"name": "pinned"}, "spec": {"nodeSelector": {"kubernetes.io/hostname": "node2"},
-                                                     "containers": [{"name": "c"}]}}
+                                                     "containers": [{"name": "c", "image": "busybox"}]}}
     http(f"{kube.url}{PODS}", "POST", pod)
     assert eventually(lambda: http(f"{kube.url}{PODS}/pinned")[1]["spec"].get("nodeName")) == "node2"
 
@@ -135,8 +135,8 @@ def test_endpoint_slices_per_family_follow_ready_pods(kube: Kube) -> None:
 def test_deleting_a_node_removes_its_pods_and_a_namespace_its_objects(kube: Kube) -> None:
     http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
     http(f"{kube.url}/api/v1/namespaces", "POST", {"metadata": {"name": "team"}})
-    http(f"{kube.url}/api/v1/namespaces/team/pods", "POST", {"metadata": {"name": "p"},
-                                                            "spec": {"containers": [{"name": "c"}]}})
+    http(f"{kube.url}/api/v1/namespaces/team/pods", "POST",
+         {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
     http(f"{kube.url}/api/v1/namespaces/team/configmaps", "POST", {"metadata": {"name": "c"}})
     eventually(lambda: http(f"{kube.url}/api/v1/namespaces/team/pods/p")[1]["spec"].get("nodeName"))
     http(f"{kube.url}/api/v1/nodes/node1", "DELETE")

@@ -17,8 +17,9 @@ def _exec_url(kube: Kube, pod: str, query: str) -> str:
 
 def test_exec_checks_container_and_node_before_the_kubelet(kube: Kube, kubectl_bin: Path) -> None:
     http(f"{kube.url}/api/v1/namespaces/default/pods", "POST",
-         {"metadata": {"name": "two"}, "spec": {"containers": [{"name": "a"}, {"name": "b"}],
-                                                "initContainers": [{"name": "i"}]}})
+         {"metadata": {"name": "two"}, "spec": {"containers": [{"name": "a", "image": "busybox"},
+                                                               {"name": "b", "image": "busybox"}],
+                                                "initContainers": [{"name": "i", "image": "busybox"}]}})
     code, body = http(f"{kube.url}/api/v1/namespaces/default/pods/two/exec?command=true&stdout=true")
     assert code == 400
     assert body["message"] == "a container name must be specified for pod two, choose one of: [a b] or one of " \
@@ -34,7 +35,8 @@ def test_exec_checks_container_and_node_before_the_kubelet(kube: Kube, kubectl_b
 def test_without_a_kubelet_v5_gets_the_translators_status_and_older_protocols_an_error(kube: Kube) -> None:
     http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
     http(f"{kube.url}/api/v1/namespaces/default/pods", "POST",
-         {"metadata": {"name": "p"}, "spec": {"nodeName": "node1", "containers": [{"name": "main"}]}})
+         {"metadata": {"name": "p"}, "spec": {"nodeName": "node1",
+                                              "containers": [{"name": "main", "image": "busybox"}]}})
     url = _exec_url(kube, "p", "command=true&stdout=true")
     with connect(url, subprotocols=["v5.channel.k8s.io"]) as ws:  # type: ignore[list-item]
         frames = list(ws)

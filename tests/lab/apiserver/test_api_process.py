@@ -64,7 +64,8 @@ def test_pod_logs_are_the_runs_the_status_names_with_tail_previous_and_follow(ku
     http(f"{kube.url}/api/v1/nodes", "POST", node("node1", 1))
     pod = http(f"{kube.url}/api/v1/namespaces/default/pods", "POST",
                {"metadata": {"name": "p"}, "spec": {"nodeName": "node1",
-                                                   "containers": [{"name": "main"}, {"name": "side"}]}})[1]
+                                                   "containers": [{"name": "main", "image": "busybox"},
+                                                                  {"name": "side", "image": "busybox"}]}})[1]
     base = f"{kube.url}/api/v1/namespaces/default/pods/p/log"
     code, body = http(f"{base}?container=main")
     assert code == 400 and body["message"] == 'container "main" in pod "p" is waiting to start: ContainerCreating'

@@ -50,8 +50,8 @@ def test_writes_stamp_uid_resource_version_generation_and_timestamps(kube: Kube)
 
 def test_status_subresource_leaves_spec_alone_and_keeps_generation(kube: Kube) -> None:
     dep = {"metadata": {"name": "d"}, "spec": {"replicas": 0, "selector": {"matchLabels": {"a": "b"}},
-                                                 "template": {"metadata": {"labels": {"a": "b"}},
-                                                              "spec": {"containers": [{"name": "c"}]}}}}
+                                                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+                                                     "containers": [{"name": "c", "image": "busybox"}]}}}}
     url = f"{kube.url}/apis/apps/v1/namespaces/default/deployments/d"
     http(f"{kube.url}/apis/apps/v1/namespaces/default/deployments", "POST", dep)
     code, got = http(f"{url}/status", "PATCH", {"spec": {"replicas": 5}, "status": {"observedGeneration": 7}},

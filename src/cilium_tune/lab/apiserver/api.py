@@ -26,6 +26,7 @@ from . import errors, managed, patch
 from .crds import crd_status, crd_types
 from .defaults import apply_defaults, now, random_suffix, validate_name, validate_update_strategy
 from .discovery import Registry, ResourceType
+from .podspec import validate_pod_specs
 from .services import ServiceAllocator
 from .store import Store
 
@@ -118,6 +119,7 @@ class Api:
             meta.update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
             if rt.kind in _RESET_STATUS:
                 obj["status"] = {}
+            validate_pod_specs(rt.kind, obj, rt.group)
             self._admit(rt, obj, None)
             if manager is not None:
                 managed.record_create(obj, manager, rt.group_version, now(), applied=config)
@@ -169,6 +171,7 @@ class Api:
                         meta[key] = omd[key]
                     else:
                         meta.pop(key, None)
+                validate_pod_specs(rt.kind, obj, rt.group)
                 apply_defaults(rt.kind, obj)
                 if _spec_part(obj) != _spec_part(old):
                     meta["generation"] = omd.get("generation", 1) + 1
