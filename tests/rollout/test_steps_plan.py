@@ -76,6 +76,18 @@ def test_a_failed_later_node_leaves_the_switched_ones_alone() -> None:
     assert {getattr(s, "node", None) for s in steps} == {"n2"}
 
 
+def test_a_node_that_failed_its_drain_is_only_uncordoned_and_the_release_restored_if_first() -> None:
+    """Its agent was not touched (a PodDisruptionBudget held its pods): draining it again would fail the same way."""
+    later = list(plan_failure_recovery(release=RELEASE, nodes=NODES, failed="n2", switched=["n1"],
+                                       previous=PREVIOUS, effect=Effect(VETH, NETKIT), while_draining=True))
+    assert ids(later) == ["recover/n2/uncordon"]
+    first = list(plan_failure_recovery(release=RELEASE, nodes=NODES, failed="n1", switched=[], previous=PREVIOUS,
+                                       effect=Effect(VETH, NETKIT), while_draining=True))
+    assert ids(first)[0] == "recover/n1/uncordon"
+    assert not any(s.kind in ("evict", "restart-agent") for s in first)
+    assert [s.values_files for s in first if isinstance(s, HelmUpgrade)][-1] == ("live.yaml",)
+
+
 def test_abort_restores_only_the_touched_nodes() -> None:
     steps = list(plan_recovery(release=RELEASE, nodes=NODES, restore=["n1"], previous=PREVIOUS,
                                effect=Effect(VETH, NETKIT), prefix="abort/"))

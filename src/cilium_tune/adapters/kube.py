@@ -395,17 +395,25 @@ class LightkubeAPI:
         if resp.status_code == 404:
             return False
         if resp.status_code == 429:
-            raise EvictionBlocked(f"eviction of pod {namespace}/{name}: {_status_message(resp)}")
+            raise EvictionBlocked(f"eviction of pod {namespace}/{name}: {_status_message(resp, causes=True)}")
         self._check(resp, f"evict pod {namespace}/{name}")
         return True
 
 
-def _status_message(resp: Any) -> str:
+def _status_message(resp: Any, *, causes: bool = False) -> str:
+    """A Status's message; with `causes`, each cause's message after it (a 429 names the disruption budget
+    and how many healthy pods it needs there)."""
     try:
         body = resp.json()
     except ValueError:
         return str(resp.text)[:200]
-    return str(body.get("message") or "") if isinstance(body, dict) else ""
+    if not isinstance(body, dict):
+        return ""
+    message = str(body.get("message") or "")
+    details = body.get("details") if causes else None
+    found = details.get("causes") if isinstance(details, dict) else None
+    extra = [str(c["message"]) for c in found or [] if isinstance(c, dict) and c.get("message")]
+    return " ".join([message.rstrip(".") + ":", *extra]) if extra else message
 
 
 # ---------------------------------------------------------------- in-memory fake

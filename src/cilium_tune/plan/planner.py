@@ -575,12 +575,25 @@ def plan_failure_recovery(
     previous: Target,
     effect: Effect,
     strategy: str = "node-config",
+    while_draining: bool = False,
 ) -> Iterator[Step]:
     """A node failed its switch: take that node back to its previous settings and uncordon it, touching no
     other node. With the node-config strategy the node is marked pending again (the CiliumNodeConfig gives
     it the old settings); when no other node was switched yet, the release then goes back to the previous
     values too, so the cluster ends as it was. Otherwise the run stops half-way: `rollout resume` retries
-    the node, `rollout abort` takes the switched ones back."""
+    the node, `rollout abort` takes the switched ones back.
+
+    `while_draining`: the node failed before its agent was touched (a PodDisruptionBudget that never let
+    its pods go, say), so it still runs its previous settings: it is only uncordoned. Draining it again
+    would fail the same way and leave it cordoned."""
+    if while_draining:
+        yield Cordon(id=f"recover/{failed}/uncordon", purpose=f"restore {failed}", node=failed, unschedulable=False,
+                     kube_context=release.kube_context)
+        if not switched:
+            yield from plan_recovery(
+                release=release, nodes=nodes, restore=[], previous=previous, effect=effect, strategy=strategy
+            )
+        return
     if strategy != "node-config":
         yield from plan_recovery(
             release=release, nodes=nodes, restore=[failed], previous=previous, effect=effect, strategy=strategy

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from cilium_tune.lab import podlogs
 
-from . import discovery, errors, openapi, patch, protobuf, streaming, table
+from . import discovery, disruption, errors, openapi, patch, protobuf, streaming, table
 from .api import Api
 from .discovery import ResourceType
 from .selectors import combine, field_selector, label_selector
@@ -238,9 +238,8 @@ class Routes:
     # --- subresources ---------------------------------------------------------------------------------
 
     def _evict(self, rt: ResourceType, ns: str, name: str, body: Any) -> web.Response:
-        """Eviction = deletion with the Eviction's DeleteOptions (PodDisruptionBudgets are not checked)."""
-        opts = (body or {}).get("deleteOptions") or {}
-        self.api.delete(rt, ns, name, opts)
+        """Eviction = deletion with the Eviction's DeleteOptions, unless a PodDisruptionBudget forbids it."""
+        disruption.evict(self.api, rt, ns, name, (body or {}).get("deleteOptions") or {})
         return _success({"name": name, "kind": "pods"}, 201)
 
     def _bind(self, rt: ResourceType, ns: str, name: str, body: Any) -> web.Response:

@@ -1,5 +1,5 @@
 """The built-in controllers: Deployment, ReplicaSet, DaemonSet, scheduler, EndpointSlices, pod GC,
-auto-ready.
+auto-ready, and the status of PodDisruptionBudgets (disruption.py).
 
 They react to store events through one deduplicating work queue, drained by an asyncio task on the
 server's loop in batches (so a 10,000-pod burst coalesces and HTTP requests keep being served). All
@@ -24,6 +24,7 @@ from typing import Any
 from .api import NODES, PODS, SERVICES, Api
 from .defaults import now
 from .discovery import ResourceType
+from .disruption import BUDGETS, budget_status
 from .errors import ApiError
 from .scheduling import DAEMON_TOLERATIONS, daemon_eligible, pod_ready, schedulable
 from .selectors import match_label_selector
@@ -118,6 +119,8 @@ class Controllers:
             self._on_pod(ev, ns, name)
         elif ev.resource == SERVICES:
             self._enqueue(("eps", ns, name))
+        elif ev.resource == BUDGETS and ev.type != "DELETED":
+            self._enqueue(("pdb", ns, name))
         elif ev.resource == NODES:
             self._placement.clear()
             self._enqueue(("nodes",))
@@ -152,6 +155,10 @@ class Controllers:
             selector = svc.get("spec", {}).get("selector")
             if selector and any(all(lb.get(k) == v for k, v in selector.items()) for lb in labels):
                 self._enqueue(("eps", ns, svc["metadata"]["name"]))
+        for budget in self.store.objects(BUDGETS, ns):
+            selector = (budget.get("spec") or {}).get("selector")
+            if selector is not None and any(match_label_selector(selector, lb) for lb in labels):
+                self._enqueue(("pdb", ns, budget["metadata"]["name"]))
 
     async def run(self) -> None:
         """Drain the work queue forever (cancelled when the server stops)."""
@@ -201,6 +208,10 @@ class Controllers:
             self._pod(item[1], item[2])
         elif kind == "eps":
             self._endpoint_slices(item[1], item[2])
+        elif kind == "pdb":
+            budget = self.store.get(BUDGETS, item[1], item[2])
+            if budget is not None:
+                self._set_status("policy", budget, budget_status(self.api, budget))
         elif kind == "node-gone":
             self._orphaned_pods(item[1])
         elif kind == "nodes":
