@@ -46,7 +46,8 @@ def test_the_watch_reads_a_pod_the_typed_model_refuses_and_goes_on(kube_graceful
     watcher = threading.Thread(target=kubelet._watch, args=(listing.resourceVersion,), daemon=True)
     watcher.start()
     try:
-        assert _next_events(kubelet.events, until="good") == ["bad", "good"]
+        seen = _next_events(kubelet.events, until="good")
+        assert "bad" in seen and seen[-1] == "good", seen  # the bad pod is an event (the controllers may add one)
         assert watcher.is_alive()
     finally:
         kubelet.stopping.set()
