@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -83,8 +83,9 @@ def root() -> None:
         _need("needs root and iproute2 (network namespaces)")
 
 
-@dataclass
-class CliResult:
+class CliResult(NamedTuple):
+    """What a run of the CLI left: `code, out, err = cli(...)` or `cli(...).out`."""
+
     code: int
     out: str
     err: str
@@ -92,7 +93,8 @@ class CliResult:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    """Run `cilium-tune ARGS...` in this process; return exit code, stdout and stderr."""
+    """Run `cilium-tune ARGS...` in this process; return exit code, stdout and stderr. The CLI never prints
+    a traceback (errors are one `error:` line and a `hint:`), so every run checks that."""
 
     def run(*args: str) -> CliResult:
         capsys.readouterr()
@@ -102,6 +104,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         except SystemExit as exc:
             code = int(exc.code or 0)
         captured = capsys.readouterr()
+        assert "Traceback" not in captured.err, captured.err
         return CliResult(code, captured.out, captured.err)
 
     return run

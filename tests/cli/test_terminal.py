@@ -11,11 +11,12 @@ import re
 import shlex
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cilium_tune.cli.main import main
 from cilium_tune.facts.io import save_snapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rules"))
@@ -30,33 +31,14 @@ def visible(text: str) -> Counter[str]:
     return Counter(text.replace("\\\n", "").replace(" ", "").replace("\n", "").replace("#", ""))
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out
-
-
 @pytest.fixture
-def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]) -> Path:
     """The runbook's cluster as a saved snapshot, and the skyforge-dev overlays rendered in tmp_path."""
     monkeypatch.chdir(tmp_path)
     save_snapshot(snapshot_from(read_yaml(BASES / "facts" / "skyforge-dev.yaml")), str(tmp_path / "cluster.json"))
     (tmp_path / "typo.yaml").write_text("socketLb:\n  enabled: true\nbpf:\n  datapathMode: netkit\n")
-    assert main_ok(["render", "--out", "deploy"])
+    assert cli("render", "--out", "deploy").code == 0
     return tmp_path
-
-
-def main_ok(args: list[str]) -> bool:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return not exc.code
-    return True
 
 
 COMMANDS = {
@@ -69,12 +51,12 @@ COMMANDS = {
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_line_fits_80_columns_and_no_word_is_lost(
-    name: str, lab: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    name: str, lab: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = COMMANDS[name]
-    _, wide = run(capsys, *args)
+    _, wide, _ = cli(*args)
     monkeypatch.setenv("COLUMNS", "80")
-    _, narrow = run(capsys, *args)
+    _, narrow, _ = cli(*args)
     too_wide = [line for line in narrow.splitlines() if len(line) > 80]
     assert not too_wide, f"{name}: lines over 80 columns: {too_wide}"
     assert narrow != wide, f"{name}: the wide rendering needed no wrapping, so this proves nothing"
@@ -82,10 +64,10 @@ def test_every_line_fits_80_columns_and_no_word_is_lost(
 
 
 def test_plan_commands_stay_valid_shell_and_provenance_lines_up(
-    lab: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    lab: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    _, out = run(capsys, "plan")
+    _, out, _ = cli("plan")
     joined = out.replace(" \\\n      ", " ")
     helm = next(line for line in joined.splitlines() if "[hold/helm]" not in line and "upgrade --install" in line)
     argv = shlex.split(helm)
@@ -95,8 +77,8 @@ def test_plan_commands_stay_valid_shell_and_provenance_lines_up(
     assert len(arrows) == 1, "one-line values share one provenance column"
 
 
-def test_rules_list_wide_is_one_row_per_rule(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, wide = run(capsys, "rules", "list", "-o", "wide")
+def test_rules_list_wide_is_one_row_per_rule(lab: Path, cli: Callable[..., Any]) -> None:
+    _, wide, _ = cli("rules", "list", "-o", "wide")
     rows = [line for line in wide.splitlines() if re.match(r"CT\d{3} ", line)]
     assert len(rows) == len(wide.splitlines()) - 1
     assert max(len(line) for line in rows) > 80
@@ -107,12 +89,12 @@ def test_rules_list_wide_is_one_row_per_rule(lab: Path, capsys: pytest.CaptureFi
     [("always", None, True), ("never", None, False), ("auto", None, False), ("always", "1", True)],
 )
 def test_colour_only_when_asked_or_on_a_tty(
-    color: str, no_color: str | None, coloured: bool, lab: Path, capsys: pytest.CaptureFixture[str],
+    color: str, no_color: str | None, coloured: bool, lab: Path, cli: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     if no_color:
         monkeypatch.setenv("NO_COLOR", no_color)
-    code, out = run(capsys, "--color", color, "lint", "-f", "typo.yaml", "--fail-on", "info")
+    code, out, _ = cli("--color", color, "lint", "-f", "typo.yaml", "--fail-on", "info")
     assert code == 1
     assert bool(ANSI.search(out)) is coloured
 
@@ -152,15 +134,15 @@ def test_facts_mark_address_not_assigned_as_expected_in_host_network_mode() -> N
 
 
 def test_each_plan_step_says_which_pods_it_replaces_and_its_bound(
-    lab: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    lab: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 
-    _, out = run(capsys, "plan", "-o", "json")
+    _, out, _ = cli("plan", "-o", "json")
     apply = {step["id"]: step["impact"] for step in json.loads(out)["apply"]}
     assert any("cilium agent pod" in i["replaces"] for i in apply.values())
     monkeypatch.setenv("COLUMNS", "80")
-    _, text = run(capsys, "plan")
+    _, text, _ = cli("plan")
     assert "#   replaces: every workload pod on skyforge-1 (evicted," in text
     assert "#   replaces: the cilium agent pod on skyforge-1" in text and "at most 600 s" in text
     commented = [line for line in text.splitlines() if "replaces:" in line or line.startswith("  #     ")]

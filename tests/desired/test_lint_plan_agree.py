@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from cilium_tune.cli.main import main
 from cilium_tune.facts.io import save_snapshot
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -28,25 +28,14 @@ from rule_cases import BASES, merge_facts, merge_values, read_yaml, snapshot_fro
 FIRING = sorted(RULES.glob("CT[0-9][0-9][0-9]/fires_*.yaml"))
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
 def findings(document: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(f["rule_id"], f["severity"], f["message"]) for f in document["findings"]]
 
 
-def lint_and_plan(capsys: pytest.CaptureFixture[str], *inputs: str) -> tuple[Any, Any]:
+def lint_and_plan(cli: Callable[..., Any], *inputs: str) -> tuple[Any, Any]:
     """Each command's (exit code, findings) for the same inputs."""
-    lint_code, lint_out, lint_err = run(capsys, "lint", *inputs, "-o", "json")
-    plan_code, plan_out, plan_err = run(capsys, "plan", "--overlays", "profile", *inputs, "-o", "json")
+    lint_code, lint_out, lint_err = cli("lint", *inputs, "-o", "json")
+    plan_code, plan_out, plan_err = cli("plan", "--overlays", "profile", *inputs, "-o", "json")
     if lint_code == 2 or plan_code == 2:
         return (lint_code, lint_err), (plan_code, plan_err)
     lint_doc, plan_doc = json.loads(lint_out), json.loads(plan_out)["preflight"]
@@ -64,7 +53,7 @@ def write_facts(tmp_path: Path, doc: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("fixture", FIRING, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_lint_and_plan_agree_on_each_firing_fixture(
-    fixture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fixture: Path, tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
     doc = read_yaml(fixture)
     values = read_yaml(BASES / "values" / f"{doc['values_base']}.yaml") if doc.get("values_base") else {}
@@ -75,7 +64,7 @@ def test_lint_and_plan_agree_on_each_firing_fixture(
     header = f"# chart-version: {version}\n" if version else ""
     baseline.write_text(header + yaml.safe_dump(values, sort_keys=True))
     inputs = ["--profile", "skyforge-dev", "--baseline", str(baseline), *write_facts(tmp_path, doc)]
-    lint, plan = lint_and_plan(capsys, *inputs)
+    lint, plan = lint_and_plan(cli, *inputs)
     assert lint == plan
 
 
@@ -89,7 +78,7 @@ def test_lint_and_plan_agree_on_each_firing_fixture(
     ids=["hostLegacyRouting", "rollOutCiliumPods", "tproxy"],
 )
 def test_lint_and_plan_agree_on_the_live_release(
-    live: dict[str, Any], fires: set[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    live: dict[str, Any], fires: set[str], tmp_path: Path, cli: Callable[..., Any]
 ) -> None:
     facts = read_yaml(BASES / "facts" / "skyforge-dev.yaml")
     release = facts["helm_release"]
@@ -97,7 +86,7 @@ def test_lint_and_plan_agree_on_the_live_release(
     facts["cilium_config"]["data"]["datapath-mode"] = "veth"
     path = tmp_path / "cluster.json"
     save_snapshot(snapshot_from(facts), path)
-    lint, plan = lint_and_plan(capsys, "--profile", "skyforge-dev", "--facts", str(path))
+    lint, plan = lint_and_plan(cli, "--profile", "skyforge-dev", "--facts", str(path))
     assert lint == plan
     assert lint[0] == 1, "an error finding fails both"
     assert fires <= {rule_id for rule_id, _, _ in lint[1]}

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cilium_tune.cli.main import main
 from cilium_tune.rules import registry
 
 pytestmark = pytest.mark.lab
@@ -32,35 +32,23 @@ def kubeconfig(root: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         assert topology.lab_namespaces(name) == []
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, _ = capsys.readouterr()
+def lint_json(cli: Callable[..., Any], facts: str, *more: str) -> tuple[int, dict[str, Any]]:
+    code, out, _ = cli("lint", "--profile", "lab", "--facts", facts, *more, "-o", "json")
     return code, json.loads(out)
 
 
-def test_live_facts_equal_a_saved_snapshot(
-    kubeconfig: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_live_facts_equal_a_saved_snapshot(kubeconfig: Path, tmp_path: Path, cli: Callable[..., Any]) -> None:
     saved = tmp_path / "lab.json"
-    main(["facts", "--kubeconfig", str(kubeconfig), "--out", str(saved), "-o", "json"])
-    capsys.readouterr()
-    live_code, live = run_json(
-        capsys, "lint", "--profile", "lab", "--facts", "live", "--kubeconfig", str(kubeconfig), "-o", "json"
-    )
-    file_code, offline = run_json(capsys, "lint", "--profile", "lab", "--facts", str(saved), "-o", "json")
+    assert cli("facts", "--kubeconfig", str(kubeconfig), "--out", str(saved), "-o", "json").code == 0
+    live_code, live = lint_json(cli, "live", "--kubeconfig", str(kubeconfig))
+    file_code, offline = lint_json(cli, str(saved))
     assert live_code == file_code
     assert live["findings"] == offline["findings"]
     assert live["summary"] == offline["summary"]
-    assert live["summary"]["rules_run"] == len(registry)  # type: ignore[index]
+    assert live["summary"]["rules_run"] == len(registry)
 
 
-def test_the_lab_comes_with_the_paired_gateway_api_crds(kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, live = run_json(
-        capsys, "lint", "--profile", "lab", "--facts", "live", "--kubeconfig", str(kubeconfig), "-o", "json"
-    )
-    fired = {finding["rule_id"] for finding in live["findings"]}  # type: ignore[attr-defined]
+def test_the_lab_comes_with_the_paired_gateway_api_crds(kubeconfig: Path, cli: Callable[..., Any]) -> None:
+    _, live = lint_json(cli, "live", "--kubeconfig", str(kubeconfig))
+    fired = {finding["rule_id"] for finding in live["findings"]}
     assert not fired & {"CT701", "CT702", "CT703"}, "lab up installs the v1.4 experimental bundle"

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-from cilium_tune.cli.main import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Exit code, stdout, stderr. `main` returns the code of `ctx.exit(n)` (the console script exits with it)."""
-    try:
-        code = main(list(args)) or 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -31,26 +21,26 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_merge_prints_sorted_yaml(capsys: pytest.CaptureFixture[str], files: Path) -> None:
-    code, out, err = run(capsys, "values", "merge", "-f", str(files / "base.yaml"), "-f", str(files / "tuning.yaml"))
+def test_merge_prints_sorted_yaml(cli: Callable[..., Any], files: Path) -> None:
+    code, out, err = cli("values", "merge", "-f", str(files / "base.yaml"), "-f", str(files / "tuning.yaml"))
     assert code == 0
     assert out == "ipam:\n  mode: multi-pool\n  operator: null\nlist:\n- 3\nroutingMode: native\n"
     unknown = "unknown key 'list': Helm accepts it but nothing reads it (built-in)"
     assert err == f"warning: {files / 'base.yaml'}:3:1: {unknown}\n"
 
 
-def test_merge_with_chart_defaults_as_json(capsys: pytest.CaptureFixture[str], files: Path) -> None:
-    code, out, _ = run(
-        capsys, "values", "merge", "--chart", str(files / "chart"), "-f", str(files / "tuning.yaml"), "-o", "json"
+def test_merge_with_chart_defaults_as_json(cli: Callable[..., Any], files: Path) -> None:
+    code, out, _ = cli(
+        "values", "merge", "--chart", str(files / "chart"), "-f", str(files / "tuning.yaml"), "-o", "json"
     )
     assert code == 0
     assert json.loads(out) == {"ipam": {"mode": "multi-pool"}, "list": [1, 2], "routingMode": "native"}
 
 
-def test_merge_explain(capsys: pytest.CaptureFixture[str], files: Path) -> None:
+def test_merge_explain(cli: Callable[..., Any], files: Path) -> None:
     base, tuning = files / "base.yaml", files / "tuning.yaml"
-    code, out, _ = run(
-        capsys, "values", "merge", "--chart", str(files / "chart"), "-f", str(base), "-f", str(tuning),
+    code, out, _ = cli(
+        "values", "merge", "--chart", str(files / "chart"), "-f", str(base), "-f", str(tuning),
         "--explain", "ipam.mode",
     )  # fmt: skip
     assert code == 0
@@ -62,17 +52,17 @@ def test_merge_explain(capsys: pytest.CaptureFixture[str], files: Path) -> None:
     ]
 
 
-def test_explain_of_an_unknown_key_is_an_input_error(capsys: pytest.CaptureFixture[str], files: Path) -> None:
-    code, _, err = run(capsys, "values", "merge", "-f", str(files / "base.yaml"), "--explain", "ipam.mod")
+def test_explain_of_an_unknown_key_is_an_input_error(cli: Callable[..., Any], files: Path) -> None:
+    code, _, err = cli("values", "merge", "-f", str(files / "base.yaml"), "--explain", "ipam.mod")
     assert code == 2
     assert "error: ipam.mod is not set by any of" in err
     assert "hint: did you mean ipam.mode" in err
 
 
-def test_diff_exit_codes_follow_diff1(capsys: pytest.CaptureFixture[str], files: Path) -> None:
+def test_diff_exit_codes_follow_diff1(cli: Callable[..., Any], files: Path) -> None:
     base, tuning = str(files / "base.yaml"), str(files / "tuning.yaml")
-    assert run(capsys, "values", "diff", base, base) == (0, "no differences\n", "")
-    code, out, _ = run(capsys, "values", "diff", base, tuning)
+    assert cli("values", "diff", base, base) == (0, "no differences\n", "")
+    code, out, _ = cli("values", "diff", base, tuning)
     assert code == 1
     assert out.splitlines() == [
         '~ ipam.mode: "kubernetes" -> "multi-pool"',
@@ -81,7 +71,7 @@ def test_diff_exit_codes_follow_diff1(capsys: pytest.CaptureFixture[str], files:
         '+ routingMode: "native"',
         "4 differences (2 added, 1 removed, 1 changed)",
     ]
-    code, out, _ = run(capsys, "values", "diff", base, tuning, "-o", "json")
+    code, out, _ = cli("values", "diff", base, tuning, "-o", "json")
     assert code == 1
     assert json.loads(out)["changed"] == [
         {"kind": "changed", "path": "ipam.mode", "old": "kubernetes", "new": "multi-pool"}
@@ -97,32 +87,32 @@ def test_diff_exit_codes_follow_diff1(capsys: pytest.CaptureFixture[str], files:
     ],
 )
 def test_bad_files_exit_2_naming_file_and_line(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, text: str, message: str
+    cli: Callable[..., Any], tmp_path: Path, name: str, text: str, message: str
 ) -> None:
     (tmp_path / name).write_text(text)
-    code, out, err = run(capsys, "values", "merge", "-f", str(tmp_path / name))
+    code, out, err = cli("values", "merge", "-f", str(tmp_path / name))
     assert (code, out) == (2, "")
     assert message in err
     assert "hint: " in err
     assert "Traceback" not in err
 
 
-def test_a_missing_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, err = run(capsys, "values", "merge", "-f", str(tmp_path / "nope.yaml"))
+def test_a_missing_file_exits_2(cli: Callable[..., Any], tmp_path: Path) -> None:
+    code, _, err = cli("values", "merge", "-f", str(tmp_path / "nope.yaml"))
     assert code == 2
     assert err == f"error: {tmp_path / 'nope.yaml'}: values file not found\n" + (
         "hint: check the path given to -f (helm would fail the same way)\n"
     )
 
 
-def test_duplicate_keys_warn_but_merge(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_duplicate_keys_warn_but_merge(cli: Callable[..., Any], tmp_path: Path) -> None:
     (tmp_path / "dup.yaml").write_text("a: 1\na: 2\n")
-    code, out, err = run(capsys, "values", "merge", "-f", str(tmp_path / "dup.yaml"))
+    code, out, err = cli("values", "merge", "-f", str(tmp_path / "dup.yaml"))
     assert (code, out) == (0, "a: 2\n")
     assert "warning: " in err and "dup.yaml:2:1: duplicate key a (first at line 1)" in err
 
 
-def test_helm3_reads_only_the_first_document(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_helm3_reads_only_the_first_document(cli: Callable[..., Any], tmp_path: Path) -> None:
     (tmp_path / "docs.yaml").write_text("a: 1\n---\nb: 2\n")
-    assert run(capsys, "values", "merge", "-f", str(tmp_path / "docs.yaml"))[1] == "a: 1\nb: 2\n"
-    assert run(capsys, "values", "merge", "--helm", "3", "-f", str(tmp_path / "docs.yaml"))[1] == "a: 1\n"
+    assert cli("values", "merge", "-f", str(tmp_path / "docs.yaml"))[1] == "a: 1\nb: 2\n"
+    assert cli("values", "merge", "--helm", "3", "-f", str(tmp_path / "docs.yaml"))[1] == "a: 1\n"
