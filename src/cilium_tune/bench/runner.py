@@ -5,7 +5,8 @@ The loop, and why:
 - *Rounds.* Each round takes one sample of every probe still open, in an order drawn from the seeded
   generator (host clients and pod clients in random order, and the probes of each in random order).
   Slow drift of a shared machine then spreads over every probe instead of biasing the late ones.
-- *A warm-up batch* per client kind runs first and is discarded (first connections, ARP/ND, caches).
+- *A warm-up batch* per client kind runs first and is discarded (first connections, ARP/ND, caches);
+  the kinds warm up at the same time, since nothing of it is kept.
 - *Sequential stopping.* After each round a probe whose primary metric has at least `MIN_SAMPLES`
   samples and a CI half-width within the target stops (`ci-target`); when the budget is spent, the rest
   stop (`budget`). The budget is sampling time, checked between rounds (so a run may overrun it by one
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -91,7 +93,7 @@ class BenchRunner:
         self.state = _State()
         self.t0 = time.monotonic()
         self._created: list[tuple[Any, str]] = []  # (resource, name), for cleanup
-        self._batch = 0
+        self._batches = itertools.count(1)  # names of client pods; next() is atomic, warm-ups run in threads
         self.nodes: tuple[str, str] = ("", "")
         self.probes = list(config.probes)
         if config.calibrate and not any(p.id == scenarios.CALIBRATION for p in self.probes):
@@ -178,7 +180,8 @@ class BenchRunner:
                 ips = (svc.get("spec") or {}).get("clusterIPs") or [(svc.get("spec") or {}).get("clusterIP")]
                 backend = addresses[(f"pod-{side}", 0)]
                 addresses[(f"svc-{side}", 0)] = {f: a for f, a in _by_family(ips).items() if f in backend}
-        time.sleep(1.5)  # let the datapath program the new Services and endpoints (the lab agent syncs each 1 s)
+        if need & {"svc-local", "svc-remote"}:
+            time.sleep(1.5)  # let the datapath program the new Services and endpoints (the lab agent syncs each 1 s)
         return addresses
 
     @staticmethod
@@ -238,9 +241,10 @@ class BenchRunner:
         for p in probes:
             by_kind[p.scenario.client].append(p)
         self.progress("warm-up (discarded)")
-        for kind, group in by_kind.items():
-            warm = [(f"warmup/{p.id}", self._argv(p, targets, 1, None)) for p in group[:3]]
-            self._batch_run(kind, warm, record=False)
+        warm = {kind: [(f"warmup/{p.id}", self._argv(p, targets, 1, None)) for p in group[:3]]
+                for kind, group in by_kind.items()}
+        with ThreadPoolExecutor(len(warm), thread_name_prefix="ct-bench-warm") as pool:  # discarded: may overlap
+            list(pool.map(lambda kind: self._batch_run(kind, warm[kind], record=False), warm))
         open_probes = list(probes)
         rnd = 0
         deadline = time.monotonic() + budget_s  # the budget is sampling time: placement and warm-up are extra
@@ -291,8 +295,7 @@ class BenchRunner:
     def _batch_run(self, kind: str, samples: Sequence[tuple[str, Sequence[str]]], *, record: bool, rnd: int = 0,
                    probes: Mapping[str, Probe] | None = None) -> None:
         """One client pod runs `samples` in order; its log is cut into samples and parsed."""
-        self._batch += 1
-        name = self._name(f"c{self._batch}")
+        name = self._name(f"c{next(self._batches)}")
         script = _VERSION_LINE + tools.batch_script(samples)
         seconds = sum(self.cfg.sample_seconds + 2 for _ in samples) + 30
         obj = pods.client_pod(name, self.cfg.namespace, self.run_id, self.nodes[0], script, host=(kind == "host"),
@@ -329,8 +332,7 @@ class BenchRunner:
 
     def _flush_conntrack(self, node: str) -> None:
         """`conntrack -F` in `node`'s namespace, from a privileged hostNetwork pod, before a churn visit."""
-        self._batch += 1
-        name = self._name(f"flush{self._batch}")
+        name = self._name(f"flush{next(self._batches)}")
         self._create(PODS, pods.client_pod(name, self.cfg.namespace, self.run_id, node, tools.FLUSH_SCRIPT,
                                            host=True, image=self.cfg.image, deadline_s=30))
         try:

@@ -10,7 +10,8 @@ import click
 @click.command()
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
               show_default=True, help="Where the runs, the plan and the report go.")
-@click.option("--quick", is_flag=True, help="A smoke run for CI (under a minute): two throughput probes, no churn.")
+@click.option("--quick", is_flag=True,
+              help="CI's smoke run (under a minute): two throughput probes, 2-3 rounds, no churn or netkit rehearsal.")
 @click.option("--keep-lab", is_flag=True, help="Leave the lab running at the end (then `lab down --name ...`).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of sample order and bootstrap.")
 def demo(out_dir: Path, quick: bool, keep_lab: bool, seed: int) -> None:
@@ -27,4 +28,7 @@ def demo(out_dir: Path, quick: bool, keep_lab: bool, seed: int) -> None:
         if fig.ratio is not None:
             r = fig.ratio
             click.echo(f"  {fig.what}: {r.value:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]")
+    o = result.comparison.overall
+    click.echo(f"verdict, tuned vs baseline: {o.verdict} ({o.better} better, {o.worse} worse of {o.tests} metrics; "
+               f"{o.decided_by})" + (f"; {o.note}" if o.note else ""))
     click.echo(f"\nreport: {result.html.resolve()}")
