@@ -11,7 +11,8 @@ hands to the receiver) and leaving the client node's uplink (what the sender han
 
 Configurations (sizes are gso/gro_ipv4_max_size for "v4 big", gso/gro_max_size for "v6 big"):
 
-    defaults        no BIG TCP anywhere (64 KiB)
+    defaults        no BIG TCP anywhere (64 KiB), native routing (every other one too)
+    vxlan           the same with the agent's VXLAN tunnel routing instead (native vs VXLAN)
     v4big-ports64k  IPv4 BIG TCP as the agent sets it (node uplink, both pod ends: 196608), the
                     fabric's bridge ports at the kernel's default 65536: the lab before the fix
     v4big-ports64k-gro  the same, with GRO on the receiving side (ethtool -K gro on: veth NAPI GRO)
@@ -37,14 +38,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from ipaddress import ip_network
 from typing import Any
 
 from cilium_tune.lab import netns, topology
 from cilium_tune.lab.agent.bigtcp import ensure_ipv4_big_tcp_attributes
+from cilium_tune.lab.agent.config import parse_config
 from cilium_tune.lab.agent.kernel import NodeKernel
+from cilium_tune.lab.agent.model import NodeInfo
+from cilium_tune.lab.agent.routing import endpoint_mtu, plan_routing
 
 PORT = 5201
 LEGACY = 65536
+ROUTING = {"enable-ipv6": "true", "ipv4-native-routing-cidr": "198.19.0.0/16",
+           "ipv6-native-routing-cidr": "fd00:19::/104", "auto-direct-node-routes": "true"}
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,12 @@ class Config:
     ipv6_big_tcp: bool = False
     fabric_ports_64k: bool = False
     receiver_gro: bool = False
+    tunnel: bool = False
 
 
 CONFIGS = {c.name: c for c in (
     Config("defaults", fabric_ports_64k=True),
+    Config("vxlan", fabric_ports_64k=True, tunnel=True),
     Config("v4big-ports64k", ipv4_big_tcp=True, fabric_ports_64k=True),
     Config("v4big-ports64k-gro", ipv4_big_tcp=True, fabric_ports_64k=True, receiver_gro=True),
     Config("v4big", ipv4_big_tcp=True),
@@ -73,6 +82,8 @@ class Bed:
         self.topo = topology.plan_topology(name, 2)
         topology.build(self.topo)
         self.pod_ns = [f"{name}-pa", f"{name}-pb"]
+        self.nodes = [NodeInfo(n.name, n.ipv4, n.ipv6, (ip_network(n.pod_cidr_v4), ip_network(str(n.pod_cidr_v6))))
+                      for n in self.topo.nodes]
         self.pod_ips: list[list[str]] = []
         for node, pod_ns in zip(self.topo.nodes, self.pod_ns, strict=True):
             v4 = node.pod_cidr_v4.network_address + 10
@@ -92,9 +103,12 @@ class Bed:
         topology.teardown(self.topo.lab)
 
     def apply(self, cfg: Config) -> None:
-        for node in self.topo.nodes:
+        agent = parse_config({**ROUTING, "routing-mode": "tunnel" if cfg.tunnel else "native"})
+        for node, me in zip(self.topo.nodes, self.nodes, strict=True):
             with NodeKernel(node.netns) as k:
-                k.apply_device_settings(k.uplink(str(node.ipv4)), k.endpoints(), mtu=1500,
+                routing = plan_routing(agent, me, self.nodes, 1500)
+                k.apply_routing(routing)
+                k.apply_device_settings(k.uplink(str(node.ipv4)), k.endpoints(), mtu=endpoint_mtu(routing, 1500),
                                         ipv4_big_tcp=cfg.ipv4_big_tcp, ipv6_big_tcp=cfg.ipv6_big_tcp)
             gro = "on" if cfg.receiver_gro else "off"
             subprocess.run(["ip", "netns", "exec", node.netns, "ethtool", "-K", topology.NODE_UPLINK, "gro", gro],
