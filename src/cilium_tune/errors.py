@@ -7,7 +7,8 @@
     └── FindingsError               exit 1  preflight rules or checks failed (the input was fine)
 
 The CLI catches CiliumTuneError at the top, prints `error: <message>` (plus `hint: <fix>` when given)
-and exits with `exit_code`; any other exception is a bug and keeps its traceback.
+and exits with `exit_code`; any other exception is a bug and keeps its traceback. Signals end with one
+line too: SIGINT `error: interrupted`, exit 130; SIGTERM (raised as `Terminated`) `error: terminated`, 143.
 """
 
 from __future__ import annotations
@@ -47,3 +48,16 @@ class FindingsError(CiliumTuneError):
     """Rules or checks found problems; the report has already been printed."""
 
     exit_code = 1
+
+
+INTERRUPTED_EXIT = 130
+TERMINATED_EXIT = 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt so that `finally` blocks clean up."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """The SIGTERM handler of the CLI (installed from the first moment, before the CLI is imported)."""
+    raise Terminated

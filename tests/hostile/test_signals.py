@@ -52,18 +52,18 @@ def test_a_signal_during_render_out_leaves_nothing_behind(signum: int, code: int
     assert leftovers == [], f"all or nothing, and no temp files: {leftovers}"
 
 
-# Run the CLI as `python -m cilium_tune` does, with an audit hook that sends this process SIGINT at the first
-# import after `after` has been imported: the interrupt lands at a chosen point of start-up every time,
-# however slow the machine (a parent reading `-X importtime` could see the line only after the child ended).
+# Run the CLI as `python -m cilium_tune` does, with an audit hook that sends this process a signal at the first
+# import after `after` has been imported: the signal lands at a chosen point of start-up every time, however
+# slow the machine (a parent reading `-X importtime` could see the line only after the child ended).
 # SIGINT gets Python's default handler first: a child inherits an ignored SIGINT from its parent (seen under
 # pytest-xdist), and then no Ctrl-C would ever arrive.
-_INTERRUPT_AFTER = """
+_SIGNAL_AFTER = """
 import os, runpy, signal, sys
-after, armed = sys.argv.pop(1), []
+signum, after, armed = int(sys.argv.pop(1)), sys.argv.pop(1), []
 def hook(event, args):
     if event == "import" and not armed and after in sys.modules and args[0] != after:
         armed.append(True)
-        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signum)
 sys.addaudithook(hook)
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever the test runner ignores
 sys.argv[0] = "cilium-tune"
@@ -72,17 +72,21 @@ runpy.run_module("cilium_tune", run_name="__main__", alter_sys=True)
 
 
 @pytest.mark.parametrize("after", ["click", "cilium_tune.cli.main", "pydantic"])
-def test_ctrl_c_while_starting_prints_one_line(after: str, tmp_path: Path) -> None:
-    """Ctrl-C at any moment of start-up (imports included): exit 130, one line, no traceback.
+@pytest.mark.parametrize(
+    ("signum", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_while_starting_prints_one_line(signum: int, code: int, word: str, after: str, tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM at any moment of start-up (imports included): exit 130 or 143, one line, no traceback.
 
-    Interrupted right after click, after the CLI module, or while the command runs (pydantic comes with
-    the profile).
+    Signalled right after click, after the CLI module (before `main` installs its own handlers), or while
+    the command runs (pydantic comes with the profile).
     """
     proc = subprocess.run(
-        [sys.executable, "-c", _INTERRUPT_AFTER, after, "plan", "--overlays", "profile"],
+        [sys.executable, "-c", _SIGNAL_AFTER, str(int(signum)), after, "plan", "--overlays", "profile"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
     )
     shown = proc.stderr.splitlines()
-    assert proc.returncode == 130, proc.stderr[-2000:]
-    assert [line for line in shown if line.strip()][-1:] == ["error: interrupted"], shown
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert [line for line in shown if line.strip()][-1:] == [f"error: {word}"], shown
     assert "Traceback" not in proc.stderr and sum(line.startswith("error:") for line in shown) == 1, shown

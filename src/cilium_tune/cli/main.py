@@ -12,7 +12,7 @@ import click
 
 from cilium_tune import __version__
 from cilium_tune.cli.terminal import COLOR_CHOICES, remember_color
-from cilium_tune.errors import CiliumTuneError
+from cilium_tune.errors import INTERRUPTED_EXIT, TERMINATED_EXIT, CiliumTuneError, Terminated, raise_terminated
 
 # name -> (module, attribute, one-line help). The help text is here so `cilium-tune --help` needs no import.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -99,14 +99,6 @@ def cli() -> None:
     """
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread like KeyboardInterrupt so that `finally` blocks clean up."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated
-
-
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; map the error hierarchy onto exit codes without tracebacks.
 
@@ -116,7 +108,7 @@ def main(argv: list[str] | None = None) -> Any:
     from cilium_tune.values.redact import SECRETS
 
     SECRETS.start()
-    previous = _install(signal.SIGTERM, _on_sigterm)
+    previous = _install(signal.SIGTERM, raise_terminated)
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _Scrubbed(out), _Scrubbed(err)
     try:
@@ -141,9 +133,9 @@ def _run(argv: list[str] | None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _fail("interrupted", None, 130)
+        _fail("interrupted", None, INTERRUPTED_EXIT)
     except Terminated:
-        _fail("terminated", None, 143)
+        _fail("terminated", None, TERMINATED_EXIT)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "cilium-tune"
         _fail(exc.format_message(), f"see `{command} --help`", 2)
