@@ -32,7 +32,7 @@ from typing import Any
 from cilium_tune.adapters.helm import Helm, find_helm
 from cilium_tune.adapters.kube import CONFIGMAPS, CRDS, PODS, KubeAPI, LightkubeAPI, NotFound
 from cilium_tune.bench import scenarios
-from cilium_tune.bench.compare import Comparison, compare_runs
+from cilium_tune.bench.compare import Comparison, compare_runs, resolution_line
 from cilium_tune.bench.results import BenchRun, save_run
 from cilium_tune.bench.runner import BenchRunner, RunConfig
 from cilium_tune.bench.tools import Pinning
@@ -222,6 +222,7 @@ class Demo:
             if m.metric in ("throughput", "connections") and m.median is not None:
                 self.say(f"{m.key}: {m.median:,.3g} {m.unit} (±{(m.half_width or 0):.1%}, n={len(m.samples)}, "
                          f"{m.stop})")
+        self.say(resolution_line(run))
         return run
 
     def _agents_ready(self, kube: KubeAPI, timeout: float = 90.0) -> None:

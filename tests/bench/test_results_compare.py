@@ -10,7 +10,7 @@ import pytest
 from bench_runs import BASELINE, TUNED, make_run
 
 from cilium_tune.bench import stats
-from cilium_tune.bench.compare import compare_runs, to_report
+from cilium_tune.bench.compare import compare_runs, resolution_line, to_report
 from cilium_tune.bench.results import SCHEMA, load_run, save_run
 from cilium_tune.errors import InputError
 from cilium_tune.report.model import Outcome
@@ -118,3 +118,13 @@ def test_a_difference_while_the_machine_itself_changed_is_inconclusive() -> None
                           make_run("b", dict(BASELINE, **{control: 40.0, "stream/pod-to-pod-cross-node/ipv4": 10.0}),
                                    seed=2))
     assert steady.item("throughput/pod-to-pod-cross-node/ipv4").ratio.verdict is stats.Verdict.WORSE  # type: ignore[union-attr]
+
+
+def test_a_run_states_its_resolution_and_what_two_such_runs_resolve() -> None:
+    run = make_run("a", BASELINE, seed=1)
+    line = resolution_line(run)
+    widths = sorted(m.half_width for m in run.metrics if m.metric in ("throughput", "latency-p50", "connections")
+                    and m.half_width is not None)
+    median = widths[len(widths) // 2]
+    assert f"median ±{median:.1%}" in line and f"about ±{median * 2 ** 0.5:.1%} per metric" in line
+    assert f"{len(widths)} of {len(widths)} probes met the target ±2.5%" in line  # make_run: every probe ci-target

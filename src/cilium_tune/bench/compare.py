@@ -214,6 +214,25 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
     return Report("bench-compare", f"bench compare: {cmp.b.meta.label} vs {cmp.a.meta.label}", tuple(cases), meta)
 
 
+def resolution_line(run: BenchRun) -> str:
+    """What the run resolved: its CI half-widths (first metric of each probe, the one sampling watches),
+    how many probes met the target, and the change two runs like it resolve (about sqrt(2) x the ±)."""
+    firsts: dict[str, MetricResult] = {}
+    for m in run.metrics:
+        if m.half_width is not None and m.stop in ("ci-target", "budget", "fixed"):
+            firsts.setdefault(m.probe, m)
+    if not firsts:
+        return "resolution: no metric was measured"
+    widths = sorted(firsts.values(), key=lambda m: m.half_width or 0.0)
+    median = widths[len(widths) // 2].half_width or 0.0
+    widest = widths[-1]
+    met = sum(1 for m in firsts.values() if m.stop == "ci-target")
+    return (f"resolution (95% CI half-width, each probe's first metric): median ±{median:.1%}, widest "
+            f"±{widest.half_width or 0.0:.1%} ({widest.key}); {met} of {len(firsts)} probes met the target "
+            f"±{run.meta.target_half_width:.1%}; two runs like this one resolve a change of about "
+            f"±{median * 2 ** 0.5:.1%} per metric (sqrt(2) x ±, 95%)")
+
+
 def run_report(run: BenchRun) -> Report:
     """One run on its own, as neutral cases: each metric's median and CI, and why its sampling ended."""
     cases = []

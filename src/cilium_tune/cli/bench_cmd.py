@@ -90,6 +90,7 @@ def run_cmd(out_dir: Path, profile: str | None, scenarios: tuple[str, ...], fami
     from cilium_tune.adapters.kube import LightkubeAPI
     from cilium_tune.bench import pods, stats
     from cilium_tune.bench import scenarios as sc
+    from cilium_tune.bench.compare import resolution_line
     from cilium_tune.bench.results import save_run
     from cilium_tune.bench.runner import BenchRunner, RunConfig
 
@@ -122,6 +123,7 @@ def run_cmd(out_dir: Path, profile: str | None, scenarios: tuple[str, ...], fami
         kube.close()
     paths = save_run(result, out_dir)
     click.echo(_run_table(result))
+    click.echo(f"\n{resolution_line(result)}")
     click.echo(f"\nwrote {paths[0]} and {len(paths) - 1} CSV file(s)")
 
 
@@ -135,7 +137,7 @@ def _pinning(pin: str, profile: str | None) -> Pinning | None:
 
 
 def _run_table(run: BenchRun) -> str:
-    rows = [("metric", "median", "95% CI", "±", "n", "ended by")]
+    rows = [("metric", "median", "95% CI", "± (resolution)", "n", "ended by")]
     for m in run.metrics:
         if m.median is None:
             rows.append((m.key, "-", "-", "-", "0", f"{m.stop}: {m.note or ''}"[:70]))
