@@ -62,6 +62,10 @@ def test_the_whole_comparison_has_one_family_wise_verdict() -> None:
     mixed = compare_runs(make_run("a", BASELINE, seed=1), make_run("b", dict(
         TUNED, **{"stream/host-to-host/ipv4": 18.0}), seed=2))
     assert mixed.overall.verdict is stats.Verdict.MIXED
+    assert worse.overall.note is None
+    few = compare_runs(make_run("a", BASELINE, n=4, seed=1), make_run("b", TUNED, n=4, seed=2))
+    assert few.overall.verdict is stats.Verdict.SAME  # 4 against 4: no p below 2/70
+    assert (few.overall.note or "").startswith("too few samples to call any change: 4 against 4 give a smallest p")
     meta = to_report(worse).meta["verdict"]
     assert isinstance(meta, dict) and meta["overall"] == "worse" and meta["tests"] == worse.overall.tests
 

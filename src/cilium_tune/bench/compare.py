@@ -104,9 +104,15 @@ def _overall(items: list[MetricComparison], alpha: float, min_effect: float) -> 
     verdicts = [i.ratio.verdict for i in items if i.ratio is not None and i.key != CALIBRATION_METRIC]
     count = {v: verdicts.count(v) for v in stats.Verdict}
     control = next((i.ratio for i in items if i.key == CALIBRATION_METRIC and i.ratio is not None), None)
-    note = None
+    notes = []
     if control is not None and control.verdict is not stats.Verdict.SAME:
-        note = f"the drift control moved: loopback throughput B/A {control.value:.2f}"
+        notes.append(f"the drift control moved: loopback throughput B/A {control.value:.2f}")
+    tests = sum(1 for i in items if i.ratio is not None)
+    sizes = [(len(i.a.samples), len(i.b.samples)) for i in items if i.ratio is not None and i.a and i.b]
+    if sizes and all(stats.smallest_p(*n) * tests > alpha for n in sizes):
+        few = min(sizes, key=lambda n: stats.smallest_p(*n))
+        notes.append(f"too few samples to call any change: {few[0]} against {few[1]} give a smallest p of "
+                     f"{stats.smallest_p(*few):.2g}, {tests} metrics need {alpha / tests:.2g}")
     if count[stats.Verdict.INCONCLUSIVE]:
         verdict = stats.Verdict.INCONCLUSIVE
     elif count[stats.Verdict.BETTER] and count[stats.Verdict.WORSE]:
@@ -117,9 +123,8 @@ def _overall(items: list[MetricComparison], alpha: float, min_effect: float) -> 
         verdict = stats.Verdict.WORSE
     else:
         verdict = stats.Verdict.SAME
-    tests = sum(1 for i in items if i.ratio is not None)
     return Overall(verdict, tests, count[stats.Verdict.BETTER], count[stats.Verdict.WORSE],
-                   count[stats.Verdict.INCONCLUSIVE], alpha, min_effect, note)
+                   count[stats.Verdict.INCONCLUSIVE], alpha, min_effect, "; ".join(notes) or None)
 
 
 def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:

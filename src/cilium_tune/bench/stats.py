@@ -201,6 +201,11 @@ def rank_test_p(
     return float((1 + np.sum(stat >= observed - tolerance)) / (1 + resamples))
 
 
+def smallest_p(n_a: int, n_b: int) -> float:
+    """The smallest two-sided p the rank test can give for these sample counts (complete separation)."""
+    return min(1.0, 2 / math.comb(n_a + n_b, n_a))
+
+
 def holm(pvalues: Sequence[float]) -> list[float]:
     """Holm's step-down adjusted p-values: reject where adjusted <= alpha controls the family-wise error
     at alpha under any dependence between the tests (the metrics of one probe share its samples)."""
