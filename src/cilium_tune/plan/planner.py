@@ -586,32 +586,33 @@ def plan_failure_recovery(
     `while_draining`: the node failed before its agent was touched (a PodDisruptionBudget that never let
     its pods go, say), so it still runs its previous settings: it is only uncordoned. Draining it again
     would fail the same way and leave it cordoned."""
-    if while_draining:
-        yield Cordon(id=f"recover/{failed}/uncordon", purpose=f"restore {failed}", node=failed, unschedulable=False,
-                     kube_context=release.kube_context)
-        if not switched:
-            yield from plan_recovery(
-                release=release, nodes=nodes, restore=[], previous=previous, effect=effect, strategy=strategy
-            )
-        return
-    if strategy != "node-config":
+    if strategy != "node-config" and not while_draining:
         yield from plan_recovery(
             release=release, nodes=nodes, restore=[failed], previous=previous, effect=effect, strategy=strategy
         )
         return
-    # Marked pending again, the node restarts under the CiliumNodeConfig's hold on the old settings.
-    still_pending = [n for n in nodes if n not in switched and n != failed]
-    yield from _restart_node(
-        release,
-        failed,
-        base=f"recover/{failed}",
-        purpose=f"restore {failed}",
-        drain=_drains(effect, strategy),
-        pending=True,
-        expect=expected_status(effect.config_before),
-        peers=tuple(still_pending or [n for n in nodes if n != failed]),
-        families=families(effect.config_before),
-    )
+    if while_draining:
+        yield Cordon(
+            id=f"recover/{failed}/uncordon",
+            purpose=f"restore {failed}",
+            node=failed,
+            unschedulable=False,
+            kube_context=release.kube_context,
+        )
+    else:
+        # Marked pending again, the node restarts under the CiliumNodeConfig's hold on the old settings.
+        still_pending = [n for n in nodes if n not in switched and n != failed]
+        yield from _restart_node(
+            release,
+            failed,
+            base=f"recover/{failed}",
+            purpose=f"restore {failed}",
+            drain=_drains(effect, strategy),
+            pending=True,
+            expect=expected_status(effect.config_before),
+            peers=tuple(still_pending or [n for n in nodes if n != failed]),
+            families=families(effect.config_before),
+        )
     if not switched:
         yield from plan_recovery(
             release=release, nodes=nodes, restore=[], previous=previous, effect=effect, strategy=strategy
