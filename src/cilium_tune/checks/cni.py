@@ -13,23 +13,16 @@ from typing import Any
 
 from cilium_tune.checks.framework import Action, CheckContext, Require, check
 from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR
+from cilium_tune.facts.workloads import cluster_pool_cidrs
 from cilium_tune.values.paths import get_path
 
 DEFAULT_CONF_DIR = "/etc/cni/net.d"
 
 
 def _pools(ctx: CheckContext, node: str) -> list[Any]:
-    pools: list[Any] = []
+    """The node's pod CIDRs and Cilium's cluster pool: a pod outside all of them got its address elsewhere."""
     found = ctx.facts.node(node)
-    if found is not None:
-        pools += list(found.pod_cidrs)
-    for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
-        for text in ((ctx.config or {}).get(key) or "").split():
-            try:
-                pools.append(ipaddress.ip_network(text, strict=False))
-            except ValueError:
-                continue
-    return pools
+    return [*(found.pod_cidrs if found is not None else ()), *cluster_pool_cidrs(ctx.config)]
 
 
 @check("cni", "pod-pools", "No pod on a flannel address or outside the pools")

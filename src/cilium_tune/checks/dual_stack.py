@@ -16,6 +16,7 @@ from typing import Any
 from cilium_tune.checks.framework import NEEDS_PODS, Action, CheckContext, Require, check
 from cilium_tune.checks.observe import ClientView, Probe
 from cilium_tune.checks.workload import Family, Target, cluster_ips
+from cilium_tune.facts.workloads import cluster_pool_cidrs
 
 PODS = Require.enabled("verify-pods")
 FAMILIES: tuple[Family, ...] = ("ipv4", "ipv6")
@@ -26,14 +27,7 @@ def node_pools(ctx: CheckContext, node: str) -> tuple[list[Any], str]:
     facts_node = ctx.facts.node(node)
     if facts_node is not None and facts_node.pod_cidrs:
         return list(facts_node.pod_cidrs), f"Node {node} spec.podCIDRs"
-    pools = []
-    for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
-        for text in ((ctx.config or {}).get(key) or "").split():
-            try:
-                pools.append(ipaddress.ip_network(text, strict=False))
-            except ValueError:
-                continue
-    return pools, "the cluster pool (cilium-config cluster-pool-ipv4/ipv6-cidr)"
+    return cluster_pool_cidrs(ctx.config), "the cluster pool (cilium-config cluster-pool-ipv4/ipv6-cidr)"
 
 
 @check("dual-stack", "pod-addresses", "Every pod has IPv4 and a global IPv6 address from its node's pool",

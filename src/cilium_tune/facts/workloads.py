@@ -200,15 +200,25 @@ def parse_kube_proxy(
     )
 
 
-def pools_from(cilium_config: Mapping[str, str] | None, nodes: Sequence[NodeFacts]) -> tuple[IPNetwork, ...]:
-    """The cluster-wide pod pools: Cilium's cluster-pool CIDRs and every k3s --cluster-cidr seen."""
+CLUSTER_POOL_KEYS = ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr")
+
+
+def cluster_pool_cidrs(cilium_config: Mapping[str, str] | None) -> list[IPNetwork]:
+    """Cilium's cluster-pool CIDRs as `cilium-config` lists them (space- or comma-separated, IPv4 then IPv6);
+    a part that is not a CIDR is passed over: the agent would refuse it, and the checks report what it does."""
     found: list[IPNetwork] = []
-    for key in ("cluster-pool-ipv4-cidr", "cluster-pool-ipv6-cidr"):
+    for key in CLUSTER_POOL_KEYS:
         for part in ((cilium_config or {}).get(key) or "").replace(",", " ").split():
             try:
                 found.append(ip_network(part, strict=False))
             except ValueError:
                 continue
+    return found
+
+
+def pools_from(cilium_config: Mapping[str, str] | None, nodes: Sequence[NodeFacts]) -> tuple[IPNetwork, ...]:
+    """The cluster-wide pod pools: Cilium's cluster-pool CIDRs and every k3s --cluster-cidr seen."""
+    found = cluster_pool_cidrs(cilium_config)
     for n in nodes:
         if n.k3s and n.k3s.cluster_cidr:
             found.extend(n.k3s.cluster_cidr)
