@@ -61,3 +61,10 @@ def test_every_timeout_is_the_same_option() -> None:
 def test_commands_that_reach_a_cluster_or_helm_take_timeout(path: str) -> None:
     command = dict(commands())[path]
     assert "--timeout" in {opt for param in command.params for opt in param.opts}, path
+
+
+def test_rule_lists_read_alike_on_lint_and_apply() -> None:
+    """`--select`/`--ignore` on lint and `--ignore` on apply: repeated or comma-separated, blanks allowed."""
+    from cilium_tune.cli.options import rule_ids
+
+    assert rule_ids(("CT201, CT2", "netkit-on-old-kernel", ",")) == ["CT201", "CT2", "netkit-on-old-kernel"]

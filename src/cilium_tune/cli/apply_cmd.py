@@ -118,10 +118,11 @@ def apply(
 
 def _preflight(desired: DesiredState, ignore: tuple[str, ...]) -> None:
     """Show the preflight's findings and refuse the apply (exit 1) when one is an error."""
+    from cilium_tune.cli.options import rule_ids
     from cilium_tune.report.text import render_findings
     from cilium_tune.rollout.preflight import preflight
 
-    result = preflight(desired, [part for item in ignore for part in item.split(",") if part])
+    result = preflight(desired, rule_ids(ignore))
     if result.failed():
         click.echo("Preflight findings:")
         click.echo(render_findings(result), nl=False)

@@ -9,7 +9,7 @@ import click
 
 from cilium_tune.cli.facts_cmd import facts_options, refuse_idle_options, snapshot_from_options
 from cilium_tune.cli.machine import MACHINE, echo_document
-from cilium_tune.cli.options import echo_profile, profile_option
+from cilium_tune.cli.options import echo_profile, profile_option, rule_ids
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ Without --facts only the rules that need no cluster facts can fire. Exit codes: 
 """
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
-
-
-def _split(items: tuple[str, ...]) -> list[str]:
-    return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
 def paint(text: str, severity: Severity) -> str:
@@ -119,7 +115,7 @@ def lint(
             write_atomic(junit_file, render_junit_setup_error(exc.message, exc.hint))
         raise
     try:
-        result = run_rules(desired.rule_context(), select=_split(select), ignore=_split(ignore))
+        result = run_rules(desired.rule_context(), select=rule_ids(select), ignore=rule_ids(ignore))
     except KeyError as exc:
         raise InputError(f"no rule {exc.args[0]!r} (--select/--ignore)", hint="run `cilium-tune rules`") from None
     if not result.rules:

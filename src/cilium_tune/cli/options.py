@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def rule_ids(items: tuple[str, ...]) -> list[str]:
+    """What `--select`/`--ignore IDS` name, repeated or comma-separated (`CT201,CT2 --ignore netkit-on-old-kernel`):
+    rule ids, names or id prefixes, blanks around a comma allowed."""
+    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+
+
 def profile_option(*, files_mean_none: bool) -> Callable[[F], F]:
     """`-p/--profile NAME|FILE|none`. With `files_mean_none`, -f files without --profile mean no profile."""
     default = "skyforge-dev; none when -f files are given" if files_mean_none else "skyforge-dev"
