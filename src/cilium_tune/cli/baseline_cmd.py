@@ -109,7 +109,7 @@ def _resolve(path: str | None, state_dir: str | None) -> CapturedBaseline:
     if path is not None:
         return bl.load(Path(path))
     root = state(state_dir).baselines
-    found = sorted((p for p in root.glob("*") if (p / bl.RELEASE).is_file()), key=lambda p: p.stat().st_mtime)
-    if not found:
+    found = bl.latest(root)
+    if found is None:
         raise InputError(f"no baseline under {root}", hint="capture one with `cilium-tune baseline capture`")
-    return bl.load(found[-1])
+    return found

@@ -165,11 +165,12 @@ def verify(path: Path) -> list[str]:
     return problems
 
 
-def latest(out_dir: Path, namespace: str, name: str) -> CapturedBaseline | None:
-    """The newest capture of that release under `out_dir`, if any."""
+def latest(out_dir: Path, namespace: str | None = None, name: str | None = None) -> CapturedBaseline | None:
+    """The newest capture of that release (of any release, without one) under `out_dir`, if any."""
     if not out_dir.is_dir():
         return None
-    found = sorted(p for p in out_dir.glob(f"{namespace}-{name}-r*") if (p / RELEASE).is_file())
+    pattern = f"{namespace}-{name}-r*" if namespace is not None and name is not None else "*"
+    found = sorted(p for p in out_dir.glob(pattern) if (p / RELEASE).is_file())
     found.sort(key=lambda p: p.stat().st_mtime)
     return load(found[-1]) if found else None
 
