@@ -187,7 +187,7 @@ def abort(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> No
                     release=_release(meta),
                     nodes=meta["nodes"],
                     restore=touched,
-                    previous=Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"]),
+                    previous=_previous(meta),
                     effect=_effect(meta),
                     strategy=meta["strategy"],
                     prefix="abort/",
@@ -223,7 +223,7 @@ def _recovery_for(journal: Journal) -> Callable[[Step, CiliumTuneError], Sequenc
                 nodes=meta["nodes"],
                 failed=node,
                 switched=switched,
-                previous=Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"]),
+                previous=_previous(meta),
                 effect=_effect(meta),
                 strategy=meta["strategy"],
                 while_draining=step.id.rsplit("/", 1)[-1] in DRAIN_STEPS,
@@ -239,6 +239,11 @@ DRAIN_STEPS = ("cordon", "evict", "delete-daemonset-pods")
 
 def _release(meta: dict[str, Any]) -> Release:
     return Release(**meta["release"])
+
+
+def _previous(meta: dict[str, Any]) -> Target:
+    """The release state the run started from (the live values as copied into the run, and their chart)."""
+    return Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"])
 
 
 def _effect(meta: dict[str, Any]) -> Effect:
