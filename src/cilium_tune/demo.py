@@ -47,6 +47,7 @@ Progress = Callable[[str], None]
 NS = "kube-system"
 RELEASE = "cilium"
 AGENTS = "k8s-app=cilium"
+REHEARSAL = "switch.report.json"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class Demo:
             if self.opts.quick:
                 self.say("--quick: the netkit rehearsal is left out (about 18 s; make test runs it on a lab: "
                          "tests/lab/test_rollout_lab.py)", step=True)
+                (out / REHEARSAL).unlink(missing_ok=True)  # a full demo's, from an earlier run into this directory
             else:
                 self._rehearse(env, strategy + state)
 
@@ -179,7 +181,7 @@ class Demo:
         proc = self._run(["apply", "-p", "lab", "--ignore", "CT201", "--yes", "--no-probe-nodes", *flags], env)
         refusal = next((ln for ln in proc.stderr.splitlines() if ln.startswith("error:")), "")
         self.say(f"exit {proc.returncode}: {refusal[:220]}")
-        write_atomic(self.opts.out / "switch.report.json", render_report(_rehearsal(proc.returncode, refusal)))
+        write_atomic(self.opts.out / REHEARSAL, render_report(_rehearsal(proc.returncode, refusal)))
 
     def _run(self, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         """The tool's own command, as a user runs it; its progress lines (stderr) are shown as they come."""

@@ -33,6 +33,13 @@ def test_a_different_seed_moves_the_interval_a_little_not_the_median() -> None:
     assert a.ci_low == pytest.approx(b.ci_low, rel=0.05)
 
 
+def test_each_metric_draws_its_own_resamples_even_when_the_names_share_a_long_prefix() -> None:
+    a, b = noisy(20.0, 15, seed=1), noisy(20.5, 15, seed=2)  # C(30, 15) splits: the test draws 2,000 of them
+    same_node = stats.rank_test_p(a, b, key="throughput/pod-to-pod-same-node/ipv4", resamples=2000)
+    cross_node = stats.rank_test_p(a, b, key="throughput/pod-to-pod-cross-node/ipv4", resamples=2000)
+    assert same_node != cross_node and same_node == pytest.approx(cross_node, abs=0.05)
+
+
 def test_one_sample_has_a_zero_width_interval() -> None:
     est = stats.median_ci([3.0])
     assert (est.median, est.ci_low, est.ci_high, est.n) == (3.0, 3.0, 3.0, 1)

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,14 @@ from cilium_tune.lab import topology
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.helm]
 
 
-def test_the_quick_demo_tells_the_story_and_leaves_nothing_behind(root: None, helm4: Path, tmp_path: Path) -> None:
-    out = tmp_path / "demo-out"
+def test_the_quick_demo_tells_the_story_and_leaves_nothing_behind(root: None, helm4: Path) -> None:
+    # A short directory: the lab's kubelet socket lives under it, and xdist's tmp_path can exceed the
+    # 107 bytes a Unix socket path may have.
+    with tempfile.TemporaryDirectory(prefix="ctdq-", dir="/tmp") as short:
+        check_quick_demo(Path(short) / "demo-out", helm4)
+
+
+def check_quick_demo(out: Path, helm4: Path) -> None:
     env = {**os.environ, "CILIUM_TUNE_HELM": str(helm4)}
     proc = subprocess.run([sys.executable, "-m", "cilium_tune", "demo", "--quick", "-o", str(out)],
                           capture_output=True, text=True, env=env, timeout=400, check=False)

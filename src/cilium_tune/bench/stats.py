@@ -39,6 +39,7 @@ and its default BCa bootstrap leans on the jackknife, which is inconsistent for 
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -85,7 +86,7 @@ class Verdict(enum.StrEnum):
 @dataclass(frozen=True)
 class Ratio:
     """B/A of two medians with its bootstrap 95% CI (for reading the size) and, once judged as part of a
-    family, the permutation p-value, its Holm adjustment and the verdict they decide."""
+    family, its rank test's p-value, the Holm adjustment and the verdict they decide."""
 
     value: float
     ci_low: float
@@ -111,8 +112,9 @@ class Pair:
 
 
 def _rng(seed: int, *salt: str) -> np.random.Generator:
-    """One generator per (seed, metric): the same metric gets the same draws whatever else ran."""
-    entropy = [seed, *(int.from_bytes(s.encode()[:16].ljust(16, b"\0"), "little") for s in salt)]
+    """One generator per (seed, metric): the same metric gets the same draws whatever else ran (the whole
+    key counts: `throughput/pod-to-pod-same-node/...` and `throughput/pod-to-pod-cross-node/...` differ)."""
+    entropy = [seed, *(int.from_bytes(hashlib.blake2b(s.encode(), digest_size=16).digest(), "little") for s in salt)]
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
