@@ -121,7 +121,7 @@ def _samples(run: BenchRun, key: str) -> list[float]:
 def _ratio(den: list[float], num: list[float], key: str) -> str:
     if not den or not num:
         return "not measured"
-    r = stats.ratio_ci(den, num, higher_is_better=True, key=key)
+    r = stats.ratio_ci(den, num, key=key)
     return f"{r.value:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
 
 
