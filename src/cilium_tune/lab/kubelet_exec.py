@@ -28,11 +28,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from cilium_tune.lab import remotecommand as rc
+from cilium_tune.lab import unixsocket
 from cilium_tune.lab.kubelet_runtime import PodRunner
 
 log = logging.getLogger("cilium_tune.lab.kubelet")
 SOCKET_NAME = "kubelet.sock"
-MAX_SOCKET_PATH = 107  # sun_path
 CHUNK = 32 * 1024
 FindPod = Callable[[str, str, str], PodRunner | None]
 
@@ -50,9 +50,6 @@ class StreamServer:
     """Serves exec and attach for the pods `find` knows, in one thread with its own event loop."""
 
     def __init__(self, path: Path, find: FindPod) -> None:
-        if len(str(path)) > MAX_SOCKET_PATH:
-            raise ValueError(f"{path}: a Unix socket path is limited to {MAX_SOCKET_PATH} bytes; use a shorter "
-                             "lab state directory")
         self.path = path
         self.find = find
         self._loop = asyncio.new_event_loop()
@@ -68,7 +65,8 @@ class StreamServer:
         old = os.umask(0o077)
         try:
             self._loop.run_until_complete(self._runner.setup())
-            self._loop.run_until_complete(web.UnixSite(self._runner, str(self.path)).start())
+            with unixsocket.address(self.path) as where:  # a deep state directory is fine too
+                self._loop.run_until_complete(web.UnixSite(self._runner, where).start())
         finally:
             os.umask(old)
         self._thread.start()

@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from cilium_tune.lab import remotecommand as rc
+from cilium_tune.lab import unixsocket
 
 from . import errors
 
@@ -75,7 +76,15 @@ async def serve(request: web.Request, pod: dict[str, Any], sub: str, state_dir: 
     path = "/".join(quote(p, safe="") for p in (sub, ns, name, uid, container))
     url = f"http://kubelet/{path}?{urlencode(opts.kubelet_query())}"
     socket = (state_dir or Path("/nonexistent")) / KUBELET_SOCKET
-    async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=str(socket))) as session:
+    with unixsocket.address(socket) as where:
+        return await _stream(request, client_protocol=protocol, opts=opts, url=url, where=where)
+
+
+async def _stream(request: web.Request, *, client_protocol: str | None, opts: rc.Options, url: str,
+                  where: str) -> web.StreamResponse:
+    """Relay one session to the kubelet's socket at address `where`."""
+    protocol = client_protocol
+    async with aiohttp.ClientSession(connector=aiohttp.UnixConnector(path=where)) as session:
         client = web.WebSocketResponse(protocols=[protocol] if protocol else ())
         if protocol == rc.V5:  # the translator: the client's WebSocket (announced) first, then the kubelet's
             codec = rc.Codec(protocol)
