@@ -29,6 +29,7 @@ def demo(out_dir: Path, quick: bool, keep_lab: bool, seed: int) -> None:
             r = fig.ratio
             click.echo(f"  {fig.what}: {r.value:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]")
     o = result.comparison.overall
-    click.echo(f"verdict, tuned vs baseline: {o.verdict} ({o.better} better, {o.worse} worse of {o.tests} metrics; "
-               f"{o.decided_by})" + (f"; {o.note}" if o.note else ""))
+    counts = f"{o.better} better, {o.worse} worse, {o.inconclusive} inconclusive of {o.tests} metrics"
+    note = f"; {o.note}" if o.note else ""
+    click.echo(f"verdict, tuned vs baseline: {o.verdict} ({counts}; {o.decided_by}){note}")
     click.echo(f"\nreport: {result.html.resolve()}")
