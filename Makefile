@@ -24,7 +24,7 @@ tools/bin/helm4:
 	touch $@
 
 test: setup lint-only
-	CILIUM_TUNE_REQUIRE_ALL=$${CI:+1} $(PY) -m pytest -n 3 --dist loadscope
+	CILIUM_TUNE_REQUIRE_ALL=$${CI:+1} $(PY) -m pytest -n 3 --dist loadscope --no-loadscope-reorder
 
 demo: setup
 	scripts/demo.sh

@@ -28,6 +28,13 @@ def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "1000")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `schedule_first` are collected first, the rest keep their order. `make test` hands
+    modules to its workers in collection order (`--no-loadscope-reorder`; xdist's default order, most tests
+    first, started the 4-test rollout module last, and it alone then set the suite's wall time)."""
+    items.sort(key=lambda item: item.get_closest_marker("schedule_first") is None)
+
+
 def _need(reason: str) -> None:
     if os.environ.get("CILIUM_TUNE_REQUIRE_ALL") == "1":
         pytest.fail(f"required in this run: {reason}")

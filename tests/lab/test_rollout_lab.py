@@ -31,7 +31,8 @@ from cilium_tune.lab import cluster
 from cilium_tune.lab.agent.kernel import NodeKernel
 from cilium_tune.rollout.executor import KILL_ENV
 
-pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.helm, pytest.mark.xdist_group("rollout-lab")]
+pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.helm, pytest.mark.xdist_group("rollout-lab"),
+              pytest.mark.schedule_first]
 
 
 # A client pod's loop: fetch every URL, one line per request (`<epoch seconds> <url> ok|<error>`) to a file
