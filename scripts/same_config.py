@@ -17,6 +17,7 @@ ratios.
 Needs root. Not a `bench_*.py` script: at about a minute a run it is too long for `make bench`.
 
     sudo .venv/bin/python scripts/same_config.py -o same-config [--pairs 10] [--budget 20s]
+    .venv/bin/python scripts/same_config.py -o same-config --compare-only   # judge the stored runs again
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def run_all(out: Path, pairs: int, budget: str, kubeconfig: Path) -> list[dict[s
 
 
 def compare_all(out: Path, pairs: int, kubeconfig: Path) -> list[dict[str, Any]]:
+    """`bench compare` reads only the two runs' files: the cluster is not needed any more."""
     docs = []
     for k in range(pairs):
         a, b = out / f"run-{2 * k + 1:02d}", out / f"run-{2 * k + 2:02d}"
@@ -160,18 +162,24 @@ def main() -> int:
     parser.add_argument("-o", "--out", type=Path, required=True, help="directory for the runs and the summary")
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--budget", default="20s", help="bench run --budget (per scenario)")
+    parser.add_argument("--compare-only", action="store_true", help="compare the runs already in OUT again")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    name = "sc" + secrets.token_hex(3)
-    with tempfile.TemporaryDirectory(prefix="same-config-") as base:
-        print(f"lab {name}: 2 nodes, the stand-in chart's defaults", flush=True)
-        lab = cluster.up(name, nodes=2, base_dir=Path(base), gateway_crds="none", chart=cluster.LAB_CHART)
-        try:
-            runs = run_all(out, args.pairs, args.budget, lab.kubeconfig)
-            docs = compare_all(out, args.pairs, lab.kubeconfig)
-        finally:
-            cluster.down(name, base_dir=Path(base))
+    if args.compare_only:  # judge stored runs again, e.g. after a change to the statistics
+        runs = json.loads((out / "runs.json").read_text())
+        docs = compare_all(out, len(runs) // 2, Path(os.devnull))
+    else:
+        name = "sc" + secrets.token_hex(3)
+        with tempfile.TemporaryDirectory(prefix="same-config-") as base:
+            print(f"lab {name}: 2 nodes, the stand-in chart's defaults", flush=True)
+            lab = cluster.up(name, nodes=2, base_dir=Path(base), gateway_crds="none", chart=cluster.LAB_CHART)
+            try:
+                runs = run_all(out, args.pairs, args.budget, lab.kubeconfig)
+            finally:
+                cluster.down(name, base_dir=Path(base))
+        (out / "runs.json").write_text(json.dumps(runs, indent=2) + "\n")
+        docs = compare_all(out, args.pairs, Path(os.devnull))
     summary = summarize(runs, docs)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     text = markdown(summary)

@@ -118,6 +118,9 @@ def test_a_difference_while_the_machine_itself_changed_is_inconclusive() -> None
     case = next(c for c in report.cases if c.name == "throughput/pod-to-pod-cross-node/ipv4")
     assert case.outcome is Outcome.WARN and not report.failed
     assert cmp.overall.verdict is stats.Verdict.INCONCLUSIVE and "loopback" in (cmp.overall.note or "")
+    gate = cmp.item("throughput/loopback/ipv4")
+    assert gate is not None and gate.ratio is not None and gate.ratio.p == gate.ratio.p_adjusted  # judged alone
+    assert cmp.overall.tests == len(cmp.items) - 1  # the family is the datapath metrics
     steady = compare_runs(make_run("a", dict(BASELINE, **{control: 40.0}), seed=1),
                           make_run("b", dict(BASELINE, **{control: 40.0, "stream/pod-to-pod-cross-node/ipv4": 10.0}),
                                    seed=2))
