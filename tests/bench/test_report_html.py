@@ -46,6 +46,7 @@ def test_report_writes_markdown_plots_and_a_self_contained_page(demo_dir: Path, 
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing fetched from a network
     assert "&lt;chart&gt;" in page and "<chart>" not in page  # input is escaped
     assert "kube-proxy/iptables/lab-1" in page and "KUBE-SVC chains left" in page
+    assert "Verdict: <b>better</b>" in page and "Holm-adjusted rank tests" in page
     assert (demo_dir / "plots" / "churn.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (demo_dir / "report.md").read_text()
     assert "### bench compare: tuned vs baseline" in md and "### verify" in md

@@ -103,6 +103,7 @@ def test_markdown_for_a_pr_comment() -> None:
     text = render_markdown(report)
     assert text.startswith("### bench compare: tuned vs baseline")
     assert "| headline | ratio | 95% CI |" in text
+    assert "Verdict: **better** (Holm-adjusted rank tests over" in text
     assert "`throughput/pod-to-pod-cross-node/ipv4`" in text and "better: B/A 1.2" in text
 
 
