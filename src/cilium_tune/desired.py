@@ -19,7 +19,8 @@ built here once.
 the chart from disk, then calls `build_desired`.
 
 Layer order is the runbook's and helm's: the baseline file first (or the live release from the facts,
-which `--reuse-values` keeps under the overlays), then the profile's permanent overlays, then the user's
+which `--reuse-values` keeps under the overlays; under another chart version, their user-supplied values
+only, see `baseline_layer`), then the profile's permanent overlays, then the user's
 -f files, then the one-time overlay (the netkit migration's clean-state), which only phase 1 of a
 datapath switch receives. `values` and the rules judge the state the cluster settles in, so they leave
 the one-time layer out.
@@ -165,6 +166,8 @@ class DesiredState:
       `overlays_from` says which of the two the layers hold ("profile" or "disk").
     - `drift`: a baseline file against the live release, when both are known (what changed on the
       cluster since the capture); None otherwise.
+    - `upgrade`: what changes in the baseline layer when `target_version` is not the baseline's chart
+      version (`chart A -> B: ... user-supplied values are kept ...`); None when it stays.
     """
 
     profile: Profile | None
@@ -184,6 +187,13 @@ class DesiredState:
     overlay_files: tuple[OverlayFile, ...] = ()
     overlays_from: Literal["disk", "profile"] = "profile"
     drift: ValuesDiff | None = None
+    upgrade: str | None = None
+
+    @property
+    def baseline_layer(self) -> Layer | None:
+        """The first layer, when it holds the release's own values (the baseline, or the live release)."""
+        first = self.layers[0] if self.layers else None
+        return first if first is not None and first.role in ("baseline", "live") else None
 
     @property
     def overlay_texts(self) -> dict[str, str]:
@@ -280,14 +290,19 @@ def build_desired(
     live = facts.helm_release if facts is not None else None
     drift = None
     if baseline is None and live is not None:
-        baseline = live_baseline(live.namespace, live.name, live.revision, live.chart_version, live.computed_values)
+        baseline = live_baseline(
+            live.namespace, live.name, live.revision, live.chart_version, live.computed_values, live.user_values
+        )
     elif baseline is not None and live is not None:
         drift, baseline = _against_live(baseline, live, notes)
 
+    release = _release(profile)
+    target = _target_version(chart, release, live.chart_version if live else None)
     layers: list[Layer] = []
+    upgrade = None
     if baseline is not None:
-        role: Role = "baseline" if baseline.is_file else "live"
-        layers.append(Layer(role, "baseline" if baseline.is_file else "live release", baseline.path, baseline.values))
+        first, upgrade = baseline_layer(baseline, target, notes)
+        layers.append(first)
     overlays = tuple(render_overlays(profile)) if profile is not None else ()
     base_dir = overlay_dir.rstrip("/") or "."
     files = _overlay_files(overlays, base_dir, overlay_files, helm_major) if overlay_files is not None else ()
@@ -313,8 +328,6 @@ def build_desired(
     values = merge_values(permanent)
     effective = merge_values(permanent, chart.defaults) if chart is not None else None
 
-    release = _release(profile)
-    target = _target_version(chart, release, live.chart_version if live else None)
     if chart is not None and release is not None and chart.version and chart.version != release.version:
         notes.append(
             f"the chart {chart.path} is version {chart.version}, the profile pins {release.version}: "
@@ -338,7 +351,48 @@ def build_desired(
         overlay_files=files,
         overlays_from=source,
         drift=drift,
+        upgrade=upgrade,
     )
+
+
+def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> tuple[Layer, str | None]:
+    """The layer the release's own values give helm, and what to say when the chart version changes.
+
+    The one place that decides it. While the chart version stays, the baseline as it is (`--all`: every
+    default of its chart too), so the change starts exactly from the release. Under another chart version
+    those defaults would pin the old chart's (its image tag and digest, every default the new chart
+    changed), so the user-supplied values are layered instead, as helm's --reuse-values does, and the new
+    chart's defaults apply. A capture without them is refused (capture again); a hand-made file or a facts
+    snapshot without them is layered with a warning, since nothing tells what it holds.
+    """
+    role: Role = "baseline" if baseline.is_file else "live"
+    name = "baseline" if baseline.is_file else "live release"
+    old = baseline.chart_version
+    if target is None or old is None or old == target:
+        return Layer(role, name, baseline.path, baseline.values), None
+    user = baseline.user_values
+    if user is not None:
+        whose = "the baseline's" if baseline.is_file else "the live release's"
+        said = f"chart {old} -> {target}: {whose} user-supplied values are kept, the new chart's defaults apply"
+        notes.append(said)
+        if not baseline.is_file and not user.values and baseline.values.values:
+            notes.append(
+                f"the facts show no user-supplied values for {baseline.path}: if the release has values of its "
+                "own, the snapshot lacks them (collect the facts again)"
+            )
+        return Layer(role, f"{name} (user-supplied)", user.source, user), said
+    if baseline.captured:
+        raise InputError(
+            f"{baseline.path}: captured before cilium-tune kept the user-supplied values apart; it holds every "
+            f"default of chart {old} and would pin chart {old}'s defaults on {target} (image tag included)",
+            hint="capture the baseline again: cilium-tune baseline capture (then pass the new one)",
+        )
+    notes.append(
+        f"the baseline {baseline.path} says chart {old}, the change installs {target}: if it is `helm get values "
+        f"--all`, chart {old}'s defaults (image tag included) override {target}'s; `cilium-tune baseline "
+        "capture` keeps the user-supplied values apart"
+    )
+    return Layer(role, name, baseline.path, baseline.values), None
 
 
 def _refuse_foreign_facts(profile: Profile, facts: Snapshot, notes: list[str]) -> None:

@@ -58,7 +58,7 @@ def test_the_release_is_the_profiles_with_the_chart_given_in_its_place(tmp_path:
 
 
 def test_helm_gets_the_baseline_then_the_overlays_as_rendered_then_the_users_files(tmp_path: Path) -> None:
-    capture = write_capture(tmp_path / "capture")
+    capture = write_capture(tmp_path / "capture", version="1.19.0-rc.1")  # the lab profile's chart version
     mine = tmp_path / "mine.yaml"
     mine.write_text("bpf:\n  datapathMode: veth\n")
     desired = desired_over(capture, str(mine))
@@ -73,6 +73,14 @@ def test_helm_gets_the_baseline_then_the_overlays_as_rendered_then_the_users_fil
     for path, overlay in zip(overlays, desired.overlays, strict=False):
         assert path.parent == out and path.read_text() == overlay.text
     assert not any("migrate" in p.name for p in files), "the one-time overlay is the strategy's, not a -f file"
+
+
+def test_under_another_chart_version_helm_gets_the_captures_user_supplied_values(tmp_path: Path) -> None:
+    capture = write_capture(tmp_path / "capture", version="1.18.12", values="MTU: 1400\nimage:\n  tag: v1.18.12\n")
+    desired = desired_over(capture)
+    assert desired.upgrade is not None and desired.upgrade.startswith("chart 1.18.12 -> 1.19.0-rc.1")
+    assert helm_files(desired, tmp_path)[0] == capture / "user-values.yaml"
+    assert desired.values.get("image.tag") is None and desired.values.get("MTU") == 1400
 
 
 def test_without_a_captured_baseline_there_is_nothing_to_give_helm(tmp_path: Path) -> None:

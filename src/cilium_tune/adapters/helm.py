@@ -157,6 +157,12 @@ def get_values_all(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> str:
     return helm.run([*ref.flags(), "get", "values", ref.name, "--all", "-o", "yaml"], timeout=timeout).stdout
 
 
+def get_values_user(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> str:
+    """`helm get values -o yaml`: the values the user supplied to the release's current revision (`null`
+    when none), what `--reuse-values` keeps over a new chart."""
+    return helm.run([*ref.flags(), "get", "values", ref.name, "-o", "yaml"], timeout=timeout).stdout
+
+
 def get_metadata(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> dict[str, Any]:
     """`helm get metadata -o json`: chart name, chart version, revision, status of the current revision."""
     out = helm.run([*ref.flags(), "get", "metadata", ref.name, "-o", "json"], timeout=timeout).stdout

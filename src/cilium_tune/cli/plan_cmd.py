@@ -233,4 +233,5 @@ def _build_plan(desired: DesiredState, overlay_dir: str) -> Plan:
         loaded_overlays=[layer.values for layer in desired.overlay_layers],
         baseline=desired.baseline,
         chart_defaults=desired.chart.defaults if desired.chart is not None else None,
+        base=desired.baseline_layer.values if desired.baseline_layer is not None else None,
     )

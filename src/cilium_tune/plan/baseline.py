@@ -11,6 +11,11 @@ with its line number rather than silently skipped, since a skipped header means 
 Without a file, the live release in a facts snapshot can serve as the baseline: its computed values are
 what `helm get values --all` prints, and its revision is a rollback target helm itself pins
 (`helm rollback RELEASE REVISION` restores that revision's chart and values).
+
+`--all` holds every default of the chart it came from, so under another chart version it would pin the
+old defaults (image tag and digest included). A `baseline capture` directory therefore also keeps the
+user-supplied values (`user-values.yaml`, `helm get values` without `--all`), and the facts carry them
+too; `cilium_tune.desired` decides which of the two a change layers.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cilium_tune import names
@@ -27,6 +33,7 @@ from cilium_tune.values.emit import dump_yaml
 from cilium_tune.values.loader import LoadedValues, load_values_text
 
 HEADERS = ("chart-version", "release")
+CAPTURE_VALUES, CAPTURE_RELEASE, USER_VALUES = "values.yaml", "release.json", "user-values.yaml"  # a capture's files
 # `# some key: value`: a comment shaped like a header (a short key of words, a colon, maybe a value).
 _HEADER = re.compile(r"^#\s*(?P<key>[A-Za-z][A-Za-z0-9 _-]{0,30}?)\s*:\s*(?P<value>\S*)\s*$")
 _NO_COLON = re.compile(r"^#\s*chart[\s_-]*version\b(?!\s*:)", re.IGNORECASE)
@@ -83,12 +90,19 @@ def chart_version(text: str, source: str = "<baseline>") -> str | None:
 
 @dataclass(frozen=True)
 class Baseline:
-    """The captured values a change starts from, and the chart version they were captured with."""
+    """The captured values a change starts from, and the chart version they were captured with.
+
+    `values` are the release as it was (`--all`: what a rollback restores); `user_values` are what the user
+    supplied (None when not known: a hand-made file, or a capture made before they were recorded);
+    `captured` says the file is a `baseline capture` directory's.
+    """
 
     path: str
     values: LoadedValues
     chart_version: str | None
     live_revision: int | None = None
+    user_values: LoadedValues | None = None
+    captured: bool = False
 
     @property
     def is_file(self) -> bool:
@@ -104,7 +118,13 @@ def load_baseline(path: str, chart_version_override: str | None = None) -> Basel
     header = chart_version(text, path)
     if chart_version_override is not None:
         _check_version(chart_version_override, "--baseline-version", "pass the chart version, e.g. 1.19.0")
-    return Baseline(path, values, chart_version_override or header)
+    folder = Path(path).parent
+    captured = Path(path).name == CAPTURE_VALUES and (folder / CAPTURE_RELEASE).is_file()
+    user_file = folder / USER_VALUES
+    user = None
+    if captured and user_file.is_file():
+        user = load_values_text(read_text(str(user_file), "values file"), str(user_file))
+    return Baseline(path, values, chart_version_override or header, user_values=user, captured=captured)
 
 
 def _check_header(key: str, value: str, where: str) -> None:
@@ -128,9 +148,21 @@ def _check_version(version: str, where: str, hint: str) -> None:
 
 
 def live_baseline(
-    namespace: str, name: str, revision: int, chart_version: str | None, values: dict[str, Any]
+    namespace: str,
+    name: str,
+    revision: int,
+    chart_version: str | None,
+    values: dict[str, Any],
+    user_values: dict[str, Any] | None = None,
 ) -> Baseline:
     """The live release (from a facts snapshot) as a baseline; origins read `live:NS/NAME@REV:line`, the line
-    being that of `helm get values --all -o yaml`, which prints the same sorted YAML."""
+    being that of `helm get values --all -o yaml` (`... (user-supplied)`: of `helm get values -o yaml`),
+    which print the same sorted YAML."""
     label = f"live:{namespace}/{name}@{revision}"
-    return Baseline(label, load_values_text(dump_yaml(values), label), chart_version, live_revision=revision)
+    user = None
+    if user_values is not None:
+        user_label = f"{label} (user-supplied)"
+        user = load_values_text(dump_yaml(user_values), user_label)
+    return Baseline(
+        label, load_values_text(dump_yaml(values), label), chart_version, live_revision=revision, user_values=user
+    )

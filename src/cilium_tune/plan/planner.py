@@ -111,10 +111,13 @@ def build_plan(
     baseline: Baseline | None,
     chart_defaults: LoadedValues | None = None,
     strategy: str = "node-config",
+    base: LoadedValues | None = None,
 ) -> Plan:
     """Lay out the plan. `loaded_overlays` are the overlays parsed by the values loader, in the same order,
     labelled with the paths they are passed to helm under (so provenance names the real files).
-    With `chart_defaults` (the chart's values.yaml) the merged values are exactly what the templates see."""
+    With `chart_defaults` (the chart's values.yaml) the merged values are exactly what the templates see.
+    `base` is what the baseline layer gives helm (`cilium_tune.desired.baseline_layer`: the user-supplied
+    values under another chart version); the baseline itself stays what the diff and the rollback start from."""
     by_name = dict(zip((o.name for o in overlays), loaded_overlays, strict=True))
     regular = [o for o in overlays if o.name != MIGRATION_OVERLAY]
     migrate = next((o for o in overlays if o.name == MIGRATION_OVERLAY), None)
@@ -124,16 +127,18 @@ def build_plan(
 
     layers = [Layer("overlay", o.name, path_of(o)) for o in regular]
     from_file = baseline is not None and baseline.is_file
-    if baseline is not None and baseline.is_file:
-        layers.insert(0, Layer("baseline", "baseline", baseline.path))
-    stack = ([baseline.values] if baseline else []) + [by_name[o.name] for o in regular]
+    base = base or (baseline.values if baseline else None)
+    if baseline is not None and base is not None and baseline.is_file:
+        layers.insert(0, Layer("baseline", "baseline", base.source))
+    stack = ([base] if base else []) + [by_name[o.name] for o in regular]
     merged = merge_values(stack, chart_defaults)
 
     notes: list[str] = []
     # Like with like: with chart defaults, the baseline too is what the templates saw (Helm drops a
-    # top-level null over a chart key from both sides, so it is no change).
+    # top-level null over a chart key from both sides, so it is no change); without them, the values the
+    # baseline layer gives (the user-supplied ones, under an upgrade) against what the change gives.
     before = merge_values([baseline.values], chart_defaults).values if baseline and chart_defaults else None
-    diff = diff_values(before or baseline.values.values, merged.values) if baseline else None
+    diff = diff_values(before or base.values, merged.values) if base else None
     if baseline is None:
         notes.append(
             f"no baseline: capture one first: helm -n {release.namespace} get values {release.name} --all "
@@ -157,7 +162,7 @@ def build_plan(
 
     files = tuple(layer.path for layer in layers)
     migration_layer = Layer("one-time", migrate.name, path_of(migrate)) if change and migrate else None
-    before_values = baseline.values.values if baseline else {}
+    before_values = (baseline.values.values if chart_defaults else base.values) if baseline and base else {}
     effect = values_effect(before_values, merged.values)
     apply: list[Step] = list(
         plan_rollout(

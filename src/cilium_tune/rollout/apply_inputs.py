@@ -3,7 +3,8 @@
 The desired state (`cilium_tune.desired`) is built over fresh facts and a captured baseline, never over
 `--reuse-values`: a run must be able to go back to exactly what was there, and a resumed run must give
 helm the files it was planned with, so every layer becomes a file (the profile's overlays are written out
-as rendered) and the baseline is a capture on disk.
+as rendered) and the baseline is a capture on disk: its values.yaml on the chart version it was captured
+from, its user-values.yaml under another one (the new chart's defaults apply; `desired.baseline_layer`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def desired_for_apply(
     ref = ReleaseRef(ns, name, request.kube_context, request.kubeconfig)
     captured = baseline_for_apply(helm, kube, ref, request.baseline_ref, baselines, echo)
     local_chart = request.chart if request.chart and Path(request.chart).exists() else None
-    return load_desired(
+    desired = load_desired(
         DesiredInputs(
             profile_ref=request.profile_ref,
             value_files=request.value_files,
@@ -59,6 +60,9 @@ def desired_for_apply(
             require_profile=True,
         )
     )
+    if desired.upgrade is not None:
+        echo(desired.upgrade)
+    return desired
 
 
 def baseline_for_apply(

@@ -4,10 +4,16 @@ A baseline is a directory, never overwritten (a second capture goes beside the f
 
     values.yaml         `helm get values --all` without its nulls (`replayable`), headed by `# chart-version:`,
                         `# release:`, `# revision:` (the header plan/baseline.py reads; helm ignores comments)
+    user-values.yaml    `helm get values` (the user-supplied values, nulls kept: they delete chart keys on
+                        purpose), same header: what an upgrade to another chart version layers, so the new
+                        chart's defaults apply (`cilium_tune.desired.baseline_layer`)
     release.json        chart name and version, revision, status, as `helm get metadata` reports them
     cilium-config.json  the ConfigMap's data (what the agents were started with)
     facts.json          the facts snapshot (optional)
     SHA256SUMS          checksums of the files above, in `sha256sum -c` format
+
+A capture made before user-values.yaml was recorded still rolls back and applies on its own chart
+version; an apply to another version refuses it (capture again).
 
 The directory is written under a temporary name and renamed into place, so it exists whole or not at all.
 """
@@ -23,11 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cilium_tune.adapters.helm import Helm, ReleaseRef, get_metadata, get_values_all
+from cilium_tune.adapters.helm import Helm, ReleaseRef, get_metadata, get_values_all, get_values_user
 from cilium_tune.adapters.kube import CONFIGMAPS, KubeAPI, NotFound
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_atomic
-from cilium_tune.plan.baseline import header_fields
+from cilium_tune.plan.baseline import USER_VALUES, header_fields
 from cilium_tune.values.emit import dump_yaml
 from cilium_tune.values.loader import load_values_text
 
@@ -66,6 +72,9 @@ def capture(
 ) -> CapturedBaseline:
     """Capture the live release into a new directory under `out_dir`."""
     values = replayable(get_values_all(helm, ref))
+    user_values = get_values_user(helm, ref)
+    if not load_values_text(user_values, "helm get values").values:
+        user_values = "{}\n"  # helm prints `null` for a release installed with no values of its own
     meta = get_metadata(helm, ref)
     if not meta.get("version") or not meta.get("revision"):
         raise InputError(f"helm get metadata {ref.name} did not give the chart version and revision: {meta}")
@@ -90,6 +99,7 @@ def capture(
     )
     files = {
         VALUES: header + values,
+        USER_VALUES: header + user_values,
         RELEASE: json.dumps(release, indent=2, sort_keys=True) + "\n",
         CONFIG: json.dumps(config, indent=2, sort_keys=True) + "\n",
     }
