@@ -239,7 +239,11 @@ class DesiredState:
         from cilium_tune.rules import BaselineInfo, RuleContext
 
         baseline = self.baseline
-        info = None if baseline is None else BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version)
+        info = None
+        if baseline is not None:
+            layer = self.baseline_layer
+            user_layered = layer is not None and layer.values is baseline.user_values
+            info = BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version, user_layered)
         return RuleContext(
             values=self.values.values,
             facts=self.facts,
@@ -368,7 +372,7 @@ def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> 
     role: Role = "baseline" if baseline.is_file else "live"
     name = "baseline" if baseline.is_file else "live release"
     old = baseline.chart_version
-    if target is None or old is None or old == target:
+    if target is None or old is None or old.lstrip("v") == target.lstrip("v"):
         return Layer(role, name, baseline.path, baseline.values), None
     user = baseline.user_values
     if user is not None:

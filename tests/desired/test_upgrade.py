@@ -78,6 +78,8 @@ def test_an_upgrade_takes_the_new_charts_image_and_defaults_and_keeps_the_users_
     assert desired.upgrade in desired.notes
     assert desired.baseline is not None and desired.baseline.path == str(capture / "values.yaml"), \
         "the rollback still restores the capture exactly"
+    ctx = desired.rule_context()
+    assert ctx.baseline is not None and ctx.baseline.user_values_layered, "nothing pinned: CT904 stays quiet"
 
 
 def test_the_same_chart_version_layers_the_whole_capture_as_before(

@@ -134,7 +134,12 @@ def build_context(doc: dict[str, Any]) -> RuleContext:
     baseline = None
     if doc.get("baseline") is not None:
         b = doc["baseline"]
-        baseline = BaselineInfo(values=b.get("values") or {}, source=b["source"], chart_version=b.get("chart_version"))
+        baseline = BaselineInfo(
+            values=b.get("values") or {},
+            source=b["source"],
+            chart_version=b.get("chart_version"),
+            user_values_layered=bool(b.get("user_values_layered")),
+        )
     return RuleContext(values=values, facts=facts, profile=profile, baseline=baseline)
 
 

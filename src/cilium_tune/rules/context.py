@@ -71,12 +71,15 @@ CHART_DEFAULTS: Mapping[str, Any] = {
 class BaselineInfo:
     """The values captured before tuning (`helm get values --all`), and the chart version they came from.
 
-    `chart_version` is None when the baseline does not record it (a bare values file).
+    `chart_version` is None when the baseline does not record it (a bare values file). `user_values_layered`:
+    the change layers the baseline's user-supplied values rather than these (another chart version, see
+    `cilium_tune.desired.baseline_layer`), so the old chart's defaults are not pinned.
     """
 
     values: Mapping[str, Any]
     source: str
     chart_version: str | None = None
+    user_values_layered: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
     What it checks:
         The baseline's chart version differs from the target chart version (the profile's pinned
-        `release.version`, else the live release's chart version).
+        `release.version`, else the live release's chart version), and the change layers the
+        baseline's `--all` values (a `baseline capture` also keeps the user-supplied values, which an
+        upgrade layers instead: then there is nothing to warn about).
     Why it matters:
         A baseline from `helm get values --all` holds every chart default of its version. Layered under
         the overlays on another chart version, it pins the old defaults (and removed keys) and hides the
@@ -27,13 +29,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     Example:
         baseline captured from 1.18.4, profile pins 1.19.0-rc.1.
     Fix:
-        Capture a fresh baseline from the release running the target chart version, or roll back with
-        the baseline's own chart version.
+        Capture the baseline again with `cilium-tune baseline capture` (it keeps the user-supplied values
+        apart, and an upgrade layers those), or capture it from the release running the target chart
+        version.
     References:
         - cilium-k3s-facts section 1: `helm get values --all` equals the coalesced chart defaults.
     """
     target = derive.target_chart_version(ctx)
-    if ctx.baseline is None or not ctx.baseline.chart_version or target is None:
+    if ctx.baseline is None or not ctx.baseline.chart_version or target is None or ctx.baseline.user_values_layered:
         return
     if ctx.baseline.chart_version.lstrip("v") != target[0].lstrip("v"):
         yield Finding(
