@@ -270,6 +270,19 @@ def test_rollback_restores_the_baseline_release_exactly(env: Env) -> None:
     assert again.returncode == 0 and again.stdout.startswith("nothing to change"), again.stderr
 
 
+def test_the_baseline_keeps_the_user_supplied_values_apart_for_an_upgrade(env: Env) -> None:
+    (baseline,) = (env.tmp / "state" / "baselines").iterdir()
+    revision = json.loads((baseline / "release.json").read_text())["revision"]
+    user = yaml.safe_load((baseline / "user-values.yaml").read_text())
+    supplied = env.helm_out("get", "values", "cilium", "--revision", str(revision), "-o", "yaml")
+    assert user == (yaml.safe_load(supplied) or {}), "what `helm get values` said for the captured revision"
+    everything = yaml.safe_load((baseline / "values.yaml").read_text())
+    assert "image" in everything and len(user) < len(everything), "--all holds the chart's defaults too"
+    assert "user-values.yaml" in (baseline / "SHA256SUMS").read_text()
+    verified = env.ct("baseline", "verify", str(baseline))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
 def test_netkit_is_refused_then_a_failing_first_node_is_taken_back(env: Env) -> None:
     refused = env.ct("apply", "-p", "lab", "--chart", str(env.chart), "--dry-run")
     assert refused.returncode == 1 and "CT201" in refused.stdout
