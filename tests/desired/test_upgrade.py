@@ -8,6 +8,7 @@ the new chart changed. These tests build the desired state from the real charts,
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,14 @@ def test_facts_without_user_values_are_warned_about_under_an_upgrade(old_all_val
 
     assert desired.chart_values.get("image.tag") == "v1.19.6"
     assert any("no user-supplied values" in note for note in desired.notes)
+
+
+def test_plan_refuses_an_old_capture_for_an_upgrade_with_exit_2(
+    tmp_path: Path, old_all_values: str, cli: Callable[..., Any]
+) -> None:
+    capture = write_capture(tmp_path / "capture", version=OLD, values=old_all_values, user_values=None)
+    code, out, err = cli("plan", "-p", "lab", "--baseline", str(capture / "values.yaml"), "--chart",
+                         str(chart(NEW)), "--overlays", "profile")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {capture / 'values.yaml'}: captured before cilium-tune kept the user-supplied")
+    assert "hint: capture the baseline again: cilium-tune baseline capture" in err
