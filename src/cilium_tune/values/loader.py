@@ -33,6 +33,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from cilium_tune.chart_archive import read_chart_archive
 from cilium_tune.errors import InputError
 from cilium_tune.inputs import DepthLimited, check_yaml_aliases, decode_utf8, read_bytes, read_text
+from cilium_tune.values.gc_pause import cycle_collection_paused
 from cilium_tune.values.paths import KeyPath, format_path
 from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_path
 
@@ -120,6 +121,7 @@ def load_values(path: str | Path, *, helm: int = DEFAULT_HELM_MAJOR, label: str 
     return load_values_text(text, source, helm=helm)
 
 
+@cycle_collection_paused
 def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) -> LoadedValues:
     """Parse values from a string; `source` labels origins and error messages (normally a file path)."""
     if helm not in (3, 4):

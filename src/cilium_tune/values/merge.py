@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cilium_tune.errors import InputError
+from cilium_tune.values.gc_pause import cycle_collection_paused
 from cilium_tune.values.loader import DEFAULT_HELM_MAJOR, Document, LoadedValues, Origin
 from cilium_tune.values.paths import MISSING, KeyPath, format_path, get_path, iter_leaves, parse_path
 
@@ -140,6 +141,7 @@ class MergedValues:
         raise InputError(f"{format_path(path)} is not set by any of {', '.join(self.sources)}", hint=hint)
 
 
+@cycle_collection_paused
 def merge_values(layers: Sequence[LoadedValues], chart_defaults: LoadedValues | None = None) -> MergedValues:
     """Merge `-f` layers left to right over optional chart defaults, exactly as `helm template` does.
 
