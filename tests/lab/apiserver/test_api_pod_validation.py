@@ -84,9 +84,12 @@ def test_a_wrong_type_is_a_bad_request_naming_the_go_field(kube: Kube, change: s
          "Invalid value: 70000: must be between 1 and 65535, inclusive"),
         ("spec.restartPolicy", "Sometimes", "spec.restartPolicy", 'Unsupported value: "Sometimes"'),
         ("spec.containers", [], "spec.containers", "Required value"),
+        ("spec.containers.0", None, "spec.containers[0].name", "Required value"),
+        ("spec.containers.0.env.0", None, "spec.containers[0].env[0].name", "Required value"),
+        ("spec.containers.0.ports.0", None, "spec.containers[0].ports[0].containerPort", "Required value"),
     ],
     ids=["env-no-name", "no-image", "bad-name", "valuefrom-empty", "configmap-no-key", "port-range",
-         "restart-policy", "no-containers"],
+         "restart-policy", "no-containers", "container-null", "env-null", "port-null"],
 )
 def test_a_wrong_value_is_invalid_with_a_cause_per_field(
         kube: Kube, change: str, value: Any, field: str, message: str) -> None:

@@ -156,12 +156,18 @@ def _causes(spec: dict[str, Any], path: str, *, required: bool) -> list[tuple[st
     seen: set[str] = set()
     for field in ("initContainers", "containers"):
         for i, container in enumerate(spec.get(field) or []):
-            causes += _container(container, f"{path}.{field}[{i}]", seen)
+            causes += _container(_object(container), f"{path}.{field}[{i}]", seen)
     policy = spec.get("restartPolicy")
     if policy is not None and policy not in _RESTART:
         causes.append((f"{path}.restartPolicy", f'Unsupported value: "{policy}": supported values: '
                        + ", ".join(f'"{p}"' for p in _RESTART)))
     return causes
+
+
+def _object(item: Any) -> dict[str, Any]:
+    """A list item as the object Go decodes it to: `null` (the only non-object `_decode` lets through)
+    becomes the zero value, so it is refused like an empty item (`...name: Required value`), not a 500."""
+    return item if isinstance(item, dict) else {}
 
 
 def _container(container: dict[str, Any], path: str, seen: set[str]) -> list[tuple[str, str]]:
@@ -179,8 +185,8 @@ def _container(container: dict[str, Any], path: str, seen: set[str]) -> list[tup
     if not container.get("image"):
         causes.append((f"{path}.image", "Required value"))
     for i, env in enumerate(container.get("env") or []):
-        causes += _env(env, f"{path}.env[{i}]")
-    for i, port in enumerate(container.get("ports") or []):
+        causes += _env(_object(env), f"{path}.env[{i}]")
+    for i, port in enumerate(map(_object, container.get("ports") or [])):
         number = port.get("containerPort")
         if number is None:
             causes.append((f"{path}.ports[{i}].containerPort", "Required value"))
