@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
 from cilium_tune.errors import InputError
 from cilium_tune.lab import netns, topology
@@ -139,6 +140,16 @@ def _fabric_frame_bytes(topo: topology.Topology, *, family: int) -> float:
         srv.kill()
         srv.wait()
     return (after["tx_bytes"] - before["tx_bytes"]) / (after["tx_packets"] - before["tx_packets"])
+
+
+def test_a_fabric_port_takes_the_tso_max_size_or_is_left_alone_on_a_kernel_without_it() -> None:
+    """Kernels before 5.19 report no tso_max_size (and have no BIG TCP): the port keeps its sizes."""
+    with_size, without = ifinfmsg(), ifinfmsg()
+    with_size["attrs"] = [("IFLA_IFNAME", "fab-n1"), ("IFLA_TSO_MAX_SIZE", 524280)]
+    without["attrs"] = [("IFLA_IFNAME", "fab-n1")]
+    assert topology.fabric_port_sizes(with_size) == {
+        "gso_max_size": 524280, "gro_max_size": 524280, "gso_ipv4_max_size": 524280, "gro_ipv4_max_size": 524280}
+    assert topology.fabric_port_sizes(without) == {}
 
 
 @pytest.mark.root

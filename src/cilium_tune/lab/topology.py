@@ -322,9 +322,22 @@ def open_fabric_port(fab: IPRoute, index: int) -> None:
     for both families. Cilium never touches the network beyond its own devices, nor does the agent.
     """
     ensure_ipv4_big_tcp_attributes()
-    size = int(fab.get_links(index)[0].get("IFLA_TSO_MAX_SIZE"))
-    fab.link("set", index=index, gso_max_size=size, gro_max_size=size, gso_ipv4_max_size=size,
-             gro_ipv4_max_size=size)
+    sizes = fabric_port_sizes(fab.get_links(index)[0])
+    if sizes:
+        fab.link("set", index=index, **sizes)
+
+
+def fabric_port_sizes(link: Any) -> dict[str, int]:
+    """The GSO/GRO sizes a fabric port takes, from its link message: its tso_max_size for both families.
+
+    None at all when the kernel does not report tso_max_size (before 5.19): such a kernel has no BIG TCP
+    either (gso_ipv4_max_size came in 6.3), so the nodes never send packets past the port's default
+    and its sizes are left alone rather than guessed.
+    """
+    size = link.get("IFLA_TSO_MAX_SIZE")
+    if size is None:
+        return {}
+    return {"gso_max_size": size, "gro_max_size": size, "gso_ipv4_max_size": size, "gro_ipv4_max_size": size}
 
 
 def install_native_routes(topo: Topology) -> None:
