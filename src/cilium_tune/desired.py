@@ -160,14 +160,15 @@ class DesiredState:
     - `effective`: `values` coalesced over the chart's defaults (what the templates see); None without
       a chart.
     - `target_version`: the chart version being installed (the --chart package's, else the profile's
-      pinned one, else the live release's); None when nothing says.
+      pinned one, else the live release's); None when nothing says. The one target: the baseline layer,
+      the rules (CT904) and apply's release all read it; `target_evidence` names where it came from.
     - `catalog`: the key catalog in force for `target_version`.
     - `overlay_files`: the profile's overlays next to the files on disk (empty when not read);
       `overlays_from` says which of the two the layers hold ("profile" or "disk").
     - `drift`: a baseline file against the live release, when both are known (what changed on the
       cluster since the capture); None otherwise.
-    - `upgrade`: what changes in the baseline layer when `target_version` is not the baseline's chart
-      version (`chart A -> B: ... user-supplied values are kept ...`); None when it stays.
+    - `baseline_user_layered`: the baseline layer holds the baseline's user-supplied values, not its
+      `--all` values (`target_version` is another chart version; see `baseline_layer`).
     """
 
     profile: Profile | None
@@ -187,7 +188,8 @@ class DesiredState:
     overlay_files: tuple[OverlayFile, ...] = ()
     overlays_from: Literal["disk", "profile"] = "profile"
     drift: ValuesDiff | None = None
-    upgrade: str | None = None
+    target_evidence: str | None = None
+    baseline_user_layered: bool = False
 
     @property
     def baseline_layer(self) -> Layer | None:
@@ -241,9 +243,12 @@ class DesiredState:
         baseline = self.baseline
         info = None
         if baseline is not None:
-            layer = self.baseline_layer
-            user_layered = layer is not None and layer.values is baseline.user_values
-            info = BaselineInfo(baseline.values.values, baseline.path, baseline.chart_version, user_layered)
+            info = BaselineInfo(
+                baseline.values.values, baseline.path, baseline.chart_version, self.baseline_user_layered
+            )
+        target = None
+        if self.target_version is not None and self.target_evidence is not None:
+            target = (self.target_version, self.target_evidence)
         return RuleContext(
             values=self.values.values,
             facts=self.facts,
@@ -251,6 +256,7 @@ class DesiredState:
             baseline=info,
             catalog=self.catalog,
             origins=self.values.origins,
+            target_version=target,
         )
 
 
@@ -301,11 +307,12 @@ def build_desired(
         drift, baseline = _against_live(baseline, live, notes)
 
     release = _release(profile)
-    target = _target_version(chart, release, live.chart_version if live else None)
+    found = chart_target(chart, release.version if release else None, live.chart_version if live else None)
+    target, evidence = found if found is not None else (None, None)
     layers: list[Layer] = []
-    upgrade = None
+    user_layered = False
     if baseline is not None:
-        first, upgrade = baseline_layer(baseline, target, notes)
+        first, user_layered = baseline_layer(baseline, target, notes)
         layers.append(first)
     overlays = tuple(render_overlays(profile)) if profile is not None else ()
     base_dir = overlay_dir.rstrip("/") or "."
@@ -355,12 +362,13 @@ def build_desired(
         overlay_files=files,
         overlays_from=source,
         drift=drift,
-        upgrade=upgrade,
+        target_evidence=evidence,
+        baseline_user_layered=user_layered,
     )
 
 
-def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> tuple[Layer, str | None]:
-    """The layer the release's own values give helm, and what to say when the chart version changes.
+def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> tuple[Layer, bool]:
+    """The layer the release's own values give helm, and whether it is the user-supplied values.
 
     The one place that decides it. While the chart version stays, the baseline as it is (`--all`: every
     default of its chart too), so the change starts exactly from the release. Under another chart version
@@ -373,18 +381,17 @@ def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> 
     name = "baseline" if baseline.is_file else "live release"
     old = baseline.chart_version
     if target is None or old is None or old.lstrip("v") == target.lstrip("v"):
-        return Layer(role, name, baseline.path, baseline.values), None
+        return Layer(role, name, baseline.path, baseline.values), False
     user = baseline.user_values
     if user is not None:
         whose = "the baseline's" if baseline.is_file else "the live release's"
-        said = f"chart {old} -> {target}: {whose} user-supplied values are kept, the new chart's defaults apply"
-        notes.append(said)
+        notes.append(f"chart {old} -> {target}: {whose} user-supplied values are kept, the new chart's defaults apply")
         if not baseline.is_file and not user.values and baseline.values.values:
             notes.append(
                 f"the facts show no user-supplied values for {baseline.path}: if the release has values of its "
                 "own, the snapshot lacks them (collect the facts again)"
             )
-        return Layer(role, f"{name} (user-supplied)", user.source, user), said
+        return Layer(role, f"{name} (user-supplied)", user.source, user), True
     if baseline.captured:
         raise InputError(
             f"{baseline.path}: captured before cilium-tune kept the user-supplied values apart; it holds every "
@@ -396,7 +403,7 @@ def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> 
         f"--all`, chart {old}'s defaults (image tag included) override {target}'s; `cilium-tune baseline "
         "capture` keeps the user-supplied values apart"
     )
-    return Layer(role, name, baseline.path, baseline.values), None
+    return Layer(role, name, baseline.path, baseline.values), False
 
 
 def _refuse_foreign_facts(profile: Profile, facts: Snapshot, notes: list[str]) -> None:
@@ -549,12 +556,16 @@ def _release(profile: Profile | None) -> ReleaseIdentity | None:
     )
 
 
-def _target_version(chart: Chart | None, release: ReleaseIdentity | None, live: str | None) -> str | None:
+def chart_target(chart: Chart | None, pinned: str | None, live: str | None) -> tuple[str, str] | None:
+    """(the chart version a change installs, the evidence path it comes from): the --chart package's, else
+    the profile's pinned one, else the live release's; None when nothing says. The one place that decides."""
     if chart is not None and chart.version:
-        return chart.version
-    if release is not None:
-        return release.version
-    return live
+        return chart.version, "chart.version"
+    if pinned:
+        return pinned, "profile.release.version"
+    if live:
+        return live, "helm_release.chart_version"
+    return None
 
 
 # --- the thin loader: files in, build_desired out --------------------------------------------------------

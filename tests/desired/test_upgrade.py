@@ -75,8 +75,7 @@ def test_an_upgrade_takes_the_new_charts_image_and_defaults_and_keeps_the_users_
     first = desired.layers[0]
     assert (first.role, first.path) == ("baseline", str(capture / "user-values.yaml"))
     assert f"chart {OLD} -> {NEW}: the baseline's user-supplied values are kept, the new chart's defaults apply" \
-        == desired.upgrade
-    assert desired.upgrade in desired.notes
+        in desired.notes
     assert desired.baseline is not None and desired.baseline.path == str(capture / "values.yaml"), \
         "the rollback still restores the capture exactly"
     ctx = desired.rule_context()
@@ -94,7 +93,8 @@ def test_the_same_chart_version_layers_the_whole_capture_as_before(
     assert (first.role, first.path) == ("baseline", str(capture / "values.yaml"))
     assert first.values.values == yaml.safe_load(old_all_values)
     assert desired.chart_values.get("image.tag") == "v1.19.0-rc.1"
-    assert desired.upgrade is None
+    assert not desired.baseline_user_layered
+    assert not any(note.startswith("chart ") for note in desired.notes)
 
 
 def test_a_capture_without_user_values_is_refused_for_an_upgrade(tmp_path: Path, old_all_values: str) -> None:
@@ -118,7 +118,8 @@ def test_the_live_release_from_facts_gives_its_user_values_under_an_upgrade(
     assert desired.layers[0].role == "live"
     assert desired.chart_values.get("image.tag") == "v1.19.6"
     assert desired.chart_values.get("MTU") == 1400
-    assert desired.upgrade is not None and desired.upgrade.startswith(f"chart {OLD} -> {NEW}")
+    assert desired.baseline_user_layered
+    assert any(note.startswith(f"chart {OLD} -> {NEW}") for note in desired.notes)
 
 
 def test_facts_without_user_values_are_warned_about_under_an_upgrade(old_all_values: str) -> None:
@@ -141,3 +142,34 @@ def test_plan_refuses_an_old_capture_for_an_upgrade_with_exit_2(
     assert code == 2 and out == ""
     assert err.startswith(f"error: {capture / 'values.yaml'}: captured before cilium-tune kept the user-supplied")
     assert "hint: capture the baseline again: cilium-tune baseline capture" in err
+
+
+def test_the_chart_packages_version_is_the_one_target_even_against_the_profiles_pin(tmp_path: Path) -> None:
+    """The lab profile pins rc.1; `--chart cilium-1.19.6.tgz` installs 1.19.6: a capture taken after that
+    upgrade is not from another chart version (no CT904), and the baseline is layered whole."""
+    capture = write_capture(tmp_path / "capture", version=NEW, values="MTU: 1400\n", user_values=USER)
+
+    desired = desired_over(capture, NEW)
+
+    assert desired.release is not None and desired.release.version == OLD
+    assert (desired.target_version, desired.target_evidence) == (NEW, "chart.version")
+    assert desired.layers[0].path == str(capture / "values.yaml") and not desired.baseline_user_layered
+    ctx = desired.rule_context()
+    assert ctx.target_version == (NEW, "chart.version")
+    assert "CT904" not in {f.rule_id for f in _findings(desired)}
+
+    (ct904,) = [f for f in _findings(_hand_made(tmp_path, NEW)) if f.rule_id == "CT904"]
+    assert ct904.evidence == {"baseline.chart_version": "1.18.12", "chart.version": NEW}
+
+
+def _hand_made(tmp_path: Path, target: str) -> DesiredState:
+    """A hand-made baseline file from 1.18.12 (no user-supplied values apart): layered whole, CT904 warns."""
+    path = tmp_path / "by-hand.yaml"
+    path.write_text("# chart-version: 1.18.12\nMTU: 1400\n")
+    return load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(path), chart=str(chart(target))))
+
+
+def _findings(desired: DesiredState) -> list[Any]:
+    from cilium_tune.rules import run_rules
+
+    return list(run_rules(desired.rule_context()).findings)

@@ -18,6 +18,7 @@ from cilium_tune.rollout.preflight import preflight
 from cilium_tune.rules import Severity
 from rollout.captures import write_capture
 
+CHARTS = Path("/work/shared/charts")
 REF = ReleaseRef("kube-system", "cilium", None, None)
 NO_HELM = Helm(Path("/bin/false"), (4, 0, 0))  # never called: the tests below find a baseline on disk
 
@@ -57,6 +58,20 @@ def test_the_release_is_the_profiles_with_the_chart_given_in_its_place(tmp_path:
     assert release.chart == "/charts/cilium-1.19.0-rc.1.tgz"
 
 
+def test_the_release_installs_the_chart_packages_version_not_the_profiles_pin(tmp_path: Path) -> None:
+    """The lab profile pins 1.19.0-rc.1; `--chart cilium-1.19.6.tgz` installs 1.19.6, so the proposal compares
+    the live release with 1.19.6 (after the upgrade, a second apply is a no-op)."""
+    package = CHARTS / "cilium-1.19.6.tgz"
+    if not package.is_file():
+        pytest.skip(f"{package} missing")
+    capture = write_capture(tmp_path / "capture", version="1.19.6")
+    desired = load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(capture / "values.yaml"),
+                                         chart=str(package), require_profile=True))
+    release = release_for_apply(desired, str(package))
+    assert (release.version, release.chart) == ("1.19.6", str(package))
+    assert desired.target_version == release.version and not desired.baseline_user_layered
+
+
 def test_helm_gets_the_baseline_then_the_overlays_as_rendered_then_the_users_files(tmp_path: Path) -> None:
     capture = write_capture(tmp_path / "capture", version="1.19.0-rc.1")  # the lab profile's chart version
     mine = tmp_path / "mine.yaml"
@@ -78,7 +93,8 @@ def test_helm_gets_the_baseline_then_the_overlays_as_rendered_then_the_users_fil
 def test_under_another_chart_version_helm_gets_the_captures_user_supplied_values(tmp_path: Path) -> None:
     capture = write_capture(tmp_path / "capture", version="1.18.12", values="MTU: 1400\nimage:\n  tag: v1.18.12\n")
     desired = desired_over(capture)
-    assert desired.upgrade is not None and desired.upgrade.startswith("chart 1.18.12 -> 1.19.0-rc.1")
+    assert desired.baseline_user_layered
+    assert any(note.startswith("chart 1.18.12 -> 1.19.0-rc.1") for note in desired.notes)
     assert helm_files(desired, tmp_path)[0] == capture / "user-values.yaml"
     assert desired.values.get("image.tag") is None and desired.values.get("MTU") == 1400
 

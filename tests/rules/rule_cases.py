@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from cilium_tune.desired import chart_target
 from cilium_tune.facts.model import KernelVersion, Snapshot
 from cilium_tune.rules import BaselineInfo, Finding, RuleContext
 
@@ -140,7 +141,9 @@ def build_context(doc: dict[str, Any]) -> RuleContext:
             chart_version=b.get("chart_version"),
             user_values_layered=bool(b.get("user_values_layered")),
         )
-    return RuleContext(values=values, facts=facts, profile=profile, baseline=baseline)
+    live = facts.helm_release.chart_version if facts is not None and facts.helm_release is not None else None
+    target = chart_target(None, profile.release.version if profile is not None else None, live)
+    return RuleContext(values=values, facts=facts, profile=profile, baseline=baseline, target_version=target)
 
 
 def load_case(path: Path) -> Case:

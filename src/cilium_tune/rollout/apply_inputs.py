@@ -60,8 +60,8 @@ def desired_for_apply(
             require_profile=True,
         )
     )
-    if desired.upgrade is not None:
-        echo(desired.upgrade)
+    for note in desired.notes:
+        echo(f"note: {note}")
     return desired
 
 
@@ -82,7 +82,8 @@ def baseline_for_apply(
 
 
 def release_for_apply(desired: DesiredState, chart: str | None) -> Release:
-    """The release the profile names, with the chart given on the command line in place of the profile's."""
+    """The release the profile names, with the chart given on the command line in place of the profile's and
+    the desired state's target version (a local --chart package's version, else the profile's pin)."""
     identity = desired.release
     if identity is None:
         raise InputError("apply needs a profile naming the release", hint="pass --profile NAME|FILE")
@@ -90,7 +91,7 @@ def release_for_apply(desired: DesiredState, chart: str | None) -> Release:
         identity.namespace,
         identity.name,
         chart or identity.chart,
-        identity.version,
+        desired.target_version or identity.version,
         kubeconfig=identity.kubeconfig,
         kube_context=identity.kube_context,
     )

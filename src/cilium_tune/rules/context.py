@@ -88,7 +88,8 @@ class RuleContext:
 
     `catalog` is the chart's key catalog when a chart was given (`--chart`); None means the built-in one.
     `origins` says where each key of `values` was written (`file:line:column`), when the desired state
-    knows it, so a finding can point at the line to edit.
+    knows it, so a finding can point at the line to edit. `target_version` is the desired state's
+    (chart version the change installs, evidence path naming where it came from); None when nothing says.
     """
 
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -97,6 +98,7 @@ class RuleContext:
     baseline: BaselineInfo | None = None
     catalog: KeyCatalog | None = None
     origins: Mapping[KeyPath, Origin] = field(default_factory=dict)
+    target_version: tuple[str, str] | None = None
 
     def origin(self, path: KeyPath) -> Origin | None:
         """Where the key at `path` was written, if known."""

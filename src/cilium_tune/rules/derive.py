@@ -228,13 +228,9 @@ def gateway_api_enabled(ctx: RuleContext) -> bool:
 
 
 def target_chart_version(ctx: RuleContext) -> tuple[str, str] | None:
-    """(chart version the change installs, evidence path): the profile's pinned version, else the live
-    release's; None when neither is known."""
-    if ctx.profile is not None:
-        return ctx.profile.release.version, "profile.release.version"
-    if ctx.facts is not None and ctx.facts.helm_release is not None and ctx.facts.helm_release.chart_version:
-        return ctx.facts.helm_release.chart_version, "helm_release.chart_version"
-    return None
+    """(chart version the change installs, evidence path), as the desired state decided it
+    (`desired.chart_target`); None when nothing says."""
+    return ctx.target_version
 
 
 def minor_version(version: str) -> tuple[int, int] | None:

@@ -18,8 +18,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     """The baseline was captured from a different chart version than the one being installed.
 
     What it checks:
-        The baseline's chart version differs from the target chart version (the profile's pinned
-        `release.version`, else the live release's chart version), and the change layers the
+        The baseline's chart version differs from the target chart version (the `--chart` package's,
+        else the profile's pinned `release.version`, else the live release's chart version), and the change layers the
         baseline's `--all` values (a `baseline capture` also keeps the user-supplied values, which an
         upgrade layers instead: then there is nothing to warn about).
     Why it matters:
