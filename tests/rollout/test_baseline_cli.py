@@ -28,6 +28,17 @@ def test_show_reads_the_newest_capture_of_any_release(tmp_path: Path, cli: Calla
     assert code == 0 and json.loads(out)["release"]["revision"] == 3
 
 
+def test_show_skips_a_capture_left_half_written_by_an_interrupted_run(
+        tmp_path: Path, cli: Callable[..., Any]) -> None:
+    done = write_capture(tmp_path / "baselines" / "kube-system-cilium-r3-a", revision=3)
+    os.utime(done, (1, 1))
+    write_capture(tmp_path / "baselines" / ".capture-0123abcd", revision=7)  # newer, but never renamed into place
+
+    code, out, _ = cli("baseline", "show", "--state-dir", str(tmp_path))
+
+    assert code == 0 and out.splitlines()[0] == f"baseline {done}"
+
+
 def test_verify_names_what_changed_since_the_capture(tmp_path: Path, cli: Callable[..., Any]) -> None:
     capture = write_capture(tmp_path / "baselines" / "kube-system-cilium-r3-a")
     code, out, _ = cli("baseline", "verify", "--state-dir", str(tmp_path))

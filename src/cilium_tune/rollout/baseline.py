@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,13 +109,28 @@ def capture(
     files[SUMS] = "".join(f"{_sha(text.encode())}  {name}\n" for name, text in sorted(files.items()))
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    final = out_dir / f"{ref.namespace}-{ref.name}-r{release['revision']}-{stamp}-{secrets.token_hex(2)}"
-    tmp = out_dir / f".capture-{secrets.token_hex(4)}"
-    for name, text in files.items():
-        write_atomic(tmp / name, text, scrub=False)  # the release as it is, credentials included: it is restored
-    os.rename(tmp, final)  # never over an existing capture: the name is new
-    _fsync_dir(out_dir)
+    final = publish(out_dir, f"{ref.namespace}-{ref.name}-r{release['revision']}-{stamp}-{secrets.token_hex(2)}",
+                    files)
     return CapturedBaseline(final, release, config)
+
+
+def publish(out_dir: Path, name: str, files: dict[str, str]) -> Path:
+    """Write `files` as the new directory `out_dir/name`, whole or not at all.
+
+    They are written under a temporary dot-name (`latest` never reads one) and renamed into place; a write
+    that fails or is interrupted removes that temporary directory, so no half capture is left behind.
+    """
+    final = out_dir / name
+    tmp = out_dir / f".capture-{secrets.token_hex(4)}"
+    try:
+        for file, text in files.items():
+            write_atomic(tmp / file, text, scrub=False)  # the release as it is, credentials included: it is restored
+        os.rename(tmp, final)  # never over an existing capture: the name is new
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(out_dir)
+    return final
 
 
 def replayable(all_values: str) -> str:
@@ -180,7 +196,8 @@ def latest(out_dir: Path, namespace: str | None = None, name: str | None = None)
     if not out_dir.is_dir():
         return None
     pattern = f"{namespace}-{name}-r*" if namespace is not None and name is not None else "*"
-    found = sorted(p for p in out_dir.glob(pattern) if (p / RELEASE).is_file())
+    # a dot-name is a capture still being written (or left by an interrupted one): pathlib globs match it
+    found = sorted(p for p in out_dir.glob(pattern) if not p.name.startswith(".") and (p / RELEASE).is_file())
     found.sort(key=lambda p: p.stat().st_mtime)
     return load(found[-1]) if found else None
 
