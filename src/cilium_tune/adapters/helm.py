@@ -152,15 +152,21 @@ class ReleaseRef:
         return flags
 
 
-def get_values_all(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> str:
-    """`helm get values --all -o yaml`: the computed values of the release's current revision."""
-    return helm.run([*ref.flags(), "get", "values", ref.name, "--all", "-o", "yaml"], timeout=timeout).stdout
+def get_values_all(helm: Helm, ref: ReleaseRef, *, revision: int | None = None, timeout: float = 60) -> str:
+    """`helm get values --all -o yaml`: the computed values of `revision` (None: the current one)."""
+    argv = [*ref.flags(), "get", "values", ref.name, "--all", "-o", "yaml", *_revision(revision)]
+    return helm.run(argv, timeout=timeout).stdout
 
 
-def get_values_user(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> str:
-    """`helm get values -o yaml`: the values the user supplied to the release's current revision (`null`
-    when none), what `--reuse-values` keeps over a new chart."""
-    return helm.run([*ref.flags(), "get", "values", ref.name, "-o", "yaml"], timeout=timeout).stdout
+def get_values_user(helm: Helm, ref: ReleaseRef, *, revision: int | None = None, timeout: float = 60) -> str:
+    """`helm get values -o yaml`: the values the user supplied to `revision` (None: the current one;
+    `null` when none), what `--reuse-values` keeps over a new chart."""
+    argv = [*ref.flags(), "get", "values", ref.name, "-o", "yaml", *_revision(revision)]
+    return helm.run(argv, timeout=timeout).stdout
+
+
+def _revision(revision: int | None) -> list[str]:
+    return [] if revision is None else ["--revision", str(revision)]
 
 
 def get_metadata(helm: Helm, ref: ReleaseRef, *, timeout: float = 60) -> dict[str, Any]:

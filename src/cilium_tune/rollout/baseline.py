@@ -71,14 +71,18 @@ def capture(
     *,
     facts_json: str | None = None,
 ) -> CapturedBaseline:
-    """Capture the live release into a new directory under `out_dir`."""
-    values = replayable(get_values_all(helm, ref))
-    user_values = get_values_user(helm, ref)
-    if not load_values_text(user_values, "helm get values").values:
-        user_values = "{}\n"  # helm prints `null` for a release installed with no values of its own
+    """Capture the live release into a new directory under `out_dir`.
+
+    The metadata is read first and both values are read at its revision: an upgrade landing between the
+    three helm calls cannot mix one revision's values with another's chart version."""
     meta = get_metadata(helm, ref)
     if not meta.get("version") or not meta.get("revision"):
         raise InputError(f"helm get metadata {ref.name} did not give the chart version and revision: {meta}")
+    revision = int(meta["revision"])
+    values = replayable(get_values_all(helm, ref, revision=revision))
+    user_values = get_values_user(helm, ref, revision=revision)
+    if not load_values_text(user_values, "helm get values").values:
+        user_values = "{}\n"  # helm prints `null` for a release installed with no values of its own
     try:
         config_map = kube.get(CONFIGMAPS, CILIUM_CONFIG, ref.namespace)
         config = {str(k): str(v) for k, v in (config_map.get("data") or {}).items()}
@@ -90,7 +94,7 @@ def capture(
         "chart": meta.get("chart"),
         "version": meta.get("version"),
         "app_version": meta.get("appVersion"),
-        "revision": int(meta["revision"]),
+        "revision": revision,
         "status": meta.get("status"),
         "captured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
