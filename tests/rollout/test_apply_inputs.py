@@ -50,6 +50,16 @@ def test_a_baseline_given_is_used_as_it_is(tmp_path: Path) -> None:
     assert said == []
 
 
+@pytest.mark.parametrize("how", ["given", "found"])
+def test_a_capture_changed_since_it_was_taken_is_refused(tmp_path: Path, how: str) -> None:
+    capture = write_capture(tmp_path / "kube-system-cilium-r3-a")
+    (capture / "values.yaml").write_text("# chart-version: 1.18.12\nMTU: 9000\n")
+    given = str(capture) if how == "given" else None
+    with pytest.raises(InputError, match=r"does not verify: .*values\.yaml: changed since capture") as err:
+        baseline_for_apply(NO_HELM, FakeKube(), REF, given, tmp_path, lambda _: None)
+    assert err.value.hint == "pass another with --baseline"
+
+
 def test_the_release_is_the_profiles_with_the_chart_given_in_its_place(tmp_path: Path) -> None:
     desired = desired_over(write_capture(tmp_path / "capture"))
     assert release_for_apply(desired, None).chart.endswith("lab/chart")

@@ -49,5 +49,6 @@ def test_without_a_capture_of_the_release_there_is_nothing_to_restore(tmp_path: 
 def test_a_capture_changed_since_it_was_taken_is_refused(tmp_path: Path) -> None:
     capture = write_capture(tmp_path / "kube-system-cilium-r3-a")
     (capture / "values.yaml").write_text("# chart-version: 1.18.12\nMTU: 9000\n")
-    with pytest.raises(InputError, match=r"does not verify: .*values\.yaml: changed since capture"):
+    with pytest.raises(InputError, match=r"does not verify: .*values\.yaml: changed since capture") as err:
         target(tmp_path)
+    assert err.value.hint == "pass another with --to"

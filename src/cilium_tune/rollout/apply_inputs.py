@@ -69,13 +69,13 @@ def baseline_for_apply(
     helm: Helm, kube: KubeAPI, ref: ReleaseRef, given: str | None, baselines: Path, echo: Callable[[str], None]
 ) -> bl.CapturedBaseline:
     """The baseline given, else the newest capture of this release, else a new capture: an apply never
-    starts without a recorded state to go back to."""
+    starts without a recorded state to go back to, nor from one changed since it was captured."""
     if given is not None:
-        return bl.load(Path(given))
+        return bl.verified(bl.load(Path(given)), "--baseline")
     found = bl.latest(baselines, ref.namespace, ref.name)
     if found is not None:
         echo(f"baseline: {found.path}")
-        return found
+        return bl.verified(found, "--baseline")
     captured = bl.capture(helm, kube, ref, baselines)
     echo(f"baseline captured: {captured.path}")
     return captured

@@ -195,6 +195,15 @@ def verify(path: Path) -> list[str]:
     return problems
 
 
+def verified(baseline: CapturedBaseline, flag: str) -> CapturedBaseline:
+    """`baseline`, refused when it does not verify: a run never starts from a capture changed since it was
+    taken (`flag` is the command's option that names another)."""
+    problems = verify(baseline.path)
+    if problems:
+        raise InputError(f"baseline {baseline.path} does not verify: {problems[0]}", hint=f"pass another with {flag}")
+    return baseline
+
+
 def latest(out_dir: Path, namespace: str | None = None, name: str | None = None) -> CapturedBaseline | None:
     """The newest capture of that release (of any release, without one) under `out_dir`, if any."""
     if not out_dir.is_dir():

@@ -43,9 +43,7 @@ def rollback_target(
             f"no baseline of {namespace}/{name} under {baselines}",
             hint="pass --to DIR (a `cilium-tune baseline capture` directory)",
         )
-    problems = bl.verify(captured.path)
-    if problems:
-        raise InputError(f"baseline {captured.path} does not verify: {problems[0]}", hint="pass another with --to")
+    bl.verified(captured, "--to")
     release = Release(
         namespace,
         name,
