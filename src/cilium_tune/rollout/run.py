@@ -92,9 +92,9 @@ def propose(
 ) -> Proposal:
     """Read the live release, render before and after, and plan the steps from live to the target."""
     ref = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
-    live_values = replayable(get_values_all(helm, ref))
-    meta = get_metadata(helm, ref)
+    meta = get_metadata(helm, ref)  # first, and the values at its revision: an upgrade between cannot mix them
     live_version, live_revision = str(meta.get("version") or ""), int(meta.get("revision") or 0)
+    live_values = replayable(get_values_all(helm, ref, revision=live_revision or None))
     nodes = cluster_nodes(kube)
     with _scratch(live_values) as live_file:
         before = _render(helm, release, [live_file], live_version)
