@@ -102,7 +102,7 @@ class Env:
 
     def verify(self, keep: bool = True) -> Report:
         opts = VerifyOptions(profile_ref="lab", value_files=(str(self.veth),), helm=str(self.helm), keep=keep,
-                             timeout=60, request_timeout=2.0, round_period=0.3)
+                             timeout=60, request_timeout=5.0, round_period=0.3)
         kube = self.kube()
         start = time.monotonic()
         try:
