@@ -6,14 +6,14 @@ argv lists an executor runs. The commands are shell-quoted, but a name holding a
 printed script into lines that look like commands. So every name is checked against the rule Kubernetes
 itself enforces (RFC 1123), and every chart version against SemVer, when the input is loaded: a bad one
 never reaches a renderer.
+
+These are plain functions (no validation library): the profile (msgspec) and the facts model (pydantic)
+each wrap them in their own field types, and `plan` offline imports only the first.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
-
-from pydantic import AfterValidator
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL = re.compile(rf"{_LABEL}\Z")
@@ -73,16 +73,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def _node(value: str) -> str:
+def node_name(value: str) -> str:
+    """A Kubernetes node name."""
     return dns1123_subdomain(value, "node name")
 
 
-def _namespace(value: str) -> str:
+def namespace(value: str) -> str:
+    """A Kubernetes namespace name."""
     return dns1123_label(value, "namespace")
-
-
-NodeName = Annotated[str, AfterValidator(_node)]
-Namespace = Annotated[str, AfterValidator(_namespace)]
-ReleaseName = Annotated[str, AfterValidator(release_name)]
-ChartVersion = Annotated[str, AfterValidator(chart_version)]
-SingleLine = Annotated[str, AfterValidator(single_line)]

@@ -24,16 +24,23 @@ import re
 from datetime import datetime
 from functools import total_ordering
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from cilium_tune import names
 
 # Re-exported for callers that import them from here (they live in facts.k3s_defaults, free of pydantic).
 from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_CLUSTER_CIDR as K3S_DEFAULT_CLUSTER_CIDR
 from cilium_tune.facts.k3s_defaults import K3S_DEFAULT_SERVICE_CIDR as K3S_DEFAULT_SERVICE_CIDR
-from cilium_tune.names import ChartVersion, Namespace, NodeName, ReleaseName
 
 SCHEMA_VERSION = 1
+
+# Names and versions that end up in printed commands, checked as they are loaded (see cilium_tune.names).
+NodeName = Annotated[str, AfterValidator(names.node_name)]
+Namespace = Annotated[str, AfterValidator(names.namespace)]
+ReleaseName = Annotated[str, AfterValidator(names.release_name)]
+ChartVersion = Annotated[str, AfterValidator(names.chart_version)]
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from cilium_tune.names import ChartVersion, Namespace, NodeName, ReleaseName, SingleLine
+from cilium_tune import names
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Family = Literal["ipv4", "ipv6"]
@@ -106,6 +106,11 @@ def _v6_addr(value: str) -> str:
     return _address(value, "ipv6")
 
 
+NodeName = Annotated[str, AfterValidator(names.node_name)]
+Namespace = Annotated[str, AfterValidator(names.namespace)]
+ReleaseName = Annotated[str, AfterValidator(names.release_name)]
+ChartVersion = Annotated[str, AfterValidator(names.chart_version)]
+SingleLine = Annotated[str, AfterValidator(names.single_line)]
 IPv4CIDR = Annotated[str, AfterValidator(_v4_cidr), Field(examples=["10.42.0.0/16"])]
 IPv6CIDR = Annotated[str, AfterValidator(_v6_cidr), Field(examples=["fd00:42::/56"])]
 IPv4Addr = Annotated[str, AfterValidator(_v4_addr), Field(examples=["192.0.2.11"])]
