@@ -100,6 +100,25 @@ def test_helm_gets_the_baseline_then_the_overlays_as_rendered_then_the_users_fil
     assert not any("migrate" in p.name for p in files), "the one-time overlay is the strategy's, not a -f file"
 
 
+def test_the_overlays_helm_reads_are_written_whole_and_for_the_owner_only(tmp_path: Path) -> None:
+    """Written as every file cilium-tune writes (`files.write_all_atomic`): owner-readable, no temp file left,
+    and a target that cannot be written means none is (an error, not a traceback)."""
+    desired = desired_over(write_capture(tmp_path / "capture", version="1.19.0-rc.1"))
+    out = tmp_path / "files"
+    out.mkdir()
+
+    files = helm_files(desired, out)
+
+    overlays = [p for p in files if p.parent == out]
+    assert overlays and all(p.stat().st_mode & 0o777 == 0o600 for p in overlays)
+    assert sorted(out.iterdir()) == sorted(overlays)
+    blocked = tmp_path / "blocked"
+    (blocked / overlays[-1].name).mkdir(parents=True)
+    with pytest.raises(InputError, match="it is a directory"):
+        helm_files(desired, blocked)
+    assert [p.name for p in blocked.iterdir()] == [overlays[-1].name], "nothing written beside it"
+
+
 def test_under_another_chart_version_helm_gets_the_captures_user_supplied_values(tmp_path: Path) -> None:
     capture = write_capture(tmp_path / "capture", version="1.18.12", values="MTU: 1400\nimage:\n  tag: v1.18.12\n")
     desired = desired_over(capture)

@@ -9,6 +9,7 @@ from, its user-values.yaml under another one (the new chart's defaults apply; `d
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from cilium_tune.adapters.helm import Helm, ReleaseRef
 from cilium_tune.adapters.kube import KubeAPI
 from cilium_tune.desired import DesiredInputs, DesiredState, load_desired
 from cilium_tune.errors import InputError
+from cilium_tune.files import write_all_atomic
 from cilium_tune.plan.planner import Release
 from cilium_tune.rollout import baseline as bl
 
@@ -99,16 +101,21 @@ def release_for_apply(desired: DesiredState, chart: str | None) -> Release:
 
 def helm_files(desired: DesiredState, folder: Path) -> list[Path]:
     """The permanent layers as files helm reads, in -f order (the profile's overlays written into `folder` as
-    rendered; the one-time clean-state overlay is left out: the executor's strategy carries out the switch)."""
+    rendered; the one-time clean-state overlay is left out: the executor's strategy carries out the switch).
+
+    The overlays are written together, all or nothing, owner-readable only and unscrubbed: they are values
+    helm installs, so a credential in them must reach helm as it is (`files.write_all_atomic`)."""
     texts = {overlay.name: overlay for overlay in desired.overlays}
     files = []
+    written: dict[str | os.PathLike[str], str | bytes] = {}
     for layer in desired.permanent_layers:
         if layer.role == "overlay":
             path = folder / texts[layer.name].filename
-            path.write_text(texts[layer.name].text, encoding="utf-8")
+            written[path] = texts[layer.name].text
             files.append(path)
         elif layer.role == "live":
             raise InputError("apply needs a captured baseline file", hint="`cilium-tune baseline capture`")
         else:
             files.append(Path(layer.path))
+    write_all_atomic(written, scrub=False)
     return files
