@@ -16,7 +16,7 @@ def main() -> int:
     failures = []
     for script in scripts:
         print(f"== {script.name}", flush=True)
-        if subprocess.run([sys.executable, str(script)], check=False).returncode != 0:
+        if subprocess.run([sys.executable, str(script)], check=False, timeout=1800).returncode != 0:
             failures.append(script.name)
     if failures:
         print(f"missed targets: {', '.join(failures)}")

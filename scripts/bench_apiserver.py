@@ -151,7 +151,7 @@ def big_cluster(nodes: int, pods: int, repeat: int) -> None:
 def _install(binary: Path, env: dict[str, str], counter: Iterator[int]) -> None:
     n = next(counter)
     subprocess.run([binary, "upgrade", "--install", f"r{n}", CHART, "-n", f"ns{n}", "--create-namespace", "--wait",
-                    "--timeout", "60s"], env=env, check=True, capture_output=True)
+                    "--timeout", "60s"], env=env, check=True, capture_output=True, timeout=120)
 
 
 def helm_installs(repeat: int) -> None:

@@ -27,7 +27,7 @@ def measure(argv: list[str]) -> list[float]:
     times = []
     for _ in range(RUNS):
         start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=120)
         times.append(time.perf_counter() - start)
     return times
 

@@ -153,7 +153,7 @@ def main() -> int:
             ),
         )
         cli = [sys.executable, "-m", "cilium_tune", "lint", "--facts", str(path), "-o", "json"]
-        show("cli", timed(lambda: subprocess.run(cli, capture_output=True, check=False), args.repeat))
+        show("cli", timed(lambda: subprocess.run(cli, capture_output=True, check=False, timeout=120), args.repeat))
     return 0
 
 

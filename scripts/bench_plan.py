@@ -76,7 +76,7 @@ def main() -> int:
     exe = str(Path(sys.executable).parent / "cilium-tune")
     with tempfile.TemporaryDirectory(prefix="bench-plan-") as tmp:
         work = Path(tmp)
-        subprocess.run([exe, "render", "--out", "deploy"], cwd=work, check=True, capture_output=True)
+        subprocess.run([exe, "render", "--out", "deploy"], cwd=work, check=True, capture_output=True, timeout=120)
         files = [arg for name in OVERLAYS for arg in ("-f", f"deploy/{name}")]
         variants = {
             "plan": [exe, "plan"],

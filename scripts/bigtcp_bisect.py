@@ -99,7 +99,7 @@ class Bed:
     def close(self) -> None:
         for server in self.servers:
             server.kill()
-            server.wait()
+            server.wait(timeout=10)
         topology.teardown(self.topo.lab)
 
     def apply(self, cfg: Config) -> None:
@@ -112,7 +112,7 @@ class Bed:
                                         ipv4_big_tcp=cfg.ipv4_big_tcp, ipv6_big_tcp=cfg.ipv6_big_tcp)
             gro = "on" if cfg.receiver_gro else "off"
             subprocess.run(["ip", "netns", "exec", node.netns, "ethtool", "-K", topology.NODE_UPLINK, "gro", gro],
-                           check=True, capture_output=True)
+                           check=True, capture_output=True, timeout=30)
         with netns.ipr(self.topo.fabric_ns) as fab:
             for node in self.topo.nodes:
                 index = fab.link_lookup(ifname=node.fabric_port)[0]

@@ -73,7 +73,8 @@ def packages(charts: list[Path], git: Path | None) -> Iterator[tuple[ChartVersio
     found: dict[ChartVersion, tuple[str, object]] = {}
     if git is not None:
         names = subprocess.run(
-            ["git", "-C", str(git), "ls-tree", "--name-only", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(git), "ls-tree", "--name-only", "HEAD"],
+            capture_output=True, text=True, check=True, timeout=60,
         ).stdout.split()
         for name in names:
             if match := _PACKAGE.fullmatch(name):
@@ -92,7 +93,8 @@ def packages(charts: list[Path], git: Path | None) -> Iterator[tuple[ChartVersio
             yield (
                 version,
                 subprocess.run(
-                    ["git", "-C", str(git), "cat-file", "blob", f"HEAD:{where}"], capture_output=True, check=True
+                    ["git", "-C", str(git), "cat-file", "blob", f"HEAD:{where}"],
+                    capture_output=True, check=True, timeout=60,
                 ).stdout,
             )
 

@@ -33,7 +33,7 @@ def create(name: str) -> None:
 
     `ip netns add` itself (a few ms) rather than pyroute2's netns.create (a helper process, ~35 ms).
     """
-    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=30)
     with ipr(name) as ns:
         ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
 

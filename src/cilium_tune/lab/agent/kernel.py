@@ -28,6 +28,7 @@ from cilium_tune.lab.agent.services import LB_TABLE
 ENDPOINT_PREFIX = "lxc"
 """Host-side pod devices are named lxc*, as Cilium names them (the lab kubelet follows suit)."""
 NETNS_DIR = "/run/netns"
+RUN_TIMEOUT = 60  # seconds for one ip/ethtool/sysctl command: they take milliseconds, a hang is a fault
 _PROBE_IFNAME = "cilium_probe"
 _NTF_SELF = 2
 _NO_NSID = 0xFFFFFFFF  # "not assigned", as the kernel reports -1 unsigned
@@ -79,7 +80,11 @@ class NodeKernel:
     # -- commands -------------------------------------------------------------------------------------
     def run(self, argv: Sequence[str], stdin: str | None = None) -> str:
         prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
-        done = subprocess.run([*prefix, *argv], input=stdin, capture_output=True, text=True, check=False)
+        try:
+            done = subprocess.run([*prefix, *argv], input=stdin, capture_output=True, text=True, check=False,
+                                  timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise KernelError(f"{' '.join(argv)} did not finish within {RUN_TIMEOUT} s") from None
         if done.returncode != 0:
             raise KernelError(f"{' '.join(argv)} failed: {done.stderr.strip() or done.stdout.strip()}")
         return done.stdout
