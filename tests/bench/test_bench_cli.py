@@ -30,6 +30,8 @@ def test_compare_prints_ratios_verdicts_and_the_headline(runs: tuple[Path, Path,
     line = next(ln for ln in result.out.splitlines() if ln.startswith("throughput/pod-to-pod-cross-node/ipv4"))
     assert line.endswith("better")
     assert "cross-node pod throughput / host ceiling, IPv4: 0.8" in result.out
+    pod_vs_host = next(ln for ln in result.out.splitlines() if "/ host ceiling, IPv4:" in ln)
+    assert pod_vs_host.endswith(", not tested")  # a within-run ratio: no test judged it
     assert "\nverdict: better (" in result.out and "decided by Holm-adjusted" in result.out
     same = cli("bench", "compare", str(runs[0]), str(runs[0]))
     assert "\nverdict: no significant difference (" in same.out

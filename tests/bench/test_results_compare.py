@@ -13,6 +13,7 @@ from cilium_tune.bench import stats
 from cilium_tune.bench.compare import compare_runs, resolution_line, to_report
 from cilium_tune.bench.results import SCHEMA, load_run, save_run
 from cilium_tune.errors import InputError
+from cilium_tune.report.html import render_html
 from cilium_tune.report.model import Outcome
 from cilium_tune.report.pr_comment import render_markdown
 
@@ -77,6 +78,26 @@ def test_headline_pod_vs_host_tuned_vs_baseline_and_churn() -> None:
     assert figures["tuned-vs-baseline/ipv4"].value == pytest.approx(1.26, rel=0.06)  # type: ignore[union-attr]
     assert figures["churn-baseline/ipv4"].value == pytest.approx(0.54, rel=0.08)  # type: ignore[union-attr]
     assert figures["churn-tuned/ipv4"].value == pytest.approx(0.98, rel=0.06)  # type: ignore[union-attr]
+
+
+def test_a_headline_ratio_no_test_judged_says_not_tested() -> None:
+    """Pod throughput over the host ceiling divides two metrics of one run: a size that no test judged, so
+    every report says "not tested" rather than "no significant difference". Tuned vs baseline is a metric
+    of the family and carries the family's verdict."""
+    cmp = compare_runs(make_run("baseline", BASELINE, seed=1), make_run("tuned", TUNED, seed=2))
+    figures = {f.name: f.ratio for f in cmp.headline if f.ratio is not None}
+    assert figures["pod-vs-host/ipv4"].verdict is None
+    assert figures["tuned-vs-baseline/ipv4"] == cmp.item("throughput/pod-to-pod-cross-node/ipv4").ratio  # type: ignore[union-attr]
+    assert figures["tuned-vs-baseline/ipv4"].verdict is stats.Verdict.BETTER
+    report = to_report(cmp)
+    headline = report.meta["headline"]
+    assert headline["pod-vs-host/ipv4"]["verdict"] is None  # JSON: null
+    assert headline["tuned-vs-baseline/ipv4"]["verdict"] == "better"
+    markdown = render_markdown(report)
+    assert "host ceiling, IPv4 | **0.8" in markdown and "| not tested |" in markdown
+    page = render_html("bench", [report])
+    assert "<td>not tested</td>" in page and "<td>better</td>" in page
+    assert stats.verdict_text(stats.ratio_ci([1.0, 1.1], [1.2, 1.3]).verdict) == "not tested"
 
 
 def test_report_cases_and_fail_if_worse() -> None:

@@ -105,7 +105,7 @@ def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFE
                       strict=True))
     items = [MetricComparison(i.key, i.a, i.b, judged[i.key]) if i.key in judged else i for i in items]
     checked = _drift_checked(items)
-    return Comparison(a, b, tuple(checked), _headline(a, b, seed), _overall(checked, alpha, min_effect))
+    return Comparison(a, b, tuple(checked), _headline(a, b, seed, checked), _overall(checked, alpha, min_effect))
 
 
 def _overall(items: list[MetricComparison], alpha: float, min_effect: float) -> Overall:
@@ -113,7 +113,7 @@ def _overall(items: list[MetricComparison], alpha: float, min_effect: float) -> 
     count = {v: verdicts.count(v) for v in stats.Verdict}
     control = next((i.ratio for i in items if i.key == CALIBRATION_METRIC and i.ratio is not None), None)
     notes = []
-    if control is not None and control.verdict is not stats.Verdict.SAME:
+    if control is not None and _moved(control):
         notes.append(f"the drift control moved: loopback throughput B/A {control.value:.2f}")
     datapath = [i for i in items if i.ratio is not None and i.key != CALIBRATION_METRIC]
     tests = len(datapath)
@@ -141,7 +141,7 @@ def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:
     under the measurement (a shared machine's load, a CPU governor): a difference elsewhere cannot be
     put down to the datapath, so it is reported as inconclusive, with the control's ratio."""
     control = next((i for i in items if i.key == CALIBRATION_METRIC), None)
-    if control is None or control.ratio is None or control.ratio.verdict is stats.Verdict.SAME:
+    if control is None or control.ratio is None or not _moved(control.ratio):
         return items
     why = f"the machine itself changed: loopback throughput B/A {control.ratio.value:.2f}"
     out = []
@@ -154,6 +154,11 @@ def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:
     return out
 
 
+def _moved(ratio: stats.Ratio) -> bool:
+    """The family-wise test judged the ratio and found a change (better, worse or inconclusive)."""
+    return ratio.verdict is not None and ratio.verdict is not stats.Verdict.SAME
+
+
 def _within(run: BenchRun, num: str, den: str, seed: int) -> stats.Ratio | None:
     n, d = run.metric(num), run.metric(den)
     if n is None or d is None or not n.samples or not d.samples or not d.median:
@@ -161,7 +166,11 @@ def _within(run: BenchRun, num: str, den: str, seed: int) -> stats.Ratio | None:
     return stats.ratio_ci(d.samples, n.samples, seed=seed, key=f"{num}|{den}")
 
 
-def _headline(a: BenchRun, b: BenchRun, seed: int) -> tuple[HeadlineFigure, ...]:
+def _headline(a: BenchRun, b: BenchRun, seed: int, items: list[MetricComparison]) -> tuple[HeadlineFigure, ...]:
+    """The headline figures. Tuned vs baseline is a metric of the family, so it carries the family's verdict
+    (the same ratio and CI as its row); the others divide two different metrics, which no test judged:
+    their verdict stays None and prints as "not tested"."""
+    judged = {i.key: i.ratio for i in items}
     figures = []
     for fam in (4, 6):
         pod, host = f"throughput/pod-to-pod-cross-node/ipv{fam}", f"throughput/host-to-host/ipv{fam}"
@@ -174,11 +183,9 @@ def _headline(a: BenchRun, b: BenchRun, seed: int) -> tuple[HeadlineFigure, ...]
                 f"pod-vs-baseline-host/ipv{fam}",
                 f"{b.meta.label} cross-node pod throughput / {a.meta.label} host ceiling, IPv{fam}",
                 stats.ratio_ci(ceiling_a.samples, mb_pod.samples, seed=seed, key=f"{pod}|{host}|a")))
-        ma, mb = a.metric(pod), b.metric(pod)
-        tuned = (stats.ratio_ci(ma.samples, mb.samples, seed=seed, key=pod)
-                 if ma and mb and ma.samples and mb.samples and ma.median else None)
         figures.append(HeadlineFigure(f"tuned-vs-baseline/ipv{fam}",
-                                      f"cross-node pod throughput, {b.meta.label} / {a.meta.label}, IPv{fam}", tuned))
+                                      f"cross-node pod throughput, {b.meta.label} / {a.meta.label}, IPv{fam}",
+                                      judged.get(pod)))
         for run in (a, b):
             levels = sorted({m.services for m in run.metrics if m.services is not None and m.samples})
             if len(levels) >= 2:
@@ -209,14 +216,15 @@ def to_report(cmp: Comparison, *, fail_if_worse: float | None = None) -> Report:
             outcome = Outcome.FAIL if fail_if_worse is not None and loss > fail_if_worse else Outcome.WARN
         if r.verdict is stats.Verdict.INCONCLUSIVE or (item.key == CALIBRATION_METRIC and outcome is Outcome.FAIL):
             outcome = Outcome.WARN  # the drift control judges the machine, not the datapath
-        msg = (f"{r.verdict}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] (95% CI), "
+        msg = (f"{stats.verdict_text(r.verdict)}: B/A {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] (95% CI), "
                f"p {stats.format_p(r.p_adjusted)} (Holm)") + (f" ({item.note})" if item.note else "")
         meas = [_measure(run.meta.label, m) for run, m in ((cmp.a, item.a), (cmp.b, item.b))
                 if m is not None and m.median is not None]
         meas.append(Measurement(RATIO, "x", r.value, r.ci_low, r.ci_high))
         cases.append(Case(item.key, outcome, msg, evidence=_evidence(item), measurements=tuple(meas)))
-    headline = {f.name: {"what": f.what, "ratio": round(f.ratio.value, 4), "ci": [round(f.ratio.ci_low, 4),
-                                                                                    round(f.ratio.ci_high, 4)]}
+    headline = {f.name: {"what": f.what, "ratio": round(f.ratio.value, 4),
+                         "ci": [round(f.ratio.ci_low, 4), round(f.ratio.ci_high, 4)],
+                         "verdict": None if f.ratio.verdict is None else str(f.ratio.verdict)}
                 for f in cmp.headline if f.ratio is not None}
     o = cmp.overall
     verdict = {"overall": str(o.verdict), "decided_by": o.decided_by, "tests": o.tests, "better": o.better,

@@ -47,6 +47,8 @@ from itertools import combinations
 
 import numpy as np
 
+from cilium_tune.report.model import NOT_TESTED
+
 RESAMPLES = 4000
 CONFIDENCE = 0.95
 FAMILY_ALPHA = 0.05
@@ -86,12 +88,15 @@ class Verdict(enum.StrEnum):
 @dataclass(frozen=True)
 class Ratio:
     """B/A of two medians with its bootstrap 95% CI (for reading the size) and, once judged as part of a
-    family, its rank test's p-value, the Holm adjustment and the verdict they decide."""
+    family, its rank test's p-value, the Holm adjustment and the verdict they decide.
+
+    `verdict` is None until `judge` sets it: a ratio that was never tested is not "no significant
+    difference", and reports print it as `NOT_TESTED` (JSON: null)."""
 
     value: float
     ci_low: float
     ci_high: float
-    verdict: Verdict = Verdict.SAME
+    verdict: Verdict | None = None
     p: float | None = None
     p_adjusted: float | None = None
 
@@ -240,6 +245,11 @@ def judge(
             verdict = Verdict.BETTER if (ratio.value > 1) == pair.higher_is_better else Verdict.WORSE
         judged.append(replace(ratio, verdict=verdict, p=p, p_adjusted=q))
     return judged
+
+
+def verdict_text(verdict: Verdict | None) -> str:
+    """A ratio's verdict as reports print it; `NOT_TESTED` when no family-wise test judged it."""
+    return NOT_TESTED if verdict is None else str(verdict)
 
 
 def format_p(p: float | None) -> str:

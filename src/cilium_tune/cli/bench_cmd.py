@@ -188,7 +188,7 @@ def compare_cmd(a: Path, b: Path, fail_if_worse: str | None, min_effect: str, ou
 
 
 def _compare_table(cmp: Comparison) -> str:
-    from cilium_tune.bench.stats import format_p
+    from cilium_tune.bench.stats import format_p, verdict_text
 
     rows = [("metric", cmp.a.meta.label, cmp.b.meta.label, "B/A [95% CI]", "p (Holm)", "verdict")]
     for item in cmp.items:
@@ -200,14 +200,15 @@ def _compare_table(cmp: Comparison) -> str:
         else:
             r = item.ratio
             rows.append((item.key, a_txt, b_txt, f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]",
-                         format_p(r.p_adjusted), str(r.verdict)))
+                         format_p(r.p_adjusted), verdict_text(r.verdict)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     if cmp.headline:
         lines += ["", "headline:"]
         for f in cmp.headline:
             assert f.ratio is not None
-            lines.append(f"  {f.what}: {f.ratio.value:.2f} [{f.ratio.ci_low:.2f}, {f.ratio.ci_high:.2f}]")
+            lines.append(f"  {f.what}: {f.ratio.value:.2f} [{f.ratio.ci_low:.2f}, {f.ratio.ci_high:.2f}], "
+                         f"{verdict_text(f.ratio.verdict)}")
     o = cmp.overall
     same = o.tests - o.better - o.worse - o.inconclusive
     counts = f"{o.better} better, {o.worse} worse, {o.inconclusive} inconclusive, {same} no significant difference"

@@ -17,6 +17,7 @@ import click
 def demo(out_dir: Path, quick: bool, keep_lab: bool, seed: int) -> None:
     """Lab up, defaults, baseline, bench, apply the tuned profile, verify, bench, compare, report,
     rehearse the netkit switch, roll back, lab down. Needs root (network namespaces)."""
+    from cilium_tune.bench.stats import verdict_text
     from cilium_tune.demo import Demo, DemoOptions
     from cilium_tune.lab import cluster
 
@@ -27,7 +28,7 @@ def demo(out_dir: Path, quick: bool, keep_lab: bool, seed: int) -> None:
     for fig in result.comparison.headline:
         if fig.ratio is not None:
             r = fig.ratio
-            click.echo(f"  {fig.what}: {r.value:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]")
+            click.echo(f"  {fig.what}: {r.value:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}], {verdict_text(r.verdict)}")
     o = result.comparison.overall
     counts = f"{o.better} better, {o.worse} worse, {o.inconclusive} inconclusive of {o.tests} metrics"
     note = f"; {o.note}" if o.note else ""

@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cilium_tune.report.model import Outcome, Report
+from cilium_tune.report.model import NOT_TESTED, Outcome, Report
 from cilium_tune.report.plots import Figure
 
 _ORDER = [Outcome.FAIL, Outcome.ERROR, Outcome.WARN, Outcome.EXPLAINED, Outcome.PASS, Outcome.SKIP]
@@ -75,10 +75,11 @@ def _headline(report: Report) -> list[str]:
     if isinstance(verdict, Mapping):
         rows.append(f'<p>Verdict: <b>{e(str(verdict["overall"]))}</b> <span class="sub">(decided by '
                     f'{e(str(verdict["decided_by"]))}; the CIs below show sizes)</span></p>')
-    rows.append('<table class="headline"><tr><th>what</th><th>ratio</th><th>95% CI</th></tr>')
+    rows.append('<table class="headline"><tr><th>what</th><th>ratio</th><th>95% CI</th><th>verdict</th></tr>')
     for fig in headline.values():
         rows.append(f'<tr><td>{e(str(fig["what"]))}</td><td class="num big">{fig["ratio"]:.2f}</td>'
-                    f'<td class="num">[{fig["ci"][0]:.2f}, {fig["ci"][1]:.2f}]</td></tr>')
+                    f'<td class="num">[{fig["ci"][0]:.2f}, {fig["ci"][1]:.2f}]</td>'
+                    f'<td>{e(str(fig.get("verdict") or NOT_TESTED))}</td></tr>')
     rows.append("</table>")
     return rows
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+NOT_TESTED = "not tested"
+"""How a report prints the verdict of a figure no test judged (a bench headline's `"verdict": null`)."""
+
 
 class Outcome(enum.StrEnum):
     """What happened to one case. `explained` is a known benign state with an upstream link, not a pass."""

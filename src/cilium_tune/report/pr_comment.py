@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from cilium_tune.report.model import Case, Measurement, Outcome, Report
+from cilium_tune.report.model import NOT_TESTED, Case, Measurement, Outcome, Report
 
 _ICON = {
     Outcome.PASS: "✅", Outcome.FAIL: "❌", Outcome.WARN: "⚠️", Outcome.SKIP: "⏭️",
@@ -27,10 +27,10 @@ def render_markdown(report: Report) -> str:
         lines += [f"Verdict: **{verdict['overall']}** ({_cell(str(verdict['decided_by']))})", ""]
     headline = report.meta.get("headline")
     if isinstance(headline, Mapping) and headline:
-        lines += ["| headline | ratio | 95% CI |", "|---|---:|---|"]
+        lines += ["| headline | ratio | 95% CI | verdict |", "|---|---:|---|---|"]
         for fig in headline.values():
             lines.append(f"| {_cell(fig.get('what', ''))} | **{fig['ratio']:.2f}** | "
-                         f"[{fig['ci'][0]:.2f}, {fig['ci'][1]:.2f}] |")
+                         f"[{fig['ci'][0]:.2f}, {fig['ci'][1]:.2f}] | {_cell(fig.get('verdict') or NOT_TESTED)} |")
         lines.append("")
     lines += ["| | case | result | measurements |", "|---|---|---|---|"]
     for case in sorted(report.cases, key=lambda c: (_ORDER.index(c.outcome), c.name)):
