@@ -8,7 +8,7 @@ plain HTTP; KUBECONFIG, when set, wins (handy for running the agent by hand).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, cast
@@ -21,25 +21,30 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 
 from cilium_tune.lab.agent import model, nodeconfig
 from cilium_tune.lab.agent.config import AgentConfig
+from cilium_tune.lab.agent.informers import Watched
 from cilium_tune.lab.agent.ipam import node_pod_cidrs
 
 CONFIG_MAP = "cilium-config"
 
 
-def connect(env: Mapping[str, str]) -> Client:
+def kube_config(env: Mapping[str, str]) -> KubeConfig:
+    """How to reach the API from the agent's pod (see the module docstring)."""
     if env.get("KUBECONFIG"):
-        return Client(KubeConfig.from_file(env["KUBECONFIG"]), timeout=10.0)  # type: ignore[arg-type]
+        return KubeConfig.from_file(env["KUBECONFIG"])
     host = env.get("KUBERNETES_SERVICE_HOST", "127.0.0.1")
     port = env.get("KUBERNETES_SERVICE_PORT", "6443")
     if ":" in host:
         host = f"[{host}]"
-    config = KubeConfig.from_dict({
+    return KubeConfig.from_dict({
         "clusters": [{"name": "in-cluster", "cluster": {"server": f"http://{host}:{port}"}}],
         "users": [{"name": "cilium", "user": {}}],
         "contexts": [{"name": "in-cluster", "context": {"cluster": "in-cluster", "user": "cilium"}}],
         "current-context": "in-cluster",
     })
-    return Client(config, timeout=10.0)  # type: ignore[arg-type]
+
+
+def connect(env: Mapping[str, str]) -> Client:
+    return Client(kube_config(env), timeout=10.0)  # type: ignore[arg-type]
 
 
 def read_config(client: Client, namespace: str) -> dict[str, str] | None:
@@ -85,6 +90,19 @@ def resolve_config(client: Client, namespace: str, node: str) -> nodeconfig.Reso
     return nodeconfig.resolve(data, namespace, labels, configs, CONFIG_MAP)
 
 
+def resolve_from(config_maps: Sequence[ConfigMap], node_configs: Sequence[Any], nodes: Sequence[Node],
+                 namespace: str, node: str) -> nodeconfig.Resolved | None:
+    """`resolve_config` from watched copies: cilium-config (the one ConfigMap watched), the namespace's
+    CiliumNodeConfigs and the Nodes."""
+    cm = next((c for c in config_maps if c.metadata and c.metadata.name == CONFIG_MAP), None)
+    if cm is None:
+        return None
+    me = next((n for n in nodes if n.metadata and n.metadata.name == node), None)
+    labels = dict((me.metadata.labels or {}) if me is not None and me.metadata else {})
+    configs = [cast(dict[str, Any], obj.to_dict()) for obj in node_configs]
+    return nodeconfig.resolve(dict(cm.data or {}), namespace, labels, configs, CONFIG_MAP)
+
+
 def config_flag(client: Client, namespace: str, env_name: str, key: str) -> bool:
     """A boolean setting from the environment when the chart passes it (the lab chart), else from
     cilium-config, as the real operator and envoy read it from their mounted config."""
@@ -118,21 +136,30 @@ def _node_info(obj: Node, cfg: AgentConfig, index: int) -> model.NodeInfo:
 
 
 def read_cluster(client: Client, cfg: AgentConfig) -> ClusterView:
-    nodes = sorted(client.list(Node), key=lambda n: (n.metadata.name or "") if n.metadata else "")
-    infos = tuple(_node_info(n, cfg, i) for i, n in enumerate(nodes, start=1))
-    return ClusterView(infos, read_services(client))
+    return cluster_view(list(client.list(Node)), read_services(client), cfg)
+
+
+def cluster_view(nodes: Sequence[Node], services: tuple[model.Service, ...], cfg: AgentConfig) -> ClusterView:
+    """The view from Node objects (numbered in name order, which the IPAM fallback needs) and the Services."""
+    ordered = sorted(nodes, key=lambda n: (n.metadata.name or "") if n.metadata else "")
+    return ClusterView(tuple(_node_info(n, cfg, i) for i, n in enumerate(ordered, start=1)), services)
 
 
 def read_services(client: Client) -> tuple[model.Service, ...]:
     """ClusterIP Services with the Ready backends of their EndpointSlices (also used by the lab gateway)."""
+    return services_view(list(client.list(Service, namespace="*")), list(client.list(EndpointSlice, namespace="*")))
+
+
+def services_view(services: Sequence[Service], endpoint_slices: Sequence[EndpointSlice]) -> tuple[model.Service, ...]:
+    """The ClusterIP Services, sorted by namespace and name, each port with its Ready backends."""
     slices: dict[tuple[str, str], list[Any]] = {}
-    for es in client.list(EndpointSlice, namespace="*"):
+    for es in sorted(endpoint_slices, key=_meta_key):
         labels = (es.metadata.labels or {}) if es.metadata else {}
         owner = labels.get("kubernetes.io/service-name")
         if owner and es.metadata and es.metadata.namespace:
             slices.setdefault((es.metadata.namespace, owner), []).append(es)
-    services = []
-    for svc in client.list(Service, namespace="*"):
+    result = []
+    for svc in sorted(services, key=_meta_key):
         if not svc.metadata or not svc.spec:
             continue
         ips = [ip for ip in (svc.spec.clusterIPs or [svc.spec.clusterIP or ""]) if ip and ip != "None"]
@@ -143,8 +170,13 @@ def read_services(client: Client) -> tuple[model.Service, ...]:
         for port in svc.spec.ports or []:
             backends = _backends(slices.get((ns, name), []), port.name or "")
             ports.append(model.ServicePort(port.name or "", port.protocol or "TCP", port.port, tuple(backends)))
-        services.append(model.Service(ns, name, tuple(ips), tuple(ports)))
-    return tuple(services)
+        result.append(model.Service(ns, name, tuple(ips), tuple(ports)))
+    return tuple(result)
+
+
+def _meta_key(obj: Any) -> tuple[str, str]:
+    meta = obj.metadata
+    return (meta.namespace or "", meta.name or "") if meta else ("", "")
 
 
 def _backends(slices: list[Any], port_name: str) -> list[model.Backend]:
@@ -176,6 +208,17 @@ def pods_on_node(client: Client, node: str) -> dict[str, str]:
             if ip.ip:
                 result[ip.ip] = f"{pod.metadata.namespace}/{pod.metadata.name}"
     return result
+
+
+CONFIG_INPUTS = ("configmaps", "ciliumnodeconfigs", "nodes")
+
+
+def watched(namespace: str) -> tuple[Watched, ...]:
+    """What the running agent keeps a copy of: the datapath's inputs and its configuration's sources."""
+    return (Watched("nodes", (Node,)), Watched("services", (Service,), "*"),
+            Watched("endpointslices", (EndpointSlice,), "*"),
+            Watched("configmaps", (ConfigMap,), namespace, {"metadata.name": CONFIG_MAP}),
+            Watched("ciliumnodeconfigs", NODE_CONFIG_TYPES, namespace))
 
 
 def namespace_from_env() -> str:

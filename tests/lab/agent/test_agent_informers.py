@@ -1,0 +1,162 @@
+"""The agent's watched copies of the cluster (informers.py) against the lab API server, and the debounce
+that turns a burst of changes into one datapath sync (run.Changes)."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from agent_wait import wait_for
+from lightkube import Client, KubeConfig
+from lightkube.resources.core_v1 import ConfigMap, Service
+from lightkube.resources.discovery_v1 import EndpointSlice
+
+from cilium_tune.lab.agent import cluster
+from cilium_tune.lab.agent.informers import Informer, Informers, Watched
+from cilium_tune.lab.agent.run import Changes, Log
+from cilium_tune.lab.apiserver import ApiServer
+
+NS = "kube-system"
+
+
+def _config(url: str) -> KubeConfig:
+    return KubeConfig.from_dict({
+        "clusters": [{"name": "lab", "cluster": {"server": url}}], "users": [{"name": "u", "user": {}}],
+        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "u"}}], "current-context": "lab"})
+
+
+def _server(tmp_path: Path, port: int = 0) -> ApiServer:
+    return ApiServer(port=port, snapshot=tmp_path / "snapshot.json", service_cidrs=["198.18.64.0/18"],
+                     auto_ready=True)
+
+
+@dataclass
+class Watching:
+    server: ApiServer
+    client: Client
+    informers: Informers
+    changes: Changes
+    log: io.StringIO
+
+    def in_step(self) -> bool:
+        """The copies give the same Services view (and configuration) as reading the API now."""
+        copy = cluster.services_view(self.informers["services"].items(), self.informers["endpointslices"].items())
+        config = cluster.resolve_from(self.informers["configmaps"].items(),
+                                      self.informers["ciliumnodeconfigs"].items(), self.informers["nodes"].items(),
+                                      NS, "node-1")
+        return copy == cluster.read_services(self.client) and config == cluster.resolve_config(self.client, NS,
+                                                                                                 "node-1")
+
+
+@pytest.fixture
+def watching(tmp_path: Path) -> Iterator[Watching]:
+    server = _server(tmp_path)
+    url = server.start()
+    out = io.StringIO()
+    changes = Changes(debounce=0.1, max_delay=1.0)
+    informers = Informers(_config(url), cluster.watched(NS), changes.note, Log(out))
+    client = Client(_config(url), field_manager="test")
+    informers.start()
+    try:
+        assert informers.wait_synced(10)
+        yield Watching(server, client, informers, changes, out)
+    finally:
+        informers.stop()
+        client.close()
+        server.stop()
+
+
+def _service(client: Client, name: str, port: int = 80) -> None:
+    client.create(Service.from_dict({"metadata": {"name": name, "namespace": "default"},
+                                     "spec": {"ports": [{"name": "http", "port": port}]}}))
+
+
+def _slice(client: Client, service: str, address: str, ready: bool = True) -> None:
+    client.apply(EndpointSlice.from_dict({
+        "metadata": {"name": f"{service}-1", "namespace": "default", "labels": {"kubernetes.io/service-name": service}},
+        "addressType": "IPv4", "ports": [{"name": "http", "port": 8080}],
+        "endpoints": [{"addresses": [address], "conditions": {"ready": ready}}]}), force=True)
+
+
+def test_the_copies_of_services_and_slices_match_a_fresh_list(watching: Watching) -> None:
+    for i in range(100):
+        _service(watching.client, f"s{i}")
+        _slice(watching.client, f"s{i}", f"198.19.0.{i + 1}")
+    assert watching.changes.take(5) <= {"services", "endpointslices"}
+    wait_for("the copies", watching.in_step, timeout=10)
+    assert len(watching.informers["services"].items()) == 101  # with default/kubernetes
+
+    _slice(watching.client, "s7", "198.19.0.8", ready=False)  # a backend leaves
+    watching.client.delete(Service, "s9", namespace="default")
+    wait_for("the update and the deletion", watching.in_step, timeout=10)
+    ports = {s.name: s.ports for s in cluster.services_view(watching.informers["services"].items(),
+                                                            watching.informers["endpointslices"].items())}
+    assert "s9" not in ports and ports["s7"][0].backends == ()
+
+
+def test_the_configuration_sources_are_watched_too(watching: Watching) -> None:
+    watching.changes.take(0.5)
+    watching.client.create(ConfigMap.from_dict({"metadata": {"name": "cilium-config", "namespace": NS},
+                                                "data": {"routing-mode": "native"}}))
+    watching.client.create(ConfigMap.from_dict({"metadata": {"name": "unrelated", "namespace": NS}}))
+    assert watching.changes.take(5) == {"configmaps"}
+    wait_for("cilium-config in the copy", watching.in_step)
+    resolved = cluster.resolve_from(watching.informers["configmaps"].items(), [], [], NS, "node-1")
+    assert resolved is not None and resolved.data["routing-mode"] == "native"
+    assert [c.metadata.name for c in watching.informers["configmaps"].items() if c.metadata] == ["cilium-config"]
+
+
+def test_a_broken_watch_lists_again_and_misses_no_deletion(watching: Watching, tmp_path: Path) -> None:
+    for name in ("keep", "gone"):
+        _service(watching.client, name)
+    wait_for("both Services", watching.in_step)
+    port = watching.server.port
+    watching.server.stop()  # writes the snapshot; every watch stream ends
+    time.sleep(0.5)
+    restarted = _server(tmp_path, port)
+    restarted.start()
+    try:
+        watching.client.delete(Service, "gone", namespace="default")
+        _service(watching.client, "new")
+        wait_for("the copy of the restarted server", watching.in_step, timeout=15)
+        names = {s.metadata.name for s in watching.informers["services"].items() if s.metadata}
+        assert {"keep", "new"} <= names and "gone" not in names
+        assert "listing again" in watching.log.getvalue() or "listing failed" in watching.log.getvalue()
+    finally:
+        restarted.stop()
+        watching.server = restarted  # the fixture stops it again: a no-op
+
+
+def test_a_relist_that_finds_nothing_new_is_no_change() -> None:
+    inf = Informer(Watched("services", (Service,), "*"))
+    objs = [Service.from_dict({"metadata": {"name": n, "namespace": "a", "resourceVersion": v}})
+            for n, v in (("x", "1"), ("y", "2"))]
+    assert inf.replace(objs) is True and inf.replace(list(reversed(objs))) is False
+    assert inf.apply("BOOKMARK", objs[0]) is False
+    assert inf.apply("DELETED", objs[0]) is True and inf.apply("DELETED", objs[0]) is False
+    assert inf.replace(objs) is True  # x is back: the relist repairs a missed event
+    assert [s.metadata.name for s in inf.items() if s.metadata] == ["x", "y"]
+
+
+def test_changes_wait_for_a_quiet_moment_but_not_forever() -> None:
+    changes = Changes(debounce=0.2, max_delay=0.6)
+    assert changes.take(0.05) == set()
+
+    def trickle() -> None:  # a change every 50 ms for 1.5 s: never quiet for 200 ms
+        for i in range(30):
+            changes.note("services" if i % 2 else "endpointslices")
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=trickle)
+    start = time.monotonic()
+    thread.start()
+    assert changes.take(1) == {"services", "endpointslices"}
+    assert 0.5 <= time.monotonic() - start < 1.2  # the max delay, not the end of the trickle
+    thread.join()
+    time.sleep(0.05)
+    assert changes.take(1) == {"services", "endpointslices"}  # the rest of the trickle, in one more take
