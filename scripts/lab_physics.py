@@ -17,8 +17,9 @@ control; the first `defaults` and `native` runs also measure churn (TCP_CRR to a
 brackets the other (native/defaults: both natives against both defaults; BIG TCP: tuned against both
 natives); within-run ratios (pod/host, IPv4/IPv6, churn levels) need no pooling. The load average is
 recorded at the start and end of every run. Needs root; takes 15-25 minutes on a quiet 2-core machine.
+`--churn-only` runs just the churn: `defaults-1` then `native-1`, each measuring only the churn scenario.
 
-    sudo .venv/bin/python scripts/lab_physics.py -o physics-out [--budget 40s] [--skip-churn]
+    sudo .venv/bin/python scripts/lab_physics.py -o physics-out [--budget 40s] [--skip-churn | --churn-only]
     .venv/bin/python scripts/lab_physics.py --analyse physics-out [more-out ...]   # the tables again, pooled
 """
 
@@ -92,7 +93,8 @@ def measure(out: Path, args: argparse.Namespace) -> None:
         (out / "no-big-tcp.yaml").write_text("enableIPv4BIGTCP: false\n")
         tuned = ["-p", "lab", "-f", str(out / "veth.yaml")]
         current = "defaults"
-        for label, config, churn in SEQUENCE:
+        sequence = [step for step in SEQUENCE if step[2]] if args.churn_only else SEQUENCE
+        for label, config, churn in sequence:
             if config != current:
                 if config == "defaults":
                     tool("rollback", "--to", str(baseline), "-p", "lab", "--yes", *state, env=env)
@@ -103,7 +105,8 @@ def measure(out: Path, args: argparse.Namespace) -> None:
                 current = config
             if args.skip_churn:
                 churn = False
-            scenario = [a for glob in STREAMS + (CHURN if churn else []) for a in ("--scenario", glob)]
+            globs = [] if args.churn_only else STREAMS
+            scenario = [a for glob in globs + (CHURN if churn else []) for a in ("--scenario", glob)]
             loads[label] = [os.getloadavg()[0]]
             tool("bench", "run", "-p", "lab", "-o", str(out / label), "--label", label, *scenario,
                  "--budget", args.budget, "--seed", str(args.seed), env=env, timeout=3600)
@@ -223,7 +226,9 @@ def main() -> int:
     parser.add_argument("-o", "--out", type=Path, default=Path("physics-out"))
     parser.add_argument("--budget", default="40s", help="bench run --budget (sampling time per scenario)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--skip-churn", action="store_true")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--skip-churn", action="store_true")
+    only.add_argument("--churn-only", action="store_true", help="only the churn scenario, in defaults-1 and native-1")
     parser.add_argument("--analyse", type=Path, nargs="+", help="only print the tables of earlier output directories")
     args = parser.parse_args()
     if args.analyse:

@@ -367,7 +367,7 @@ class BenchRunner:
                 self.progress(f"churn: {present} -> {level} Services")
                 self._set_services(present, level, selector, families)
                 present = level
-                time.sleep(1.0 + level / 1000)  # the agent resyncs each second; 1,000 services load in ~0.2 s
+                time.sleep(2.0 + 2 * level / 1000)  # agents apply a burst <= 2 s after it starts; 5,000 load in 2-5 s
             group = [p for p in probes if (p.services or 0) == level]
             order = [group[i] for _ in range(self.cfg.churn_samples) for i in self.rng.permutation(len(group))]
             batch = [(p.id, self._argv(p, targets, self.cfg.sample_seconds, self.cfg.pin)) for p in order]
