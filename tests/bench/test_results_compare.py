@@ -11,7 +11,7 @@ from bench_runs import BASELINE, TUNED, make_run
 
 from cilium_tune.bench import stats
 from cilium_tune.bench.compare import compare_runs, resolution_line, to_report
-from cilium_tune.bench.results import SCHEMA, load_run, save_run
+from cilium_tune.bench.results import SCHEMA, BenchRun, load_run, save_run
 from cilium_tune.errors import InputError
 from cilium_tune.report.html import render_html
 from cilium_tune.report.model import Outcome
@@ -147,6 +147,30 @@ def test_a_difference_while_the_machine_itself_changed_is_inconclusive() -> None
                           make_run("b", dict(BASELINE, **{control: 40.0, "stream/pod-to-pod-cross-node/ipv4": 10.0}),
                                    seed=2))
     assert steady.item("throughput/pod-to-pod-cross-node/ipv4").ratio.verdict is stats.Verdict.WORSE  # type: ignore[union-attr]
+
+
+def test_ranks_and_medians_pointing_opposite_ways_warn_and_say_so() -> None:
+    """B's cross-node throughput: 32 of 60 samples a little above A's median, 28 far below. Its median is
+    higher, its ranks significantly lower: the comparison warns that it changed, not one way."""
+    key = "throughput/pod-to-pod-cross-node/ipv4"
+
+    def with_samples(run: BenchRun, samples: list[float]) -> BenchRun:
+        metrics = tuple(m.model_copy(update={"samples": tuple(samples)}) if m.key == key else m for m in run.metrics)
+        return run.model_copy(update={"metrics": metrics})
+
+    a = with_samples(make_run("a", BASELINE, seed=1), [20 * 1.02 ** (i / 2) for i in range(-30, 30)])
+    b = with_samples(make_run("b", BASELINE, seed=2),
+                     [20.3 + 0.025 * i for i in range(32)] + [12 + 0.05 * i for i in range(28)])
+    cmp = compare_runs(a, b)
+    item = cmp.item(key)
+    assert item is not None and item.ratio is not None and item.ratio.value > 1.02
+    assert item.ratio.verdict is stats.Verdict.INCONCLUSIVE
+    assert "B's samples rank below A's (P(B > A) 0.30" in (item.note or "")
+    assert "but its median moved up (B/A 1.02" in (item.note or "")
+    case = next(c for c in to_report(cmp).cases if c.name == key)
+    assert case.outcome is Outcome.WARN and case.message.startswith("inconclusive: B/A 1.02")
+    assert cmp.overall.verdict is stats.Verdict.INCONCLUSIVE
+    assert "1 metric(s) changed by the rank test against the direction of their medians" in (cmp.overall.note or "")
 
 
 def test_a_run_states_its_resolution_and_what_two_such_runs_resolve() -> None:

@@ -133,6 +133,20 @@ def test_a_shift_below_the_smallest_effect_is_not_called() -> None:
     assert stats.judge([stats.Pair("m", a, b, True)], min_effect=0.005)[0].verdict is stats.Verdict.BETTER
 
 
+def test_a_significant_fall_in_the_ranks_is_not_called_better_for_a_higher_median() -> None:
+    """A's 30 throughput samples spread over 15-26 Gbit/s. In B, 16 samples sit a little above A's median
+    (20.3-21.1) and 14 fall to 12-13 (a core taken away). B's median is 2.6% higher, yet its samples rank
+    below A's, and that fall is what the rank test found (p 0.007). "Better" would credit B with a rise
+    the test never found, and "no significant difference" would deny the change it did find."""
+    a = [20 * 1.02**i for i in range(-15, 15)]
+    b = [20.3 + 0.05 * i for i in range(16)] + [12 + 0.1 * i for i in range(14)]
+    ratio = stats.judge([stats.Pair("throughput/pod-to-pod-cross-node/ipv4", a, b, True)])[0]
+    assert ratio.value == pytest.approx(1.026, abs=0.001)
+    assert ratio.p_adjusted is not None and ratio.p_adjusted < 0.01
+    assert ratio.superiority == pytest.approx(0.31, abs=0.01)  # P(B > A): B ranks lower
+    assert ratio.verdict is stats.Verdict.INCONCLUSIVE
+
+
 def test_no_samples_is_an_error() -> None:
     with pytest.raises(ValueError):
         stats.median_ci([])

@@ -103,7 +103,8 @@ def compare_runs(a: BenchRun, b: BenchRun, *, min_effect: float = stats.MIN_EFFE
                       strict=True))
     judged.update(zip((p.key for p in control), stats.judge(control, alpha=alpha, min_effect=min_effect, seed=seed),
                       strict=True))
-    items = [MetricComparison(i.key, i.a, i.b, judged[i.key]) if i.key in judged else i for i in items]
+    items = [MetricComparison(i.key, i.a, i.b, judged[i.key], _split_note(judged[i.key])) if i.key in judged else i
+             for i in items]
     checked = _drift_checked(items)
     return Comparison(a, b, tuple(checked), _headline(a, b, seed, checked), _overall(checked, alpha, min_effect))
 
@@ -122,6 +123,9 @@ def _overall(items: list[MetricComparison], alpha: float, min_effect: float) -> 
         few = min(sizes, key=lambda n: stats.smallest_p(*n))
         notes.append(f"too few samples to call any change: {few[0]} against {few[1]} give a smallest p of "
                      f"{stats.smallest_p(*few):.2g}, {tests} metrics need {alpha / tests:.2g}")
+    split = sum(1 for i in datapath if i.ratio is not None and _split_note(i.ratio) is not None)
+    if split:
+        notes.append(f"{split} metric(s) changed by the rank test against the direction of their medians")
     if count[stats.Verdict.INCONCLUSIVE]:
         verdict = stats.Verdict.INCONCLUSIVE
     elif count[stats.Verdict.BETTER] and count[stats.Verdict.WORSE]:
@@ -152,6 +156,17 @@ def _drift_checked(items: list[MetricComparison]) -> list[MetricComparison]:
                                     f"{r.verdict} by itself, but {why}")
         out.append(item)
     return out
+
+
+def _split_note(ratio: stats.Ratio) -> str | None:
+    """Why a judged ratio is inconclusive when its rank test and its medians point opposite ways."""
+    if ratio.verdict is not stats.Verdict.INCONCLUSIVE or ratio.superiority is None:
+        return None
+    if (ratio.value > 1) == (ratio.superiority > 0.5):
+        return None
+    ranks, medians = ("above", "down") if ratio.superiority > 0.5 else ("below", "up")
+    return (f"B's samples rank {ranks} A's (P(B > A) {ratio.superiority:.2f}, p {stats.format_p(ratio.p_adjusted)} "
+            f"Holm) but its median moved {medians} (B/A {ratio.value:.3f}): changed, not one way")
 
 
 def _moved(ratio: stats.Ratio) -> bool:

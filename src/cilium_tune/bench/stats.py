@@ -11,7 +11,9 @@ Two questions, two tools:
   at 95% on its own, 11 metrics would be "all the same" in only about 0.95^11 = 57% of comparisons).
   Each metric gets a Wilcoxon-Mann-Whitney rank-sum test by permutation, and Holm's step-down adjusts
   the p-values across the family. A metric is better or worse when its Holm-adjusted p is within 5%
-  *and* its ratio of medians moved by at least the smallest effect of interest (`MIN_EFFECT`, 2%).
+  *and* its ratio of medians moved by at least the smallest effect of interest (`MIN_EFFECT`, 2%) *in
+  the direction the rank test found* (B's samples ranking above A's or below). When the two disagree,
+  the metric is inconclusive: something changed, but not one way (`judge` says why).
 
 Why an exact rank test decides rather than Holm/Bonferroni-adjusted bootstrap intervals: adjusted
 intervals live in the far tails (alpha/m = 0.45% for 11 metrics), and there the percentile bootstrap of a
@@ -81,7 +83,7 @@ class Verdict(enum.StrEnum):
     BETTER = "better"
     WORSE = "worse"
     SAME = "no significant difference"
-    INCONCLUSIVE = "inconclusive"  # it moved, but so did the machine itself (the drift control)
+    INCONCLUSIVE = "inconclusive"  # it moved, but so did the machine (drift control), or ranks and medians disagree
     MIXED = "mixed"  # a whole comparison only: some metrics better, some worse
 
 
@@ -99,6 +101,7 @@ class Ratio:
     verdict: Verdict | None = None
     p: float | None = None
     p_adjusted: float | None = None
+    superiority: float | None = None  # the rank test's direction: P(B > A), 0.5 for no shift (`superiority`)
 
     @property
     def half_width(self) -> float:
@@ -208,6 +211,18 @@ def rank_test_p(
     return float((1 + np.sum(stat >= observed - tolerance)) / (1 + resamples))
 
 
+def superiority(a: Sequence[float], b: Sequence[float]) -> float:
+    """The chance that a sample of B exceeds one of A (ties count half), over all pairs: the Mann-Whitney
+    U of B divided by n_a x n_b. It is what the rank test tests: 0.5 means no shift, above 0.5 B ranks
+    higher. The direction of a significant rank test is the side of 0.5 it falls on."""
+    va, vb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if va.size == 0 or vb.size == 0:
+        raise ValueError("no samples")
+    ranks = _midranks(np.concatenate([va, vb]))
+    u_b = float(ranks[va.size:].sum()) - vb.size * (vb.size + 1) / 2
+    return u_b / (va.size * vb.size)
+
+
 def smallest_p(n_a: int, n_b: int) -> float:
     """The smallest two-sided p the rank test can give for these sample counts (complete separation)."""
     return min(1.0, 2 / math.comb(n_a + n_b, n_a))
@@ -234,16 +249,30 @@ def judge(
     pairs: Sequence[Pair], *, alpha: float = FAMILY_ALPHA, min_effect: float = MIN_EFFECT, seed: int = DEFAULT_SEED
 ) -> list[Ratio]:
     """Each pair's ratio and 95% CI, and its verdict within the family: better or worse needs a
-    Holm-adjusted rank-test p within `alpha` and a ratio of medians at least `min_effect` away from 1."""
+    Holm-adjusted rank-test p within `alpha` and a ratio of medians at least `min_effect` away from 1,
+    on the side the rank test found.
+
+    Significance comes from the ranks and the size from the medians, and the two can point opposite
+    ways: when a third of B's samples fall far below (a core taken away) while its middle sits a little
+    higher, B ranks *below* A (significantly) and its median is *above*. Calling that "better" would
+    credit B with a rise the test never found. Nor is it "no significant difference": the test did
+    find one. So it is `INCONCLUSIVE`, a warning that says the runs differ but not one way. The
+    direction is not simply taken from the ranks instead, because the tables, the CI and the `min_effect`
+    floor all speak in ratios of medians, and a "better" printed next to B/A 0.97 would contradict them.
+    Only a rejected test can turn inconclusive, so the family-wise false-alarm rate is unchanged."""
     draws = permutations_for(len(pairs), alpha)
     ratios = [ratio_ci(p.a, p.b, seed=seed, key=p.key) for p in pairs]
     raw = [rank_test_p(p.a, p.b, seed=seed, key=p.key, resamples=draws) for p in pairs]
     judged = []
     for pair, ratio, p, q in zip(pairs, ratios, raw, holm(raw), strict=True):
+        shift = superiority(pair.a, pair.b)
         verdict = Verdict.SAME
         if q <= alpha and abs(ratio.value - 1) >= min_effect:
-            verdict = Verdict.BETTER if (ratio.value > 1) == pair.higher_is_better else Verdict.WORSE
-        judged.append(replace(ratio, verdict=verdict, p=p, p_adjusted=q))
+            if (ratio.value > 1) != (shift > 0.5):
+                verdict = Verdict.INCONCLUSIVE
+            else:
+                verdict = Verdict.BETTER if (ratio.value > 1) == pair.higher_is_better else Verdict.WORSE
+        judged.append(replace(ratio, verdict=verdict, p=p, p_adjusted=q, superiority=shift))
     return judged
 
 
