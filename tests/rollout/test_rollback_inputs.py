@@ -18,14 +18,14 @@ def target(baselines: Path, to: Path | None = None, chart: str | None = None) ->
 
 
 def test_the_newest_capture_is_restored_with_the_chart_version_it_was_captured_from(tmp_path: Path) -> None:
-    older = write_capture(tmp_path / "kube-system-cilium-r3-a", version="1.18.6", revision=3)
-    newer = write_capture(tmp_path / "kube-system-cilium-r4-b", version="1.18.12", revision=4)
+    older = write_capture(tmp_path / "kube-system-cilium-r3-a", version="1.18.12", revision=3)
+    newer = write_capture(tmp_path / "kube-system-cilium-r4-b", version="1.19.0-rc.1", revision=4)
     os.utime(older, (1, 1))
 
     found = target(tmp_path)
 
     assert found.baseline.path == newer
-    assert found.release.version == "1.18.12", "never the profile's version: the one the values go with"
+    assert found.release.version == "1.19.0-rc.1", "the one the values go with (here also the lab chart's)"
     assert (found.release.namespace, found.release.name, found.release.kubeconfig) == (
         "kube-system", "cilium", "/k/config")
     assert found.release.chart.endswith("lab/chart")
@@ -52,3 +52,13 @@ def test_a_capture_changed_since_it_was_taken_is_refused(tmp_path: Path) -> None
     with pytest.raises(InputError, match=r"does not verify: .*values\.yaml: changed since capture") as err:
         target(tmp_path)
     assert err.value.hint == "pass another with --to"
+
+
+def test_a_local_chart_of_another_version_is_refused(tmp_path: Path) -> None:
+    """helm ignores --version for a local chart: the lab chart (1.19.0-rc.1) would install itself under a
+    1.18.12 baseline's values."""
+    write_capture(tmp_path / "kube-system-cilium-r3-a", version="1.18.12")
+    with pytest.raises(InputError, match=r"chart builtin:lab is version 1\.19\.0-rc\.1, but the baseline .* was "
+                                         r"captured at 1\.18\.12") as err:
+        target(tmp_path)
+    assert "pass the 1.18.12 chart with --chart" in str(err.value.hint)

@@ -2,7 +2,9 @@
 
 A rollback is never run against whatever chart is current: the chart version recorded at capture goes
 with the values captured, and a baseline whose checksums no longer match is refused (it is not what was
-captured, so it cannot be trusted to restore what was there).
+captured, so it cannot be trusted to restore what was there). A local chart (a package or a directory,
+`builtin:lab` included) must be that version: helm ignores `--version` for a local chart, so another
+package would install its own version under the captured values (an rc.1 baseline on the 1.19.6 chart).
 """
 
 from __future__ import annotations
@@ -44,12 +46,30 @@ def rollback_target(
             hint="pass --to DIR (a `cilium-tune baseline capture` directory)",
         )
     bl.verified(captured, "--to")
+    chart_argument = chart or profile.release.chart_argument
+    _same_version(chart_argument, chart or profile.release.chart, captured)
     release = Release(
         namespace,
         name,
-        chart or profile.release.chart_argument,
+        chart_argument,
         captured.chart_version,
         kubeconfig=kubeconfig or profile.cluster.kubeconfig,
         kube_context=kube_context or profile.cluster.kube_context,
     )
     return RollbackTarget(release, captured)
+
+
+def _same_version(chart_argument: str, given_as: str, captured: bl.CapturedBaseline) -> None:
+    """Refuse a local chart of another version than the capture's (a repository reference is pinned by --version)."""
+    from cilium_tune.desired import chart_version_of
+
+    if not Path(chart_argument).exists():
+        return
+    version = chart_version_of(chart_argument)
+    if version is not None and version != captured.chart_version:
+        raise InputError(
+            f"chart {given_as} is version {version}, but the baseline {captured.path} was captured at "
+            f"{captured.chart_version}: helm would install {version} with the values of {captured.chart_version}",
+            hint=f"pass the {captured.chart_version} chart with --chart (a package, or a repository reference "
+            f"such as cilium/cilium)",
+        )
