@@ -21,6 +21,8 @@ NOT_FOR_OFFLINE_PLAN = (
     "aiohttp",
     "cryptography",
     "pyroute2",
+    "pydantic",  # the facts model's; the profile is msgspec's (docs/plan-speed.md)
+    "pydantic_core",
     "cilium_tune.adapters",
     "cilium_tune.lab",
     "cilium_tune.bench",

@@ -71,7 +71,7 @@ runpy.run_module("cilium_tune", run_name="__main__", alter_sys=True)
 """
 
 
-@pytest.mark.parametrize("after", ["click", "cilium_tune.cli.main", "pydantic"])
+@pytest.mark.parametrize("after", ["click", "cilium_tune.cli.main", "msgspec"])
 @pytest.mark.parametrize(
     ("signum", "code", "word"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
     ids=["SIGINT", "SIGTERM"],
@@ -80,7 +80,7 @@ def test_a_signal_while_starting_prints_one_line(signum: int, code: int, word: s
     """Ctrl-C or SIGTERM at any moment of start-up (imports included): exit 130 or 143, one line, no traceback.
 
     Signalled right after click, after the CLI module (before `main` installs its own handlers), or while
-    the command runs (pydantic comes with the profile).
+    the command runs (msgspec comes with the profile).
     """
     proc = subprocess.run(
         [sys.executable, "-c", _SIGNAL_AFTER, str(int(signum)), after, "plan", "--overlays", "profile"],

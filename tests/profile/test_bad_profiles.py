@@ -35,7 +35,17 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
     "several-problems-unknown-field-first": (
         "ingress:\n  hostnames:",
         "ingress: []\nx_hostnames:",
-        ["unknown field 'x_hostnames'", "(1 of 2 problems)"],
+        ["unknown field 'x_hostnames'"],
+    ),
+    "several-problems-the-first-in-the-file": (
+        "  datapath_mode: netkit\n  big_tcp:\n    ipv4: true",
+        "  datapath_mode: 1\n  big_tcp:\n    ipv4: yes please",
+        ["tuning.datapath_mode: expected 'veth', 'netkit' or 'netkit-l2', got a whole number"],
+    ),
+    "a-string-is-not-a-number": (
+        "    api_server_port: 6443",
+        '    api_server_port: "6443"',
+        ["tuning.kube_proxy_replacement.api_server_port: expected a whole number or null, got a string"],
     ),
     "cidr-with-host-bits": (
         "    ipv4: 10.43.0.0/16",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from cilium_tune.profile import load_profile, parse_profile
@@ -100,4 +101,4 @@ def test_builtin_profile_files_are_plain_yaml_with_the_same_data() -> None:
 
     for name in ("lab", "skyforge-dev"):
         data = yaml.safe_load(builtin_profile_text(name))
-        assert load_profile(name).model_dump(mode="json", exclude_defaults=False)["nodes"] == data["nodes"]
+        assert msgspec.to_builtins(load_profile(name))["nodes"] == data["nodes"]

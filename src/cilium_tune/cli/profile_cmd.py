@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 
 from cilium_tune.cli.completion_cmd import complete_profiles
 from cilium_tune.cli.machine import MACHINE, echo_document
@@ -69,7 +70,7 @@ def show(name_or_path: str | None, output: str) -> None:
         else:
             click.echo(Path(source).read_text(encoding="utf-8"), nl=False)
         return
-    data = prof.model_dump(mode="json")
+    data = msgspec.to_builtins(prof)
     if output == "json":
         click.echo(json.dumps(data, indent=2))
     else:

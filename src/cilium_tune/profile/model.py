@@ -6,7 +6,8 @@ mask size that cannot split its pool, native routing without the CIDR Helm insis
 *cluster* can carry the tuning is the rules' job, not the model's.
 
 The field descriptions are the user documentation: they feed the JSON Schema
-(`cilium-tune profile schema`) and the comments of `cilium-tune profile init`.
+(`cilium-tune profile schema`) and the comments of `cilium-tune profile init`. The structs are msgspec's
+(see `profile.fields` for why, and how the field checks run).
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ from __future__ import annotations
 import ipaddress
 from importlib import resources
 from itertools import combinations
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    field_validator,
-    model_validator,
+import msgspec
+from msgspec import Meta
+
+from cilium_tune.profile.fields import (
+    ChartVersion,
+    InconsistentProfile,
+    Namespace,
+    NodeName,
+    ReleaseName,
+    SingleLine,
+    Strict,
+    Valid,
 )
-
-from cilium_tune import names
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Family = Literal["ipv4", "ipv6"]
@@ -35,25 +38,7 @@ BUILTIN_CHART_PREFIX = "builtin:"
 # Charts shipped inside the package, by the name used after `builtin:` (folder relative to cilium_tune/).
 BUILTIN_CHARTS = {"lab": "lab/chart"}
 
-
-class InconsistentProfile(ValueError):
-    """A cross-field contradiction, carrying the location of the field to fix."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.hint = hint
-
-
-def nested_model(annotation: Any) -> type[BaseModel] | None:
-    """The model class inside a field annotation (`X`, `X | None`, `list[X]`), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = nested_model(arg)
-        if found is not None:
-            return found
-    return None
+__all__ = ["InconsistentProfile", "Profile"]
 
 
 def _network(value: str, family: Family) -> str:
@@ -106,28 +91,24 @@ def _v6_addr(value: str) -> str:
     return _address(value, "ipv6")
 
 
-NodeName = Annotated[str, AfterValidator(names.node_name)]
-Namespace = Annotated[str, AfterValidator(names.namespace)]
-ReleaseName = Annotated[str, AfterValidator(names.release_name)]
-ChartVersion = Annotated[str, AfterValidator(names.chart_version)]
-SingleLine = Annotated[str, AfterValidator(names.single_line)]
-IPv4CIDR = Annotated[str, AfterValidator(_v4_cidr), Field(examples=["10.42.0.0/16"])]
-IPv6CIDR = Annotated[str, AfterValidator(_v6_cidr), Field(examples=["fd00:42::/56"])]
-IPv4Addr = Annotated[str, AfterValidator(_v4_addr), Field(examples=["192.0.2.11"])]
-IPv6Addr = Annotated[str, AfterValidator(_v6_addr), Field(examples=["2001:db8::11"])]
+def _known_builtin_chart(chart: str) -> str:
+    if chart.startswith(BUILTIN_CHART_PREFIX) and chart.removeprefix(BUILTIN_CHART_PREFIX) not in BUILTIN_CHARTS:
+        known = ", ".join(BUILTIN_CHART_PREFIX + name for name in BUILTIN_CHARTS)
+        raise ValueError(f"unknown built-in chart {chart!r} (known: {known})")
+    return chart
 
 
-class _Strict(BaseModel):
-    """Shared config: unknown fields are errors, instances are immutable."""
+IPv4CIDR = Annotated[str, Meta(examples=["10.42.0.0/16"]), Valid(_v4_cidr)]
+IPv6CIDR = Annotated[str, Meta(examples=["fd00:42::/56"]), Valid(_v6_cidr)]
+IPv4Addr = Annotated[str, Meta(examples=["192.0.2.11"]), Valid(_v4_addr)]
+IPv6Addr = Annotated[str, Meta(examples=["2001:db8::11"]), Valid(_v6_addr)]
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class DualCIDR(_Strict):
+class DualCIDR(Strict, frozen=True):
     """One CIDR per IP family."""
 
-    ipv4: IPv4CIDR | None = Field(default=None, description="The IPv4 CIDR, or null when not used.")
-    ipv6: IPv6CIDR | None = Field(default=None, description="The IPv6 CIDR, or null when not used.")
+    ipv4: Annotated[IPv4CIDR | None, Meta(description="The IPv4 CIDR, or null when not used.")] = None
+    ipv6: Annotated[IPv6CIDR | None, Meta(description="The IPv6 CIDR, or null when not used.")] = None
 
     def get(self, family: Family) -> str | None:
         """The CIDR of one family, or None."""
@@ -135,50 +116,47 @@ class DualCIDR(_Strict):
         return value
 
 
-class Cluster(_Strict):
+class Cluster(Strict, kw_only=True, frozen=True):
     """Which cluster this is and how to reach it."""
 
-    name: SingleLine = Field(min_length=1, description="The cluster's name, used in reports and labels.")
-    kube_context: SingleLine | None = Field(
-        default=None,
-        description="kubeconfig context to use; null means the current context (as kubectl does).",
-    )
-    kubeconfig: SingleLine | None = Field(
-        default=None, description="Path of the kubeconfig file; null means $KUBECONFIG or ~/.kube/config."
-    )
+    name: Annotated[SingleLine, Meta(min_length=1, description="The cluster's name, used in reports and labels.")]
+    kube_context: Annotated[
+        SingleLine | None,
+        Meta(description="kubeconfig context to use; null means the current context (as kubectl does)."),
+    ] = None
+    kubeconfig: Annotated[
+        SingleLine | None, Meta(description="Path of the kubeconfig file; null means $KUBECONFIG or ~/.kube/config.")
+    ] = None
 
 
-class HelmRelease(_Strict):
+class HelmRelease(Strict, kw_only=True, frozen=True):
     """The Cilium Helm release the overlays are applied to."""
 
-    namespace: Namespace = Field(default="kube-system", min_length=1, description="Namespace of the Helm release.")
-    name: ReleaseName = Field(default="cilium", min_length=1, description="Name of the Helm release.")
-    chart: SingleLine = Field(
-        default="cilium/cilium",
-        min_length=1,
-        description=(
-            "Chart reference as helm takes it (repo/chart, a path or an OCI URL), or `builtin:lab` for the "
-            "lab chart shipped with cilium-tune."
+    namespace: Annotated[Namespace, Meta(description="Namespace of the Helm release.")] = "kube-system"
+    name: Annotated[ReleaseName, Meta(description="Name of the Helm release.")] = "cilium"
+    chart: Annotated[
+        SingleLine,
+        Meta(
+            min_length=1,
+            description=(
+                "Chart reference as helm takes it (repo/chart, a path or an OCI URL), or `builtin:lab` for the "
+                "lab chart shipped with cilium-tune."
+            ),
         ),
-    )
-    repository: SingleLine | None = Field(
-        default=None,
-        description=(
-            "URL of the Helm repository the chart's repo alias points at (as in `helm repo add`), for the "
-            "record; null when the chart is a path or an OCI reference, or when the alias is already set up."
+        Valid(_known_builtin_chart),
+    ] = "cilium/cilium"
+    repository: Annotated[
+        SingleLine | None,
+        Meta(
+            description=(
+                "URL of the Helm repository the chart's repo alias points at (as in `helm repo add`), for the "
+                "record; null when the chart is a path or an OCI reference, or when the alias is already set up."
+            )
         ),
-    )
-    version: ChartVersion = Field(
-        min_length=1, description="Pinned chart version (helm --version), SemVer.", examples=["1.19.0"]
-    )
-
-    @field_validator("chart")
-    @classmethod
-    def _known_builtin_chart(cls, chart: str) -> str:
-        if chart.startswith(BUILTIN_CHART_PREFIX) and chart.removeprefix(BUILTIN_CHART_PREFIX) not in BUILTIN_CHARTS:
-            known = ", ".join(BUILTIN_CHART_PREFIX + name for name in BUILTIN_CHARTS)
-            raise ValueError(f"unknown built-in chart {chart!r} (known: {known})")
-        return chart
+    ] = None
+    version: Annotated[
+        ChartVersion, Meta(description="Pinned chart version (helm --version), SemVer.", examples=["1.19.0"])
+    ]
 
     @property
     def chart_argument(self) -> str:
@@ -189,96 +167,108 @@ class HelmRelease(_Strict):
         return self.chart
 
 
-class K3s(_Strict):
+class K3s(Strict, kw_only=True, frozen=True):
     """Facts about the k3s distribution Cilium runs on (they are fixed when the cluster is created)."""
 
-    kind: Literal["k3s"] = Field(default="k3s", description="Kubernetes distribution; only k3s is supported.")
-    cni_conf_dir: SingleLine = Field(
-        default="/var/lib/rancher/k3s/agent/etc/cni/net.d",
-        description="Host directory k3s's containerd reads CNI configs from (rendered as cni.confPath).",
-    )
-    cluster_cidrs: DualCIDR = Field(description="k3s --cluster-cidr per family (Node podCIDRs come from it).")
-    service_cidrs: DualCIDR = Field(description="k3s --service-cidr per family (ClusterIP ranges).")
-    kube_proxy_disabled: bool = Field(
-        default=True, description="k3s runs with --disable-kube-proxy (needed for a kube-proxy-free cluster)."
-    )
+    kind: Annotated[Literal["k3s"], Meta(description="Kubernetes distribution; only k3s is supported.")] = "k3s"
+    cni_conf_dir: Annotated[
+        SingleLine,
+        Meta(description="Host directory k3s's containerd reads CNI configs from (rendered as cni.confPath)."),
+    ] = "/var/lib/rancher/k3s/agent/etc/cni/net.d"
+    cluster_cidrs: Annotated[
+        DualCIDR, Meta(description="k3s --cluster-cidr per family (Node podCIDRs come from it).")
+    ]
+    service_cidrs: Annotated[DualCIDR, Meta(description="k3s --service-cidr per family (ClusterIP ranges).")]
+    kube_proxy_disabled: Annotated[
+        bool, Meta(description="k3s runs with --disable-kube-proxy (needed for a kube-proxy-free cluster).")
+    ] = True
 
 
-class Node(_Strict):
+class Node(Strict, kw_only=True, frozen=True):
     """One cluster node and its InternalIP addresses."""
 
-    name: NodeName = Field(min_length=1, description="Kubernetes node name (RFC 1123).")
-    ipv4: IPv4Addr = Field(description="The node's IPv4 InternalIP.")
-    ipv6: IPv6Addr | None = Field(default=None, description="The node's IPv6 InternalIP (dual-stack), or null.")
+    name: Annotated[NodeName, Meta(description="Kubernetes node name (RFC 1123).")]
+    ipv4: Annotated[IPv4Addr, Meta(description="The node's IPv4 InternalIP.")]
+    ipv6: Annotated[IPv6Addr | None, Meta(description="The node's IPv6 InternalIP (dual-stack), or null.")] = None
 
 
-class Ingress(_Strict):
+class Ingress(Strict, frozen=True):
     """How traffic reaches the cluster's HTTP(S) services."""
 
-    hostnames: list[SingleLine] = Field(
-        default_factory=list, description="Hostnames served by the Gateway (sent as SNI/Host when verifying)."
-    )
+    hostnames: Annotated[
+        list[SingleLine],
+        Meta(description="Hostnames served by the Gateway (sent as SNI/Host when verifying)."),
+    ] = msgspec.field(default_factory=list)
 
 
-class IPAMPool(_Strict):
+class IPAMPool(Strict, kw_only=True, frozen=True):
     """A Cilium cluster-pool: the pod CIDR and the size of each node's block."""
 
-    cidr: str = Field(description="Pod CIDR the operator splits into per-node blocks.")
-    mask_size: int = Field(description="Prefix length of each node's block (e.g. 24 for IPv4, 120 for IPv6).")
+    cidr: Annotated[str, Meta(description="Pod CIDR the operator splits into per-node blocks.")]
+    mask_size: Annotated[
+        int, Meta(description="Prefix length of each node's block (e.g. 24 for IPv4, 120 for IPv6).")
+    ]
 
 
-class IPv4Pool(IPAMPool):
+class IPv4Pool(IPAMPool, kw_only=True, frozen=True):
     """The IPv4 pod pool."""
 
-    cidr: IPv4CIDR = Field(description="IPv4 pod CIDR the operator splits into per-node blocks.")
-    mask_size: int = Field(default=24, ge=1, le=32, description="Prefix length of each node's IPv4 block.")
+    cidr: Annotated[IPv4CIDR, Meta(description="IPv4 pod CIDR the operator splits into per-node blocks.")]
+    mask_size: Annotated[int, Meta(ge=1, le=32, description="Prefix length of each node's IPv4 block.")] = 24
 
 
-class IPv6Pool(IPAMPool):
+class IPv6Pool(IPAMPool, kw_only=True, frozen=True):
     """The IPv6 pod pool."""
 
-    cidr: IPv6CIDR = Field(description="IPv6 pod CIDR the operator splits into per-node blocks.")
-    mask_size: int = Field(default=120, ge=1, le=128, description="Prefix length of each node's IPv6 block.")
+    cidr: Annotated[IPv6CIDR, Meta(description="IPv6 pod CIDR the operator splits into per-node blocks.")]
+    mask_size: Annotated[int, Meta(ge=1, le=128, description="Prefix length of each node's IPv6 block.")] = 120
 
 
-class IPAM(_Strict):
+class IPAM(Strict, kw_only=True, frozen=True):
     """Cilium cluster-pool IPAM; an IPv6 pool makes the cluster dual-stack."""
 
-    ipv4: IPv4Pool = Field(description="IPv4 pod pool (always present: IPv4 stays enabled).")
-    ipv6: IPv6Pool | None = Field(default=None, description="IPv6 pod pool for dual-stack pods; null for IPv4 only.")
+    ipv4: Annotated[IPv4Pool, Meta(description="IPv4 pod pool (always present: IPv4 stays enabled).")]
+    ipv6: Annotated[
+        IPv6Pool | None, Meta(description="IPv6 pod pool for dual-stack pods; null for IPv4 only.")
+    ] = None
 
 
-class BigTCP(_Strict):
+class BigTCP(Strict, frozen=True):
     """BIG TCP per family (larger GSO/GRO packets; needs recent kernels and capable NICs)."""
 
-    ipv4: bool = Field(default=False, description="enableIPv4BIGTCP (kernel >= 6.3).")
-    ipv6: bool = Field(default=False, description="enableIPv6BIGTCP (kernel >= 5.19).")
+    ipv4: Annotated[bool, Meta(description="enableIPv4BIGTCP (kernel >= 6.3).")] = False
+    ipv6: Annotated[bool, Meta(description="enableIPv6BIGTCP (kernel >= 5.19).")] = False
 
 
-class SocketLB(_Strict):
+class SocketLB(Strict, frozen=True):
     """Socket-level service load balancing (connect()/sendmsg() time translation)."""
 
-    enabled: bool = Field(default=False, description="socketLB.enabled: translate ClusterIPs at the socket.")
-    host_namespace_only: bool | None = Field(
-        default=None,
-        description=(
-            "socketLB.hostNamespaceOnly: only the host namespace uses socket LB, pods use the tc path. "
-            "null means: true when vm_workloads is true (VM guests cannot reach ClusterIPs otherwise)."
+    enabled: Annotated[bool, Meta(description="socketLB.enabled: translate ClusterIPs at the socket.")] = False
+    host_namespace_only: Annotated[
+        bool | None,
+        Meta(
+            description=(
+                "socketLB.hostNamespaceOnly: only the host namespace uses socket LB, pods use the tc path. "
+                "null means: true when vm_workloads is true (VM guests cannot reach ClusterIPs otherwise)."
+            )
         ),
-    )
+    ] = None
 
 
-class KubeProxyReplacement(_Strict):
+class KubeProxyReplacement(Strict, frozen=True):
     """Cilium replaces kube-proxy; the agent then needs a direct address of the API server."""
 
-    enabled: bool = Field(default=False, description="kubeProxyReplacement: Cilium serves Services in eBPF.")
-    api_server_host: SingleLine | None = Field(
-        default=None, description="k8sServiceHost: address of the API server reachable without a ClusterIP."
-    )
-    api_server_port: int | None = Field(default=None, ge=1, le=65535, description="k8sServicePort (k3s: 6443).")
+    enabled: Annotated[bool, Meta(description="kubeProxyReplacement: Cilium serves Services in eBPF.")] = False
+    api_server_host: Annotated[
+        SingleLine | None,
+        Meta(description="k8sServiceHost: address of the API server reachable without a ClusterIP."),
+    ] = None
+    api_server_port: Annotated[
+        Annotated[int, Meta(ge=1, le=65535)] | None, Meta(description="k8sServicePort (k3s: 6443).")
+    ] = None
 
-    @model_validator(mode="after")
-    def _needs_api_server(self) -> KubeProxyReplacement:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         for field in ("api_server_host", "api_server_port"):
             if self.enabled and getattr(self, field) is None:
                 raise InconsistentProfile(
@@ -286,58 +276,58 @@ class KubeProxyReplacement(_Strict):
                     "is required with kube-proxy replacement: without kube-proxy the agent cannot reach the "
                     "API server through its ClusterIP",
                 )
-        return self
 
 
-class GatewayAPI(_Strict):
+class GatewayAPI(Strict, frozen=True):
     """Cilium's Gateway API implementation."""
 
-    enabled: bool = Field(default=False, description="gatewayAPI.enabled: Cilium serves Gateway API resources.")
-    host_network: bool = Field(
-        default=False,
-        description="gatewayAPI.hostNetwork.enabled: Envoy listens on every node's own addresses.",
-    )
-    privileged_ports: bool = Field(
-        default=True,
-        description=("Listeners use ports <= 1023 (80/443) on the host network, so Envoy keeps NET_BIND_SERVICE."),
-    )
+    enabled: Annotated[
+        bool, Meta(description="gatewayAPI.enabled: Cilium serves Gateway API resources.")
+    ] = False
+    host_network: Annotated[
+        bool, Meta(description="gatewayAPI.hostNetwork.enabled: Envoy listens on every node's own addresses.")
+    ] = False
+    privileged_ports: Annotated[
+        bool,
+        Meta(description="Listeners use ports <= 1023 (80/443) on the host network, so Envoy keeps NET_BIND_SERVICE."),
+    ] = True
 
 
-class Tuning(_Strict):
+class Tuning(Strict, kw_only=True, frozen=True):
     """The datapath tuning wanted; each choice becomes Helm values in the rendered overlays."""
 
-    routing_mode: Literal["native", "tunnel"] = Field(
-        default="tunnel",
-        description="routingMode: native (nodes route pod CIDRs directly) or tunnel (VXLAN/Geneve).",
-    )
-    auto_direct_node_routes: bool = Field(
-        default=False,
-        description="autoDirectNodeRoutes: routes to other nodes' pod blocks (nodes share an L2).",
-    )
-    native_routing_cidrs: DualCIDR = Field(
-        default=DualCIDR(),
-        description="ipv4/ipv6NativeRoutingCIDR: not masqueraded; must contain the pod pools.",
-    )
-    datapath_mode: Literal["veth", "netkit", "netkit-l2"] = Field(
-        default="veth",
-        description="bpf.datapathMode: pod device type; netkit needs kernel >= 6.7 and a migration.",
-    )
-    big_tcp: BigTCP = Field(default=BigTCP(), description="BIG TCP per family.")
-    socket_lb: SocketLB = Field(default=SocketLB(), description="Socket-level load balancing.")
-    l2_neigh_discovery: bool = Field(
-        default=False,
-        description="l2NeighDiscovery.enabled: the agent keeps ARP/NDP entries of other nodes fresh.",
-    )
-    kube_proxy_replacement: KubeProxyReplacement = Field(
-        default=KubeProxyReplacement(), description="kube-proxy replacement and the API server address."
-    )
-    bpf_masquerade: bool = Field(default=False, description="bpf.masquerade: SNAT in eBPF instead of iptables.")
-    ipam: IPAM = Field(description="Cluster-pool pod pools per family (an IPv6 pool means dual-stack).")
-    gateway_api: GatewayAPI = Field(default=GatewayAPI(), description="Gateway API and its host-network mode.")
-    vm_workloads: bool = Field(
-        default=False,
-        description="Pods run VMs (QEMU/vrnetlab, KubeVirt, Kata): guests need socket LB off in pods.",
-    )
+    routing_mode: Annotated[
+        Literal["native", "tunnel"],
+        Meta(description="routingMode: native (nodes route pod CIDRs directly) or tunnel (VXLAN/Geneve)."),
+    ] = "tunnel"
+    auto_direct_node_routes: Annotated[
+        bool, Meta(description="autoDirectNodeRoutes: routes to other nodes' pod blocks (nodes share an L2).")
+    ] = False
+    native_routing_cidrs: Annotated[
+        DualCIDR, Meta(description="ipv4/ipv6NativeRoutingCIDR: not masqueraded; must contain the pod pools.")
+    ] = DualCIDR()
+    datapath_mode: Annotated[
+        Literal["veth", "netkit", "netkit-l2"],
+        Meta(description="bpf.datapathMode: pod device type; netkit needs kernel >= 6.7 and a migration."),
+    ] = "veth"
+    big_tcp: Annotated[BigTCP, Meta(description="BIG TCP per family.")] = BigTCP()
+    socket_lb: Annotated[SocketLB, Meta(description="Socket-level load balancing.")] = SocketLB()
+    l2_neigh_discovery: Annotated[
+        bool, Meta(description="l2NeighDiscovery.enabled: the agent keeps ARP/NDP entries of other nodes fresh.")
+    ] = False
+    kube_proxy_replacement: Annotated[
+        KubeProxyReplacement, Meta(description="kube-proxy replacement and the API server address.")
+    ] = KubeProxyReplacement()
+    bpf_masquerade: Annotated[
+        bool, Meta(description="bpf.masquerade: SNAT in eBPF instead of iptables.")
+    ] = False
+    ipam: Annotated[IPAM, Meta(description="Cluster-pool pod pools per family (an IPv6 pool means dual-stack).")]
+    gateway_api: Annotated[
+        GatewayAPI, Meta(description="Gateway API and its host-network mode.")
+    ] = GatewayAPI()
+    vm_workloads: Annotated[
+        bool, Meta(description="Pods run VMs (QEMU/vrnetlab, KubeVirt, Kata): guests need socket LB off in pods.")
+    ] = False
 
     @property
     def dual_stack(self) -> bool:
@@ -356,43 +346,41 @@ class Tuning(_Strict):
         return pool
 
 
-class Profile(_Strict):
-    """A cluster and the Cilium tuning wanted on it."""
+class Profile(Strict, kw_only=True, frozen=True, dict=True):
+    """A cluster and the Cilium tuning wanted on it.
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        title="cilium-tune profile",
-        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
-    )
+    Equal when the content is equal, wherever the two were loaded from: `source` is kept beside the
+    fields (in the instance's `__dict__`, hence `dict=True`), not among them.
+    """
 
-    description: str = Field(default="", description="Free text: what this cluster is for.")
-    cluster: Cluster = Field(description="Which cluster and how to reach it.")
-    release: HelmRelease = Field(description="The Cilium Helm release.")
-    distribution: K3s = Field(description="Distribution facts (k3s).")
-    nodes: list[Node] = Field(min_length=1, description="The cluster's nodes and their InternalIPs.")
-    ingress: Ingress = Field(default=Ingress(), description="Ingress hostnames.")
-    tuning: Tuning = Field(description="The tuning choices.")
+    description: Annotated[str, Meta(description="Free text: what this cluster is for.")] = ""
+    cluster: Annotated[Cluster, Meta(description="Which cluster and how to reach it.")]
+    release: Annotated[HelmRelease, Meta(description="The Cilium Helm release.")]
+    distribution: Annotated[K3s, Meta(description="Distribution facts (k3s).")]
+    nodes: Annotated[list[Node], Meta(min_length=1, description="The cluster's nodes and their InternalIPs.")]
+    ingress: Annotated[Ingress, Meta(description="Ingress hostnames.")] = Ingress()
+    tuning: Annotated[Tuning, Meta(description="The tuning choices.")]
 
-    _source: str = PrivateAttr(default="<memory>")
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_nodes(self)
+        for family in ("ipv4", "ipv6"):
+            _check_family(self, family)
+        _check_services(self)
+
+    def __hash__(self) -> int:
+        """By content, as equality (the lists inside make the default struct hash fail)."""
+        return hash(msgspec.json.encode(self))
 
     @property
     def source(self) -> str:
         """Where the profile came from: `builtin:NAME` or a file path."""
-        return self._source
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when the content is equal, wherever the two were loaded from."""
-        if not isinstance(other, Profile):
-            return NotImplemented
-        return self.model_dump() == other.model_dump()
-
-    def __hash__(self) -> int:
-        return hash(self.model_dump_json())
+        source: str = self.__dict__.get("_source", "<memory>")
+        return source
 
     def with_source(self, source: str) -> Profile:
         """Record where this profile was loaded from (kept out of the schema and of equality)."""
-        self._source = source
+        self.__dict__["_source"] = source
         return self
 
     @property
@@ -404,14 +392,6 @@ class Profile(_Strict):
     def families(self) -> tuple[Family, ...]:
         """The IP families pods use."""
         return ("ipv4", "ipv6") if self.tuning.dual_stack else ("ipv4",)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Profile:
-        _check_nodes(self)
-        for family in ("ipv4", "ipv6"):
-            _check_family(self, family)
-        _check_services(self)
-        return self
 
 
 def _check_nodes(profile: Profile) -> None:

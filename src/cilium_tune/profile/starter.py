@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from msgspec.structs import fields
 
 from cilium_tune.profile import commented_yaml
-from cilium_tune.profile.model import Profile, nested_model
+from cilium_tune.profile.fields import Strict, description, nested_struct
+from cilium_tune.profile.model import Profile
 
 STARTER: dict[str, Any] = {
     "description": "My k3s cluster (edit every value below; addresses are documentation examples)",
@@ -58,14 +59,15 @@ HEADER = (
 )
 
 
-def field_descriptions(model: type[BaseModel] = Profile, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+def field_descriptions(model: type[Strict] = Profile, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
     """Every field's description by path (list items share their list's path)."""
     out: dict[tuple[str, ...], str] = {}
-    for name, field in model.model_fields.items():
-        here = (*path, name)
-        if field.description:
-            out[here] = field.description
-        nested = nested_model(field.annotation)
+    for field in fields(model):
+        here = (*path, field.name)
+        text = description(field.type)
+        if text:
+            out[here] = text
+        nested = nested_struct(field.type)
         if nested is not None:
             out.update(field_descriptions(nested, here))
     return out
