@@ -20,7 +20,7 @@ the chart from disk, then calls `build_desired`.
 
 Layer order is the runbook's and helm's: the baseline file first (or the live release from the facts,
 which `--reuse-values` keeps under the overlays; under another chart version, their user-supplied values
-only, see `baseline_layer`), then the profile's permanent overlays, then the user's
+only, see `baseline_layers`), then the profile's permanent overlays, then the user's
 -f files, then the one-time overlay (the netkit migration's clean-state), which only phase 1 of a
 datapath switch receives. `values` and the rules judge the state the cluster settles in, so they leave
 the one-time layer out.
@@ -168,7 +168,7 @@ class DesiredState:
     - `drift`: a baseline file against the live release, when both are known (what changed on the
       cluster since the capture); None otherwise.
     - `baseline_user_layered`: the baseline layer holds the baseline's user-supplied values, not its
-      `--all` values (`target_version` is another chart version; see `baseline_layer`).
+      `--all` values (`target_version` is another chart version; see `baseline_layers`).
     """
 
     profile: Profile | None
@@ -312,8 +312,8 @@ def build_desired(
     layers: list[Layer] = []
     user_layered = False
     if baseline is not None:
-        first, user_layered = baseline_layer(baseline, target, notes)
-        layers.append(first)
+        first, user_layered = baseline_layers(baseline, target, notes)
+        layers += first
     overlays = tuple(render_overlays(profile)) if profile is not None else ()
     base_dir = overlay_dir.rstrip("/") or "."
     files = _overlay_files(overlays, base_dir, overlay_files, helm_major) if overlay_files is not None else ()
@@ -367,21 +367,35 @@ def build_desired(
     )
 
 
-def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> tuple[Layer, bool]:
-    """The layer the release's own values give helm, and whether it is the user-supplied values.
+def baseline_layers(baseline: Baseline, target: str | None, notes: list[str]) -> tuple[tuple[Layer, ...], bool]:
+    """The layers the release's own values give helm, and whether they are the user-supplied values.
 
     The one place that decides it. While the chart version stays, the baseline as it is (`--all`: every
-    default of its chart too), so the change starts exactly from the release. Under another chart version
+    default of its chart too), so the change starts exactly from the release; when the user deleted a
+    chart default with a null, which `--all` cannot carry, the user-supplied values follow it
+    (`Baseline.restoring`). Under another chart version
     those defaults would pin the old chart's (its image tag and digest, every default the new chart
     changed), so the user-supplied values are layered instead, as helm's --reuse-values does, and the new
     chart's defaults apply. A capture without them is refused (capture again); a hand-made file or a facts
     snapshot without them is layered with a warning, since nothing tells what it holds.
     """
+    from cilium_tune.plan.baseline import null_paths
+
     role: Role = "baseline" if baseline.is_file else "live"
     name = "baseline" if baseline.is_file else "live release"
     old = baseline.chart_version
+    nulls = null_paths(baseline.values.values) if baseline.is_file and not baseline.captured else []
+    if nulls:
+        shown = ", ".join(nulls[:3]) + (f" and {len(nulls) - 3} more" if len(nulls) > 3 else "")
+        notes.append(
+            f"the baseline {baseline.path} holds nulls ({shown}): given with -f, each deletes its key; if the "
+            "file is `helm get values --all`, they are the chart's null defaults and the apply drops them "
+            "(`cilium-tune baseline capture` writes the values without them)"
+        )
     if target is None or old is None or old.lstrip("v") == target.lstrip("v"):
-        return Layer(role, name, baseline.path, baseline.values), False
+        first, *deleting = baseline.restoring
+        then = tuple(Layer(role, f"{name} (user-supplied: its nulls delete keys)", v.source, v) for v in deleting)
+        return (Layer(role, name, baseline.path, first), *then), False
     user = baseline.user_values
     if user is not None:
         whose = "the baseline's" if baseline.is_file else "the live release's"
@@ -391,7 +405,7 @@ def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> 
                 f"the facts show no user-supplied values for {baseline.path}: if the release has values of its "
                 "own, the snapshot lacks them (collect the facts again)"
             )
-        return Layer(role, f"{name} (user-supplied)", user.source, user), True
+        return (Layer(role, f"{name} (user-supplied)", user.source, user),), True
     if baseline.captured:
         raise InputError(
             f"{baseline.path}: captured before cilium-tune kept the user-supplied values apart; it holds every "
@@ -403,7 +417,7 @@ def baseline_layer(baseline: Baseline, target: str | None, notes: list[str]) -> 
         f"--all`, chart {old}'s defaults (image tag included) override {target}'s; `cilium-tune baseline "
         "capture` keeps the user-supplied values apart"
     )
-    return Layer(role, name, baseline.path, baseline.values), False
+    return (Layer(role, name, baseline.path, baseline.values),), False
 
 
 def _refuse_foreign_facts(profile: Profile, facts: Snapshot, notes: list[str]) -> None:

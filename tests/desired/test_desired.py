@@ -152,3 +152,14 @@ def test_a_near_miss_header_is_refused_with_its_line(header: str, tmp_path: Path
     with pytest.raises(InputError, match=r"before.yaml:2: .*chart-version") as caught:
         load_desired(DesiredInputs(baseline_path=str(baseline)))
     assert "# chart-version:" in (caught.value.hint or "")
+
+
+def test_a_hand_made_baselines_nulls_are_named_since_each_deletes_its_key(tmp_path: Path) -> None:
+    """`helm get values --all > before.yaml` lists the chart's null defaults; given back with -f they delete
+    those keys (policy-cidr-match-mode leaves cilium-config), so the plan says so and names the way out."""
+    before = tmp_path / "before.yaml"
+    before.write_text("# chart-version: 1.19.0-rc.1\nMTU: 0\npolicyCIDRMatchMode: null\nhubble:\n  peer: null\n")
+    desired = load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(before)))
+    (note,) = [n for n in desired.notes if "holds nulls" in n]
+    assert f"the baseline {before} holds nulls (policyCIDRMatchMode, hubble.peer)" in note
+    assert "cilium-tune baseline capture" in note

@@ -61,7 +61,7 @@ def rollback(
             helm=c.helm,
             kube=c.kube,
             release=release,
-            target_files=[captured.values_file],
+            target_files=target.files,
             target_version=captured.chart_version,
             strategy=strategy,
             prefix="rollback/",

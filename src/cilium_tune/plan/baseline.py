@@ -31,6 +31,7 @@ from cilium_tune.errors import InputError
 from cilium_tune.inputs import read_text
 from cilium_tune.values.emit import dump_yaml
 from cilium_tune.values.loader import LoadedValues, load_values_text
+from cilium_tune.values.paths import format_path, iter_leaves
 
 HEADERS = ("chart-version", "release")
 CAPTURE_VALUES, CAPTURE_RELEASE, USER_VALUES = "values.yaml", "release.json", "user-values.yaml"  # a capture's files
@@ -108,6 +109,32 @@ class Baseline:
     def is_file(self) -> bool:
         """True for a captured file (passed to helm with -f); False for the live release from facts."""
         return self.live_revision is None
+
+    @property
+    def restoring(self) -> tuple[LoadedValues, ...]:
+        """The values that give helm back the release as it rendered, in -f order: `values`, then the
+        user-supplied values when they delete a chart default with a null.
+
+        `--all` cannot say that a key was deleted: helm leaves a user's null over a non-null chart default
+        out of it, so given back alone the default returns (`bpf.monitorAggregation: null` renders
+        `monitor-aggregation` empty in cilium-config; `--all` alone gives back `medium`). The whole
+        user-supplied file goes after it, not only its nulls: its other keys are in `--all` with the same
+        values (helm computed `--all` from them), so they change nothing, and helm reads the capture's own
+        checksummed file rather than one derived from it. Without a deletion nothing is added."""
+        user = self.user_values
+        if user is None or not deletes_keys(user.values):
+            return (self.values,)
+        return (self.values, user)
+
+
+def deletes_keys(values: dict[str, Any]) -> bool:
+    """Whether values hold a null outside a list: given with -f, an order to helm to delete that key."""
+    return bool(null_paths(values))
+
+
+def null_paths(values: dict[str, Any]) -> list[str]:
+    """The dotted paths of the nulls outside lists, in file order."""
+    return [format_path(path) for path, value in iter_leaves(values) if value is None]
 
 
 def load_baseline(path: str, chart_version_override: str | None = None) -> Baseline:

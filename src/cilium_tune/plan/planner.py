@@ -212,7 +212,7 @@ def build_plan(
             plan_rollout(
                 release=release,
                 nodes=nodes,
-                target=Target((baseline.path,), baseline.chart_version),
+                target=Target(tuple(values.source for values in baseline.restoring), baseline.chart_version),
                 effect=back,
                 strategy=strategy,
                 prefix="rollback/",

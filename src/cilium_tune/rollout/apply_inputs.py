@@ -4,7 +4,7 @@ The desired state (`cilium_tune.desired`) is built over fresh facts and a captur
 `--reuse-values`: a run must be able to go back to exactly what was there, and a resumed run must give
 helm the files it was planned with, so every layer becomes a file (the profile's overlays are written out
 as rendered) and the baseline is a capture on disk: its values.yaml on the chart version it was captured
-from, its user-values.yaml under another one (the new chart's defaults apply; `desired.baseline_layer`).
+from, its user-values.yaml under another one (the new chart's defaults apply; `desired.baseline_layers`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ A baseline is a directory, never overwritten (a second capture goes beside the f
                         `# release:`, `# revision:` (the header plan/baseline.py reads; helm ignores comments)
     user-values.yaml    `helm get values` (the user-supplied values, nulls kept: they delete chart keys on
                         purpose), same header: what an upgrade to another chart version layers, so the new
-                        chart's defaults apply (`cilium_tune.desired.baseline_layer`)
+                        chart's defaults apply (`cilium_tune.desired.baseline_layers`)
     release.json        chart name and version, revision, status, as `helm get metadata` reports them
     cilium-config.json  the ConfigMap's data (what the agents were started with)
     facts.json          the facts snapshot (optional)
@@ -34,9 +34,10 @@ from cilium_tune.adapters.helm import Helm, ReleaseRef, get_metadata, get_values
 from cilium_tune.adapters.kube import CONFIGMAPS, KubeAPI, NotFound
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_atomic
-from cilium_tune.plan.baseline import USER_VALUES, header_fields
+from cilium_tune.plan.baseline import USER_VALUES, deletes_keys, header_fields
 from cilium_tune.values.emit import dump_yaml
 from cilium_tune.values.loader import load_values_text
+from cilium_tune.values.merge import merge_values
 
 VALUES, RELEASE, CONFIG, FACTS, SUMS = "values.yaml", "release.json", "cilium-config.json", "facts.json", "SHA256SUMS"
 CILIUM_CONFIG = "cilium-config"
@@ -137,19 +138,26 @@ def publish(out_dir: Path, name: str, files: dict[str, str]) -> Path:
     return final
 
 
-def replayable(all_values: str) -> str:
-    """`helm get values --all` as a `-f` file that renders the release again exactly: its nulls left out.
+def replayable(all_values: str, user_values: str | None = None) -> str:
+    """`helm get values --all` as a `-f` file that renders the release again exactly: its nulls left out,
+    and the user's deletions put back when `user_values` (`helm get values`) are given.
 
     `--all` lists every chart default, the null ones too (`policyCIDRMatchMode: null` in Cilium 1.19). Given
     back with `-f`, a null is an order to delete the key, to Helm 3 and 4 alike, so the chart's
     `hasKey .Values "policyCIDRMatchMode"` turns false and `policy-cidr-match-mode` leaves cilium-config:
     an apply would change a key nobody asked for and a rollback would not restore the release. Without the
     nulls, the chart's own defaults fill those keys in again (null where the release had null). Nulls
-    inside lists are values and stay. What `--all` cannot carry either way is a key the user deleted with
-    a null over a non-null default: helm already left it out, so the chart default returns.
+    inside lists are values and stay. What `--all` cannot carry is a key the user deleted with a null over
+    a non-null default: helm already left it out, so the default would return. The user-supplied values,
+    merged over the rest as helm merges `-f` files, put those nulls back (`Baseline.restoring` does the
+    same with a capture's two files).
     """
-    values = load_values_text(all_values, "helm get values --all").values
-    return dump_yaml(_without_nulls(values))
+    values = _without_nulls(load_values_text(all_values, "helm get values --all").values)
+    if user_values is not None:
+        user = load_values_text(user_values, "helm get values")
+        if deletes_keys(user.values):
+            values = merge_values([load_values_text(dump_yaml(values), "helm get values --all"), user]).values
+    return dump_yaml(values)
 
 
 def _without_nulls(values: dict[str, Any]) -> dict[str, Any]:

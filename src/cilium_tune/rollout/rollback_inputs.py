@@ -13,16 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cilium_tune.errors import InputError
+from cilium_tune.plan.baseline import load_baseline
 from cilium_tune.plan.planner import Release
 from cilium_tune.rollout import baseline as bl
 
 
 @dataclass(frozen=True)
 class RollbackTarget:
-    """The release to roll back and the baseline it goes back to."""
+    """The release to roll back, the baseline it goes back to, and the files helm is given for it (-f order:
+    the capture's values.yaml, then its user-values.yaml when the user deleted chart defaults with nulls,
+    which `--all` cannot carry; see `plan.baseline.Baseline.restoring`)."""
 
     release: Release
     baseline: bl.CapturedBaseline
+    files: tuple[Path, ...]
 
 
 def rollback_target(
@@ -56,7 +60,8 @@ def rollback_target(
         kubeconfig=kubeconfig or profile.cluster.kubeconfig,
         kube_context=kube_context or profile.cluster.kube_context,
     )
-    return RollbackTarget(release, captured)
+    restoring = load_baseline(str(captured.values_file)).restoring
+    return RollbackTarget(release, captured, tuple(Path(values.source) for values in restoring))
 
 
 def _same_version(chart_argument: str, given_as: str, captured: bl.CapturedBaseline) -> None:

@@ -17,7 +17,15 @@ from typing import Any
 
 import yaml
 
-from cilium_tune.adapters.helm import Helm, ReleaseRef, get_metadata, get_values_all, template, template_args
+from cilium_tune.adapters.helm import (
+    Helm,
+    ReleaseRef,
+    get_metadata,
+    get_values_all,
+    get_values_user,
+    template,
+    template_args,
+)
 from cilium_tune.adapters.kube import NODES, KubeAPI
 from cilium_tune.errors import CiliumTuneError, InputError
 from cilium_tune.files import write_atomic
@@ -94,7 +102,8 @@ def propose(
     ref = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
     meta = get_metadata(helm, ref)  # first, and the values at its revision: an upgrade between cannot mix them
     live_version, live_revision = str(meta.get("version") or ""), int(meta.get("revision") or 0)
-    live_values = replayable(get_values_all(helm, ref, revision=live_revision or None))
+    at = live_revision or None  # the user-supplied values too: their nulls are deletions `--all` cannot show
+    live_values = replayable(get_values_all(helm, ref, revision=at), get_values_user(helm, ref, revision=at))
     nodes = cluster_nodes(kube)
     with _scratch(live_values) as live_file:
         before = _render(helm, release, [live_file], live_version)

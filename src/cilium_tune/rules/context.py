@@ -73,7 +73,7 @@ class BaselineInfo:
 
     `chart_version` is None when the baseline does not record it (a bare values file). `user_values_layered`:
     the change layers the baseline's user-supplied values rather than these (another chart version, see
-    `cilium_tune.desired.baseline_layer`), so the old chart's defaults are not pinned.
+    `cilium_tune.desired.baseline_layers`), so the old chart's defaults are not pinned.
     """
 
     values: Mapping[str, Any]
