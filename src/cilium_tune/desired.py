@@ -230,6 +230,19 @@ class DesiredState:
         """What the templates see: `effective` when the chart is known, else the user values."""
         return self.effective if self.effective is not None else self.values
 
+    def installs(self, chart: str | None = None) -> ReleaseIdentity:
+        """The release a change installs: the profile's, with `chart` (as the command was given it) in place
+        of the profile's chart, else the --chart package the state was built with, at the version being
+        installed (`target_version`: that package's, else the profile's pin). What plan prints and apply
+        runs both come from here, so the steps name what will be installed."""
+        from dataclasses import replace
+
+        if self.release is None:
+            raise InputError("this command needs a profile naming the release", hint="pass --profile NAME|FILE")
+        package = self.chart.path if self.chart is not None and self.chart.version else None
+        return replace(self.release, chart=chart or package or self.release.chart,
+                       version=self.target_version or self.release.version)
+
     def unknown_keys(self) -> list[UnknownKey]:
         """Keys of `values` the catalog in force does not know (the same check as rule CT101)."""
         from cilium_tune.values.catalog import unknown_keys

@@ -11,7 +11,7 @@ import pytest
 from cilium_tune.desired import DesiredInputs, build_desired, choose_profile, load_chart, load_desired
 from cilium_tune.errors import InputError
 from cilium_tune.facts.model import Snapshot
-from cilium_tune.plan.planner import Release, build_plan
+from cilium_tune.plan.planner import plan_desired
 from cilium_tune.profile import load_profile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,20 +114,8 @@ def test_files_alone_are_judged_by_the_live_release_version_else_the_builtin_cat
 
 def test_the_plan_merges_what_the_desired_state_says() -> None:
     desired = load_desired(DesiredInputs(profile_ref="lab", chart=str(LAB_CHART), facts=live_facts({"MTU": 1450})))
-    assert desired.release is not None and desired.profile is not None and desired.chart is not None
-    rel = desired.release
-    overlays = [layer for layer in desired.layers if layer.role in ("overlay", "one-time")]
-    plan = build_plan(
-        profile_name=desired.profile.name,
-        release=Release(rel.namespace, rel.name, rel.chart, rel.version),
-        nodes=[node.name for node in desired.profile.nodes],
-        overlays=desired.overlays,
-        overlay_dir="deploy",
-        loaded_overlays=[layer.values for layer in overlays],
-        baseline=desired.baseline,
-        chart_defaults=desired.chart.defaults,
-    )
-    assert plan.merged.values == desired.chart_values.values
+    plan = plan_desired(desired)
+    assert plan.merged is desired.chart_values, "one merge: the planner takes the desired state's"
 
 
 def test_a_bare_values_yaml_stands_for_its_chart(tmp_path: Path) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cilium_tune.desired import Layer
 from cilium_tune.plan.baseline import Baseline, chart_version
-from cilium_tune.plan.planner import Release, build_plan
+from cilium_tune.plan.planner import Plan, Release, build_plan
 from cilium_tune.plan.steps import HelmUpgrade, command_line
 from cilium_tune.values.loader import load_values_text
+from cilium_tune.values.merge import merge_values
 
 RELEASE = Release("kube-system", "cilium", "cilium/cilium", "1.19.0-rc.1")
 NODES = ["node-1", "node-2"]
@@ -25,20 +27,26 @@ MIGRATE = Overlay("netkit-migrate", "cilium-values-netkit-migrate.yaml", "cleanS
 BEFORE = "# chart-version: 1.18.6\nroutingMode: tunnel\nbpf:\n  datapathMode: veth\n  masquerade: false\n"
 
 
-def plan_for(overlays: list[Overlay], baseline_text: str | None, version: str | None = None):
-    loaded = [load_values_text(o.text, f"deploy/{o.filename}") for o in overlays]
-    baseline = None
-    if baseline_text is not None:
-        baseline = Baseline("before.yaml", load_values_text(baseline_text, "before.yaml"), version)
-    return build_plan(
-        profile_name="test",
-        release=RELEASE,
-        nodes=NODES,
-        overlays=overlays,
-        overlay_dir="deploy",
-        loaded_overlays=loaded,
-        baseline=baseline,
-    )
+def overlay_layers(overlays: list[Overlay]) -> list[Layer]:
+    """The overlays as the desired state layers them: the one-time migration overlay last."""
+    layers = [Layer("one-time" if o.name == "netkit-migrate" else "overlay", o.name, f"deploy/{o.filename}",
+                    load_values_text(o.text, f"deploy/{o.filename}")) for o in overlays]
+    return sorted(layers, key=lambda layer: layer.role == "one-time")
+
+
+def plan_over(layers: list[Layer], baseline: Baseline | None) -> Plan:
+    """The plan of these layers, merged (the one-time overlay left out) as the desired state merges them."""
+    merged = merge_values([layer.values for layer in layers if layer.role != "one-time"])
+    return build_plan(profile_name="test", release=RELEASE, nodes=NODES, layers=layers, merged=merged,
+                      baseline=baseline)
+
+
+def plan_for(overlays: list[Overlay], baseline_text: str | None, version: str | None = None) -> Plan:
+    if baseline_text is None:
+        return plan_over(overlay_layers(overlays), None)
+    baseline = Baseline("before.yaml", load_values_text(baseline_text, "before.yaml"), version)
+    return plan_over([Layer("baseline", "baseline", "before.yaml", baseline.values), *overlay_layers(overlays)],
+                     baseline)
 
 
 def test_baseline_comes_first_and_the_one_time_overlay_is_kept_apart() -> None:
@@ -119,15 +127,7 @@ def test_the_live_release_as_baseline_is_diffed_but_not_passed_to_helm() -> None
     from cilium_tune.plan.steps import HelmRollback
 
     live = live_baseline("kube-system", "cilium", 7, "1.19.0-rc.1", {"routingMode": "tunnel", "bpf": {}})
-    plan = build_plan(
-        profile_name="test",
-        release=RELEASE,
-        nodes=NODES,
-        overlays=[PERFORMANCE],
-        overlay_dir="deploy",
-        loaded_overlays=[load_values_text(PERFORMANCE.text, "deploy/cilium-values.yaml")],
-        baseline=live,
-    )
+    plan = plan_over([Layer("live", "live release", live.path, live.values), *overlay_layers([PERFORMANCE])], live)
     assert [layer.path for layer in plan.layers] == ["deploy/cilium-values.yaml"]
     assert plan.diff is not None and [e.dotted for e in plan.diff.changed] == ["routingMode"]
     assert str(plan.merged.explain("routingMode").overridden[0].origin).startswith("live:kube-system/cilium@7:")

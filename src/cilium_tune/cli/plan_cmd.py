@@ -138,6 +138,7 @@ def _plan(
     from cilium_tune.desired import DesiredInputs, OverlayMismatch, load_desired
     from cilium_tune.plan import render
     from cilium_tune.plan.impact import vm_pods_by_node
+    from cilium_tune.plan.planner import plan_desired
     from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import run_rules
@@ -161,7 +162,7 @@ def _plan(
         for line in exc.details:
             click.echo(line, err=True)
         raise
-    plan_obj = _build_plan(desired, overlay_dir)
+    plan_obj = plan_desired(desired, chart)
     status = {f.path: f.status for f in desired.overlay_files}
     findings = run_rules(desired.rule_context())
     rendered = _render_check(plan_obj, chart, helm_path, desired, facts_source["timeout"]) if chart else None
@@ -216,22 +217,3 @@ def _render_check(
     from cilium_tune.rendercheck import check_renders
 
     return check_renders(find_helm(helm_path, timeout=timeout), plan_obj, chart, desired.overlay_texts)
-
-
-def _build_plan(desired: DesiredState, overlay_dir: str) -> Plan:
-    """The plan of the desired state (the planner lays out the steps; the values come from `desired`)."""
-    from cilium_tune.plan.planner import Release, build_plan
-
-    assert desired.profile is not None and desired.release is not None  # plan requires a profile
-    rel = desired.release
-    return build_plan(
-        profile_name=desired.profile.name,
-        release=Release(rel.namespace, rel.name, rel.chart, rel.version, rel.kubeconfig, rel.kube_context),
-        nodes=[node.name for node in desired.profile.nodes],
-        overlays=desired.overlays,
-        overlay_dir=overlay_dir.rstrip("/") or ".",
-        loaded_overlays=[layer.values for layer in desired.overlay_layers],
-        baseline=desired.baseline,
-        chart_defaults=desired.chart.defaults if desired.chart is not None else None,
-        base=desired.baseline_layer.values if desired.baseline_layer is not None else None,
-    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from cilium_tune.errors import InputError
 from cilium_tune.plan.baseline import Baseline
 from cilium_tune.plan.steps import (
     HOLD_AGENTS,
@@ -34,23 +35,29 @@ from cilium_tune.values.loader import LoadedValues
 from cilium_tune.values.merge import MergedValues, merge_values
 from cilium_tune.values.paths import get_path
 
+if TYPE_CHECKING:
+    from cilium_tune.desired import DesiredState
+
 DEFAULT_DATAPATH_MODE = "veth"  # the chart's default for bpf.datapathMode
 APPLY_TIMEOUT = "15m"  # the runbook's apply/migration timeout
 ROLLBACK_TIMEOUT = "10m"  # the runbook's rollback timeout
-MIGRATION_OVERLAY = "netkit-migrate"
+FILE_ROLES = ("baseline", "overlay", "user")  # the layers helm reads with -f (the live release it keeps itself)
 
 
-class OverlayLike(Protocol):
-    """What the planner needs of a rendered overlay (values/overlays.py `Overlay`)."""
+class LayerLike(Protocol):
+    """What the planner needs of a values layer (`cilium_tune.desired.Layer`)."""
+
+    @property
+    def role(self) -> str: ...  # baseline | live | overlay | user | one-time
 
     @property
     def name(self) -> str: ...
 
     @property
-    def filename(self) -> str: ...
+    def path(self) -> str: ...
 
     @property
-    def text(self) -> str: ...
+    def values(self) -> LoadedValues: ...
 
 
 @dataclass(frozen=True)
@@ -105,40 +112,30 @@ def build_plan(
     profile_name: str,
     release: Release,
     nodes: Sequence[str],
-    overlays: Sequence[OverlayLike],
-    overlay_dir: str,
-    loaded_overlays: Sequence[LoadedValues],
+    layers: Sequence[LayerLike],
+    merged: MergedValues,
     baseline: Baseline | None,
     chart_defaults: LoadedValues | None = None,
     strategy: str = "node-config",
-    base: LoadedValues | None = None,
 ) -> Plan:
-    """Lay out the plan. `loaded_overlays` are the overlays parsed by the values loader, in the same order,
-    labelled with the paths they are passed to helm under (so provenance names the real files).
-    With `chart_defaults` (the chart's values.yaml) the merged values are exactly what the templates see.
-    `base` is what the baseline layer gives helm (`cilium_tune.desired.baseline_layer`: the user-supplied
-    values under another chart version); the baseline itself stays what the diff and the rollback start from."""
-    by_name = dict(zip((o.name for o in overlays), loaded_overlays, strict=True))
-    regular = [o for o in overlays if o.name != MIGRATION_OVERLAY]
-    migrate = next((o for o in overlays if o.name == MIGRATION_OVERLAY), None)
-
-    def path_of(overlay: OverlayLike) -> str:
-        return f"{overlay_dir.rstrip('/')}/{overlay.filename}"
-
-    layers = [Layer("overlay", o.name, path_of(o)) for o in regular]
+    """Lay out the plan of a desired state: `layers` are its values layers in helm's -f order (the one-time
+    overlay among them), `merged` what they merge to (over `chart_defaults`, when the chart is known), as
+    `cilium_tune.desired` built them; the planner does not merge them again. It decides which layers helm
+    reads (the live release is kept with --reuse-values, the one-time overlay only in phase 1 of a switch)
+    and what the steps are. `baseline` is what the diff and the rollback start from (the one merge here is
+    that "before" side: the baseline as the templates saw it)."""
+    printed = [Layer(layer.role, layer.name, layer.path) for layer in layers if layer.role in FILE_ROLES]
+    migrate = next((layer for layer in layers if layer.role == "one-time"), None)
+    own = [layer.values for layer in layers if layer.role in ("baseline", "live")]
     from_file = baseline is not None and baseline.is_file
-    base = base or (baseline.values if baseline else None)
-    if baseline is not None and base is not None and baseline.is_file:
-        layers.insert(0, Layer("baseline", "baseline", base.source))
-    stack = ([base] if base else []) + [by_name[o.name] for o in regular]
-    merged = merge_values(stack, chart_defaults)
+    base = (own[0].values if len(own) == 1 else merge_values(own).values) if own else None
 
     notes: list[str] = []
     # Like with like: with chart defaults, the baseline too is what the templates saw (Helm drops a
     # top-level null over a chart key from both sides, so it is no change); without them, the values the
     # baseline layer gives (the user-supplied ones, under an upgrade) against what the change gives.
-    before = merge_values([baseline.values], chart_defaults).values if baseline and chart_defaults else None
-    diff = diff_values(before or base.values, merged.values) if base else None
+    before = merge_values(baseline.restoring, chart_defaults).values if baseline and chart_defaults else None
+    diff = diff_values(before or base, merged.values) if base is not None else None
     if baseline is None:
         notes.append(
             f"no baseline: capture one first: helm -n {release.namespace} get values {release.name} --all "
@@ -160,9 +157,9 @@ def build_plan(
     if change and baseline is None:
         notes.append(f"datapath mode assumed to be the chart default ({DEFAULT_DATAPATH_MODE}) before the change")
 
-    files = tuple(layer.path for layer in layers)
-    migration_layer = Layer("one-time", migrate.name, path_of(migrate)) if change and migrate else None
-    before_values = (baseline.values.values if chart_defaults else base.values) if baseline and base else {}
+    files = tuple(layer.path for layer in printed)
+    migration_layer = Layer("one-time", migrate.name, migrate.path) if change and migrate else None
+    before_values = (baseline.values.values if chart_defaults else base) if baseline and base is not None else {}
     effect = values_effect(before_values, merged.values)
     apply: list[Step] = list(
         plan_rollout(
@@ -222,7 +219,7 @@ def build_plan(
     return Plan(
         profile=profile_name,
         release=release,
-        layers=tuple(layers),
+        layers=tuple(printed),
         migration_layer=migration_layer,
         merged=merged,
         baseline=baseline,
@@ -231,6 +228,26 @@ def build_plan(
         apply=tuple(apply),
         rollback=tuple(rollback),
         notes=tuple(notes),
+    )
+
+
+def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: str = "node-config") -> Plan:
+    """The plan of the one desired state (which needs a profile: it names the release and the nodes), for
+    the release it installs (`DesiredState.installs`: `chart` in place of the profile's, at the version
+    being installed)."""
+    if desired.profile is None:
+        raise InputError("a plan needs a profile naming the release", hint="pass --profile NAME|FILE")
+    target = desired.installs(chart)
+    return build_plan(
+        profile_name=desired.profile.name,
+        release=Release(target.namespace, target.name, target.chart, target.version, target.kubeconfig,
+                        target.kube_context),
+        nodes=[node.name for node in desired.profile.nodes],
+        layers=desired.layers,
+        merged=desired.chart_values,
+        baseline=desired.baseline,
+        chart_defaults=desired.chart.defaults if desired.chart is not None else None,
+        strategy=strategy,
     )
 
 

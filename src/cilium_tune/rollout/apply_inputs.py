@@ -86,17 +86,9 @@ def baseline_for_apply(
 def release_for_apply(desired: DesiredState, chart: str | None) -> Release:
     """The release the profile names, with the chart given on the command line in place of the profile's and
     the desired state's target version (a local --chart package's version, else the profile's pin)."""
-    identity = desired.release
-    if identity is None:
-        raise InputError("apply needs a profile naming the release", hint="pass --profile NAME|FILE")
-    return Release(
-        identity.namespace,
-        identity.name,
-        chart or identity.chart,
-        desired.target_version or identity.version,
-        kubeconfig=identity.kubeconfig,
-        kube_context=identity.kube_context,
-    )
+    target = desired.installs(chart)
+    return Release(target.namespace, target.name, target.chart, target.version, kubeconfig=target.kubeconfig,
+                   kube_context=target.kube_context)
 
 
 def helm_files(desired: DesiredState, folder: Path) -> list[Path]:
