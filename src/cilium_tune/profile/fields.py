@@ -12,8 +12,6 @@ The helpers at the end read the same `Annotated` types back, for the loader's di
 choices, and for the comments of `profile init`.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal, get_args, get_origin
 

@@ -10,12 +10,10 @@ The field descriptions are the user documentation: they feed the JSON Schema
 (see `profile.fields` for why, and how the field checks run).
 """
 
-from __future__ import annotations
-
 import ipaddress
 from importlib import resources
 from itertools import combinations
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 import msgspec
 from msgspec import Meta
@@ -378,7 +376,7 @@ class Profile(Strict, kw_only=True, frozen=True, dict=True):
         source: str = self.__dict__.get("_source", "<memory>")
         return source
 
-    def with_source(self, source: str) -> Profile:
+    def with_source(self, source: str) -> Self:
         """Record where this profile was loaded from (kept out of the schema and of equality)."""
         self.__dict__["_source"] = source
         return self
