@@ -13,7 +13,7 @@ import pytest
 import cilium_tune
 
 PACKAGE = Path(cilium_tune.__file__).parent
-PURE = ["values", "rules", "plan", "profile", "desired.py", "inputs.py", "chart_archive.py"]
+PURE = ["values", "rules", "plan", "profile", "desired.py", "inputs.py", "chart_archive.py", "chart_files.py"]
 FORBIDDEN = ("cilium_tune.adapters", "cilium_tune.lab", "cilium_tune.cli", "lightkube", "aiohttp",
              "pyroute2", "subprocess", "httpx")
 

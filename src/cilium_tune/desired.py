@@ -28,7 +28,6 @@ the one-time layer out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 from cilium_tune.errors import InputError
 
 if TYPE_CHECKING:
+    from cilium_tune.chart_files import ChartFiles
     from cilium_tune.facts.model import HelmRelease, Snapshot
     from cilium_tune.plan.baseline import Baseline
     from cilium_tune.profile import Profile
@@ -110,11 +110,13 @@ class ReleaseIdentity:
 
 @dataclass(frozen=True)
 class Chart:
-    """A local chart (directory or .tgz): where it is, the version its Chart.yaml declares, its defaults."""
+    """A local chart (directory or .tgz): where it is, the version its Chart.yaml declares, its defaults, and
+    its files as read once (`files`; None for a bare values.yaml), which the key catalog is built from."""
 
     path: str
     version: str | None
     defaults: LoadedValues
+    files: ChartFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -560,6 +562,8 @@ def catalog_for(chart: Chart | None, version: str | None) -> KeyCatalog:
     from cilium_tune.values.catalog import KeyCatalog
     from cilium_tune.values.catalogs import catalog_for_version
 
+    if chart is not None and chart.files is not None:
+        return KeyCatalog.from_chart_files(chart.files, with_builtin=False)
     if chart is not None:
         return KeyCatalog.from_chart(chart.path, with_builtin=False)
     if version:
@@ -667,32 +671,22 @@ def _read_overlays(folder: str) -> dict[str, str | None]:
 
 
 def load_chart(path: str, *, helm: int = DEFAULT_HELM_MAJOR) -> Chart:
-    """A local chart: its defaults (values.yaml) and the version its Chart.yaml declares.
+    """A local chart, read once (`chart_files.read_chart`): its defaults (values.yaml), the version its
+    Chart.yaml declares, and the files its key catalog is built from.
 
     A bare values.yaml stands for its chart too (defaults and keys, no version): the file people have at hand.
     """
-    from cilium_tune.values.loader import load_chart_values, load_values
+    from cilium_tune.chart_files import read_chart
+    from cilium_tune.values.loader import chart_defaults, load_values
 
     if path.endswith((".yaml", ".yml")) and Path(path).is_file():
         return Chart(path=path, version=None, defaults=load_values(path, helm=helm))
-    defaults = load_chart_values(path, helm=helm)
-    return Chart(path=path, version=chart_version_of(path), defaults=defaults)
-
-
-_VERSION_LINE = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+    files = read_chart(path)
+    return Chart(path=path, version=files.version, defaults=chart_defaults(files, helm=helm), files=files)
 
 
 def chart_version_of(path: str) -> str | None:
     """The `version:` of a chart directory's or .tgz's Chart.yaml (None when it does not say)."""
-    from cilium_tune.chart_archive import read_chart_archive
-    from cilium_tune.inputs import read_text
+    from cilium_tune.chart_files import read_chart
 
-    chart = Path(path)
-    if chart.is_dir():
-        meta = chart / "Chart.yaml"
-        text = read_text(meta, "Chart.yaml") if meta.is_file() else ""
-    else:
-        archive = read_chart_archive(chart, wanted=lambda name: name.count("/") == 1 and name.endswith("/Chart.yaml"))
-        text = archive.text(f"{archive.top}/Chart.yaml")
-    match = _VERSION_LINE.search(text)
-    return match.group(1) if match else None
+    return read_chart(path, templates=False).version

@@ -13,12 +13,16 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cilium_tune.adapters.helm import Helm, HelmTimeout, template_args
 from cilium_tune.chart_archive import check_local_chart
 from cilium_tune.errors import ClusterError
 from cilium_tune.plan.planner import Plan
 from cilium_tune.plan.steps import HelmUpgrade
+
+if TYPE_CHECKING:
+    from cilium_tune.desired import Chart
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,19 @@ class RenderResult:
     error: str | None = None
 
 
-def check_renders(helm: Helm, plan: Plan, chart: str, overlay_texts: Mapping[str, str]) -> list[RenderResult]:
-    """Render every helm upgrade of the plan against `chart`; `overlay_texts` maps layer paths to content."""
-    check_local_chart(chart)
+def check_renders(helm: Helm, plan: Plan, chart: Chart, overlay_texts: Mapping[str, str]) -> list[RenderResult]:
+    """Render every helm upgrade of the plan against `chart`; `overlay_texts` maps layer paths to content.
+
+    `chart` is the desired state's: a package was read through the archive guard when it was loaded, so it
+    is not decompressed again here before helm reads it (anything else gets the guard's check now)."""
+    if chart.files is None:
+        check_local_chart(chart.path)
     upgrades = [step for step in (*plan.apply, *plan.rollback) if isinstance(step, HelmUpgrade)]
     with tempfile.TemporaryDirectory(prefix="cilium-tune-render-") as tmp:
         local = _materialise(Path(tmp), overlay_texts)
-        return [_render(helm, step, chart, [local.get(path, path) for path in step.values_files]) for step in upgrades]
+        return [
+            _render(helm, step, chart.path, [local.get(path, path) for path in step.values_files]) for step in upgrades
+        ]
 
 
 def _materialise(folder: Path, texts: Mapping[str, str]) -> dict[str, str]:

@@ -165,7 +165,7 @@ def _plan(
     plan_obj = plan_desired(desired, chart)
     status = {f.path: f.status for f in desired.overlay_files}
     findings = run_rules(desired.rule_context())
-    rendered = _render_check(plan_obj, chart, helm_path, desired, facts_source["timeout"]) if chart else None
+    rendered = _render_check(plan_obj, helm_path, desired, facts_source["timeout"]) if chart else None
 
     vms = vm_pods_by_node(desired.facts.vm_workloads) if desired.facts is not None else None
     if output in MACHINE:
@@ -210,10 +210,9 @@ def _plan(
     return 2 if plan_obj.changes_pending else 0
 
 
-def _render_check(
-    plan_obj: Plan, chart: str, helm_path: str | None, desired: DesiredState, timeout: float
-) -> list[RenderResult]:
+def _render_check(plan_obj: Plan, helm_path: str | None, desired: DesiredState, timeout: float) -> list[RenderResult]:
     from cilium_tune.adapters.helm import find_helm
     from cilium_tune.rendercheck import check_renders
 
-    return check_renders(find_helm(helm_path, timeout=timeout), plan_obj, chart, desired.overlay_texts)
+    assert desired.chart is not None  # only with --chart
+    return check_renders(find_helm(helm_path, timeout=timeout), plan_obj, desired.chart, desired.overlay_texts)

@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import yaml
 
-from cilium_tune.adapters.helm import find_helm
+from cilium_tune.adapters.helm import Helm, find_helm
 from cilium_tune.errors import ClusterError, InputError, ToolMissingError
 from cilium_tune.files import write_atomic
 from cilium_tune.lab import netns, topology
@@ -291,9 +291,10 @@ def up(
     from cilium_tune.profile import load_profile
 
     say = progress or (lambda _msg: None)
-    if chart is not None:  # the chart and helm are checked before anything is started
+    binary = None
+    if chart is not None:  # the chart and helm are checked before anything is started, once
         _check_chart(chart)
-        find_helm(helm, timeout=timeout)
+        binary = find_helm(helm, timeout=timeout)
     require_privileges()
     require_iproute2()
     topo = topology.topology_from_profile(name, load_profile(profile), nodes=nodes, dual_stack=dual_stack)
@@ -313,8 +314,8 @@ def up(
         except BaseException:
             _clean(name, sdir)
             raise
-    if chart is not None:
-        install_cilium(instance, chart, values=values, helm=helm, progress=say, timeout=timeout,
+    if chart is not None and binary is not None:
+        install_cilium(instance, chart, binary, values=values, progress=say, timeout=timeout,
                        chart_timeout=chart_timeout)
     return instance
 
@@ -339,20 +340,21 @@ def chart_values(topo: Topology) -> dict[str, Any]:
     return values
 
 
-def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] = (), helm: str | None = None,
+def install_cilium(instance: LabInstance, chart: str, helm: Helm, *, values: Sequence[Path] = (),
                    progress: Callable[[str], None] | None = None, timeout: float = CALL_TIMEOUT,
                    chart_timeout: float = CHART_TIMEOUT) -> None:
     """`helm upgrade --install cilium CHART -n kube-system --wait`, the lab's values first, then `values`.
 
-    The real Cilium chart runs with the lab's stand-ins for its images (lab/images.py); `builtin:lab` is
-    the stand-in chart. Helm is told to wait `chart_timeout` seconds, and stopped `timeout` seconds later
-    if it has not ended by then (a HelmTimeout naming `helm upgrade`).
+    `chart` and `helm` are as `up` checked them before starting anything (`_check_chart`, `find_helm`):
+    the package is not decompressed nor helm's version asked a second time. The real Cilium chart runs
+    with the lab's stand-ins for its images (lab/images.py); `builtin:lab` is the stand-in chart. Helm is
+    told to wait `chart_timeout` seconds, and stopped `timeout` seconds later if it has not ended by then
+    (a HelmTimeout naming `helm upgrade`).
     """
     from cilium_tune.lab.chart import CHART_DIR
 
     say = progress or (lambda _msg: None)
     ref = str(CHART_DIR) if chart == LAB_CHART else chart
-    _check_chart(chart)
     for path in values:
         if not path.is_file():
             raise InputError(f"values file {path} does not exist", hint="pass existing -f/--values files")
@@ -363,8 +365,7 @@ def install_cilium(instance: LabInstance, chart: str, *, values: Sequence[Path] 
         argv += ["-f", str(path)]
     argv += ["--wait", "--timeout", f"{chart_timeout:g}s"]
     say(f"installing {chart} with helm (release {RELEASE[0]}/{RELEASE[1]})")
-    binary = find_helm(helm, timeout=timeout)
-    binary.run(argv, env={"KUBECONFIG": str(instance.kubeconfig)}, timeout=chart_timeout + timeout)
+    helm.run(argv, env={"KUBECONFIG": str(instance.kubeconfig)}, timeout=chart_timeout + timeout)
 
 
 def _check_chart(chart: str) -> None:

@@ -29,14 +29,17 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from cilium_tune.chart_archive import is_gzip, read_chart_archive
+from cilium_tune.chart_archive import is_gzip
 from cilium_tune.errors import InputError
 from cilium_tune.inputs import read_text
 from cilium_tune.values.paths import KeyPath, format_path
+
+if TYPE_CHECKING:
+    from cilium_tune.chart_files import ChartFiles
 
 # Keys whose value is a map of user-chosen keys (Kubernetes pod fields, labels, extra config).
 FREE_FORM_NAMES = frozenset(
@@ -460,28 +463,51 @@ class KeyCatalog:
 
     @classmethod
     def from_chart(cls, path: str | Path, *, with_builtin: bool = True) -> KeyCatalog:
-        """A chart directory, a packaged chart (.tgz) or a values.yaml file: its complete key tree.
+        """A chart directory, a packaged chart (.tgz) or a values.yaml file: its complete key tree
+        (`from_chart_files` of the chart read once; a lone values file gives its keys only)."""
+        from cilium_tune.chart_files import read_chart
+
+        chart = Path(path)
+        if not chart.exists():
+            raise InputError(f"chart {path} does not exist", hint="pass a chart directory, a chart .tgz or values.yaml")
+        if chart.is_dir() or is_gzip(chart) or chart.name.endswith((".tgz", ".tar.gz", ".tar")):
+            return cls.from_chart_files(read_chart(chart), with_builtin=with_builtin)
+        return cls._from_text(read_text(chart, "values file"), str(chart), (), None, with_builtin)
+
+    @classmethod
+    def from_chart_files(cls, files: ChartFiles, *, with_builtin: bool = True) -> KeyCatalog:
+        """The complete key tree of a chart already read (`chart_files.read_chart`).
 
         The chart's templates are read too (keys they read are valid even when values.yaml only
         mentions them in a comment), and when its Chart.yaml names a Cilium version with a generated
         catalog, that catalog's history says when a removed key went. With `with_builtin` the keys
         cilium-tune itself reads are added as well; without it the catalog is exactly what this chart shows.
         """
-        chart = _read_chart(Path(path))
+        if not files.has_values:
+            raise InputError(
+                f"{files.path} has no values.yaml", hint="pass a chart directory, a chart .tgz or values.yaml"
+            )
+        templates = tuple(text for name, text in files.templates if _reads_keys(name))
+        return cls._from_text(files.values, files.values_source, templates, files.version, with_builtin)
+
+    @classmethod
+    def _from_text(
+        cls, values: str, source: str, templates: tuple[str, ...], version: str | None, with_builtin: bool
+    ) -> KeyCatalog:
         cat = cls._tool_keys() if with_builtin else cls()
-        cat.source = chart.source
+        cat.source = source
         cat.closed = set()
-        cat.merge_values_text(chart.values, chart.source)
-        for template in chart.templates:
+        cat.merge_values_text(values, source)
+        for template in templates:
             for key in template_keys(template):
                 if not cat.knows(key) and not cat.is_free(key[:-1]):
                     cat.add(key, None)
         cat.closed.add(())
-        if chart.version is not None:
+        if version is not None:
             from cilium_tune.values.catalogs import history_for_version
 
-            cat.version = chart.version
-            cat.history, cat.line_keys = history_for_version(chart.version)
+            cat.version = version
+            cat.history, cat.line_keys = history_for_version(version)
         return cat
 
     def add(self, path: KeyPath, kind: str | None) -> None:
@@ -680,68 +706,10 @@ def _python_type(value: Any) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Chart:
-    """What the catalog reads of a chart: values.yaml, the templates' text, and the version."""
-
-    values: str
-    source: str
-    templates: tuple[str, ...] = ()
-    version: str | None = None
-
-
-_CHART_VERSION = re.compile(r"^version:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
-
-
-def _read_chart(path: Path) -> _Chart:
-    """A chart directory, a .tgz chart or a lone values file, each file read within the input limits."""
-    if path.is_dir():
-        values = path / "values.yaml"
-        if not values.is_file():
-            raise InputError(f"{path} has no values.yaml", hint="pass a chart directory, a chart .tgz or values.yaml")
-        files = [t for t in sorted((path / "templates").rglob("*")) if t.is_file() and _reads_keys(t.name)]
-        templates = tuple(read_text(t, "chart template") for t in files)
-        meta = path / "Chart.yaml"
-        version = _version_of(read_text(meta, "Chart.yaml")) if meta.is_file() else None
-        return _Chart(read_text(values, "values file"), str(values), templates, version)
-    if not path.exists():
-        raise InputError(f"chart {path} does not exist", hint="pass a chart directory, a chart .tgz or values.yaml")
-    if is_gzip(path) or path.name.endswith((".tgz", ".tar.gz", ".tar")):
-        return _chart_from_tgz(path)
-    return _Chart(read_text(path, "values file"), str(path))
-
-
 def _reads_keys(name: str) -> bool:
     """A template whose `.Values` reads make keys valid: not validate*.yaml, which reads removed keys only
     to fail the install on them."""
     return not name.rsplit("/", 1)[-1].startswith("validate")
-
-
-def _version_of(chart_yaml: str) -> str | None:
-    match = _CHART_VERSION.search(chart_yaml)
-    return match.group(1) if match else None
-
-
-def _chart_from_tgz(path: Path) -> _Chart:
-    archive = read_chart_archive(path, wanted=_catalog_reads)
-    values = f"{archive.top}/values.yaml"
-    if values not in archive.files:
-        raise InputError(f"{path}: no {values} inside", hint="pass a chart packaged by `helm package`")
-    templates = tuple(
-        archive.files[name].decode("utf-8", errors="replace")
-        for name in archive.names
-        if name.startswith(f"{archive.top}/templates/") and _reads_keys(name)
-    )
-    version = _version_of(archive.text(f"{archive.top}/Chart.yaml"))
-    return _Chart(archive.text(values), f"{path}:{values}", templates, version)
-
-
-def _catalog_reads(name: str) -> bool:
-    """The members the catalog reads: the chart's own values.yaml, Chart.yaml and templates (not subcharts')."""
-    parts = name.split("/")
-    if len(parts) == 2:
-        return parts[1] in ("values.yaml", "Chart.yaml")
-    return len(parts) > 2 and parts[1] == "templates"
 
 
 def unknown_keys(values: Mapping[str, Any], catalog: KeyCatalog) -> list[UnknownKey]:

@@ -25,23 +25,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from cilium_tune.chart_archive import read_chart_archive
 from cilium_tune.errors import InputError
-from cilium_tune.inputs import DepthLimited, check_yaml_aliases, decode_utf8, read_bytes, read_text
+from cilium_tune.inputs import DepthLimited, check_yaml_aliases, decode_utf8, read_bytes
 from cilium_tune.values.gc_pause import cycle_collection_paused
 from cilium_tune.values.paths import KeyPath, format_path
 from cilium_tune.values.redact import REDACTED, SECRETS, is_secret_path
+
+if TYPE_CHECKING:
+    from cilium_tune.chart_files import ChartFiles
 
 __all__ = [
     "DEFAULT_HELM_MAJOR",
     "Document",
     "LoadedValues",
     "Origin",
+    "chart_defaults",
     "load_chart_values",
     "load_values",
     "load_values_text",
@@ -141,34 +144,27 @@ def load_values_text(text: str, source: str, *, helm: int = DEFAULT_HELM_MAJOR) 
 
 
 def load_chart_values(chart: str | Path, *, helm: int = DEFAULT_HELM_MAJOR) -> LoadedValues:
-    """The defaults of a chart (its values.yaml), from a chart directory or a packaged .tgz.
+    """The defaults of a chart (its values.yaml), from a chart directory or a packaged .tgz (`chart_defaults`
+    of the chart read without its templates)."""
+    from cilium_tune.chart_files import read_chart
+
+    return chart_defaults(read_chart(chart, templates=False), helm=helm)
+
+
+def chart_defaults(files: ChartFiles, *, helm: int = DEFAULT_HELM_MAJOR) -> LoadedValues:
+    """The defaults of a chart already read (`chart_files.read_chart`): its values.yaml.
 
     A chart without a values.yaml has no defaults (as with Helm). A chart with subcharts (a `charts/`
     folder or `dependencies:` in Chart.yaml) is refused: Helm rewrites such a chart's defaults before the
     merge (subchart defaults, `global` propagation, import-values, conditions, tags, aliases), which is
     not modelled, and a merge that looks right but is not would be worse than none.
     """
-    path = Path(chart)
-    if path.is_dir():
-        if not (path / "Chart.yaml").is_file():
-            raise InputError(f"{chart}: no Chart.yaml, so not a Helm chart", hint="pass the chart's directory")
-        subcharts = sorted(p.name for p in (path / "charts").iterdir()) if (path / "charts").is_dir() else []
-        _refuse_subcharts(chart, read_text(path / "Chart.yaml", "Chart.yaml"), subcharts, helm)
-        values_file = path / "values.yaml"
-        if not values_file.is_file():
-            return LoadedValues(str(values_file), (Document({}, {}),), helm=helm)
-        return load_values(values_file, helm=helm)
-    if not path.exists():
-        raise InputError(f"{chart}: chart not found", hint="pass a chart directory or a packaged .tgz")
-    archive = read_chart_archive(path, wanted=lambda name: name.count("/") == 1 and name.endswith(_DEFAULTS_FILES))
-    chart_yaml, wanted = f"{archive.top}/Chart.yaml", f"{archive.top}/values.yaml"
-    subcharts = sorted({n.split("/")[2] for n in archive.names if n.startswith(f"{archive.top}/charts/")})
-    _refuse_subcharts(chart, archive.text(chart_yaml), subcharts, helm)
-    raw = archive.text(wanted) if wanted in archive.files else ""
-    return load_values_text(raw, f"{chart}:{wanted}", helm=helm)
-
-
-_DEFAULTS_FILES = ("/Chart.yaml", "/values.yaml")
+    if files.chart_yaml is None:
+        raise InputError(f"{files.path}: no Chart.yaml, so not a Helm chart", hint="pass the chart's directory")
+    _refuse_subcharts(files.path, files.chart_yaml, list(files.subcharts), helm)
+    if not files.has_values:
+        return LoadedValues(files.values_source, (Document({}, {}),), helm=helm)
+    return load_values_text(files.values, files.values_source, helm=helm)
 
 
 def _refuse_subcharts(chart: str | Path, chart_yaml: str, subcharts: list[str], helm: int) -> None:
