@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-# What an offline `plan` must not import: each is either heavy or a sign that cluster code leaked in.
+# What an offline `plan` (text output) must not import: each is either heavy, a sign that cluster code
+# leaked in, or only needed by another output, option or command.
 NOT_FOR_OFFLINE_PLAN = (
     "numpy",
     "matplotlib",
@@ -28,6 +29,14 @@ NOT_FOR_OFFLINE_PLAN = (
     "cilium_tune.bench",
     "cilium_tune.facts.model",
     "cilium_tune.rollout",
+    # used only with -o json/yaml, --chart or the `facts`/`lint` commands: imported where used
+    "tarfile",
+    "gzip",
+    "cilium_tune.chart_archive",
+    "cilium_tune.cli.facts_cmd",
+    "cilium_tune.cli.lint_cmd",
+    "cilium_tune.report.json",
+    "cilium_tune.report.model",
 )
 
 # Runs the real console entry point, then reports every module the process imported.

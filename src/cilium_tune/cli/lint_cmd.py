@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from cilium_tune.cli.facts_cmd import facts_options, refuse_idle_options, snapshot_from_options
+from cilium_tune.cli.facts_source import facts_options, refuse_idle_options, snapshot_from_options
 from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.cli.options import echo_profile, profile_option, rule_ids
 from cilium_tune.errors import CiliumTuneError, FindingsError, InputError
-
-if TYPE_CHECKING:
-    from cilium_tune.rules import Severity
 
 EXAMPLES = """
 \b
@@ -31,14 +28,6 @@ profile's overlays. The first line says which profile was used.
 Without --facts only the rules that need no cluster facts can fire. Exit codes: 0 no finding at or above
 --fail-on (default error), 1 findings, 2 bad input, 3 the cluster could not be read.
 """
-
-_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
-
-
-def paint(text: str, severity: Severity) -> str:
-    """A severity's colour (used only when `use_color` says so)."""
-    return click.style(text, fg=_COLOURS[str(severity)], bold=True)
-
 
 @click.command("lint", epilog=EXAMPLES)
 @profile_option(files_mean_none=True)
@@ -129,7 +118,7 @@ def lint(
         echo_document(document, output, json_report.LINT_SCHEMA)
     else:
         echo_profile(desired.profile_choice)
-        from cilium_tune.cli.terminal import use_color, width
+        from cilium_tune.cli.terminal import paint, use_color, width
 
         style = paint if use_color(sys.stdout) else None
         columns = width()

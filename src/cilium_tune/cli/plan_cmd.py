@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cilium_tune.cli.facts_cmd import facts_options, optional_snapshot
+from cilium_tune.cli.facts_source import facts_options, optional_snapshot
 from cilium_tune.cli.machine import MACHINE, echo_document
 from cilium_tune.cli.options import echo_profile, profile_option
 from cilium_tune.errors import CiliumTuneError, FindingsError
@@ -139,7 +139,6 @@ def _plan(
     from cilium_tune.plan import render
     from cilium_tune.plan.impact import vm_pods_by_node
     from cilium_tune.plan.planner import plan_desired
-    from cilium_tune.report.json import lint_document
     from cilium_tune.report.text import render_findings
     from cilium_tune.rules import run_rules
 
@@ -169,6 +168,8 @@ def _plan(
 
     vms = vm_pods_by_node(desired.facts.vm_workloads) if desired.facts is not None else None
     if output in MACHINE:
+        from cilium_tune.report.json import lint_document
+
         document = render.to_json(plan_obj, overlay_status=status, vms=vms) | {"preflight": lint_document(findings)}
         document["overlays_from"] = desired.overlays_from
         document["notes"] = [*document["notes"], *desired.notes]
@@ -177,8 +178,7 @@ def _plan(
             document["render_check"] = [vars(result) for result in rendered]
         echo_document(document, output, render.PLAN_SCHEMA)
     else:
-        from cilium_tune.cli.lint_cmd import paint
-        from cilium_tune.cli.terminal import use_color, width
+        from cilium_tune.cli.terminal import paint, use_color, width
         from cilium_tune.layout import fit
 
         columns = width()

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from cilium_tune.rules import Severity
 
 COLOR_CHOICES = ("auto", "always", "never")
 _META = "cilium_tune.color"
 MIN_WIDTH = 40
+_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 def width() -> int:
@@ -40,3 +44,8 @@ def use_color(stream: Any) -> bool:
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def paint(text: str, severity: Severity) -> str:
+    """A finding's severity in its colour (used only when `use_color` says so)."""
+    return click.style(text, fg=_COLOURS[str(severity)], bold=True)

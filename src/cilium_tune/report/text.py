@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cilium_tune.layout import fit, wrap
-from cilium_tune.report.model import Case, Outcome, Report
 from cilium_tune.rules import LintResult, Rule, Severity, registry
 from cilium_tune.rules.links import links
 from cilium_tune.rules.registry import DOC_SECTIONS
+
+if TYPE_CHECKING:
+    from cilium_tune.report.model import Case, Report
 
 Style = Callable[[str, Severity], str]
 
@@ -121,6 +123,8 @@ _LABEL = {"fail": "FAIL", "error": "ERROR", "warn": "WARN", "explained": "EXPLAI
 
 def outcome_counts(report: Report) -> str:
     """`1 failed, 2 explained, 3 skipped, 40 passed` (only outcomes that occur), worst first."""
+    from cilium_tune.report.model import Outcome
+
     words = {"fail": "failed", "error": "error", "warn": "warning", "explained": "explained",
              "skip": "skipped", "pass": "passed"}
     counts = {o: report.count(Outcome(o)) for o in _ORDER}
@@ -135,6 +139,8 @@ def render_report(report: Report, *, verbose: bool = False, style: Callable[[str
     Failures, warnings and explained states carry their evidence (and the link); passes and skips one
     line each (with `verbose`, every case's evidence).
     """
+    from cilium_tune.report.model import Report
+
     paint = style or (lambda text, _outcome: text)
     families: dict[str, list[Case]] = {}
     for case in report.cases:

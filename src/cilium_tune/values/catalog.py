@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from cilium_tune.chart_archive import is_gzip
 from cilium_tune.errors import InputError
 from cilium_tune.inputs import read_text
 from cilium_tune.values.paths import KeyPath, format_path
@@ -465,6 +464,7 @@ class KeyCatalog:
     def from_chart(cls, path: str | Path, *, with_builtin: bool = True) -> KeyCatalog:
         """A chart directory, a packaged chart (.tgz) or a values.yaml file: its complete key tree
         (`from_chart_files` of the chart read once; a lone values file gives its keys only)."""
+        from cilium_tune.chart_archive import is_gzip  # tarfile and gzip: only a chart (not the built-in catalog)
         from cilium_tune.chart_files import read_chart
 
         chart = Path(path)
