@@ -155,8 +155,35 @@ def test_changes_wait_for_a_quiet_moment_but_not_forever() -> None:
     thread = threading.Thread(target=trickle)
     start = time.monotonic()
     thread.start()
-    assert changes.take(1) == {"services", "endpointslices"}
-    assert 0.5 <= time.monotonic() - start < 1.2  # the max delay, not the end of the trickle
+    assert changes.take(3) == {"services", "endpointslices"}
+    assert time.monotonic() - start >= 0.2 and thread.is_alive()  # after max_delay, not the trickle's end
     thread.join()
     time.sleep(0.05)
     assert changes.take(1) == {"services", "endpointslices"}  # the rest of the trickle, in one more take
+
+
+def test_changes_wait_for_the_hold_after_a_long_load_but_the_ticks_go_on() -> None:
+    changes = Changes(debounce=0.05, max_delay=0.2)
+    changes.note("services")
+    hold = time.monotonic() + 0.6
+    assert changes.take(0.3, not_before=hold) == set()  # a tick: the agent checks its devices meanwhile
+    assert changes.take(2, not_before=hold) == {"services"}
+    assert time.monotonic() >= hold
+
+
+def test_watched_services_are_rebuilt_only_after_a_change(tmp_path: Path) -> None:
+    server = _server(tmp_path)
+    url = server.start()
+    services = cluster.WatchedServices(_config(url), Log(io.StringIO()))
+    try:
+        with Client(_config(url), field_manager="test") as client:
+            assert services.start(10)
+            _service(client, "web")
+            _slice(client, "web", "198.19.0.2")
+            wait_for("web with its backend", lambda: services() == cluster.read_services(client))
+            assert services() is services()  # nothing changed: the same view, nothing rebuilt
+            client.delete(Service, "web", namespace="default")
+            wait_for("web gone", lambda: [s.name for s in services()] == ["kubernetes"])
+    finally:
+        services.stop()
+        server.stop()

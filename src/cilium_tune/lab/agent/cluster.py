@@ -8,6 +8,7 @@ plain HTTP; KUBECONFIG, when set, wins (handy for running the agent by hand).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -21,7 +22,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 
 from cilium_tune.lab.agent import model, nodeconfig
 from cilium_tune.lab.agent.config import AgentConfig
-from cilium_tune.lab.agent.informers import Watched
+from cilium_tune.lab.agent.informers import Informers, Say, Watched
 from cilium_tune.lab.agent.ipam import node_pod_cidrs
 
 CONFIG_MAP = "cilium-config"
@@ -211,14 +212,42 @@ def pods_on_node(client: Client, node: str) -> dict[str, str]:
 
 
 CONFIG_INPUTS = ("configmaps", "ciliumnodeconfigs", "nodes")
+SERVICE_INPUTS = (Watched("services", (Service,), "*"), Watched("endpointslices", (EndpointSlice,), "*"))
 
 
 def watched(namespace: str) -> tuple[Watched, ...]:
     """What the running agent keeps a copy of: the datapath's inputs and its configuration's sources."""
-    return (Watched("nodes", (Node,)), Watched("services", (Service,), "*"),
-            Watched("endpointslices", (EndpointSlice,), "*"),
+    return (Watched("nodes", (Node,)), *SERVICE_INPUTS,
             Watched("configmaps", (ConfigMap,), namespace, {"metadata.name": CONFIG_MAP}),
             Watched("ciliumnodeconfigs", NODE_CONFIG_TYPES, namespace))
+
+
+class WatchedServices:
+    """`read_services` from watched copies, rebuilt only after a Service or EndpointSlice changed.
+
+    For the lab gateway's proxy and operator, which re-read the few Gateway API objects on every resync
+    but must not re-read every Service: with 5,000 Services that cost each proxy several percent of a
+    core, taken from the connections the churn bench measures (docs/bench.md, "Churn in the whole lab")."""
+
+    def __init__(self, config: KubeConfig, log: Say) -> None:
+        self._dirty = threading.Event()
+        self._dirty.set()
+        self._view: tuple[model.Service, ...] = ()
+        self.informers = Informers(config, SERVICE_INPUTS, lambda _: self._dirty.set(), log)
+
+    def start(self, timeout: float = 60.0) -> bool:
+        """Start watching; True once both resources have been listed."""
+        self.informers.start()
+        return self.informers.wait_synced(timeout)
+
+    def stop(self) -> None:
+        self.informers.stop()
+
+    def __call__(self) -> tuple[model.Service, ...]:
+        if self._dirty.is_set():
+            self._dirty.clear()  # before reading: a change that lands meanwhile marks the view stale again
+            self._view = services_view(self.informers["services"].items(), self.informers["endpointslices"].items())
+        return self._view
 
 
 def namespace_from_env() -> str:

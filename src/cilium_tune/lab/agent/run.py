@@ -3,8 +3,9 @@
 Like cilium-agent, the running agent works from watches, not by re-reading the cluster: informers.py
 keeps a copy of the Nodes, Services, EndpointSlices, cilium-config and CiliumNodeConfigs, and the rule
 text is rebuilt only after one of the datapath's inputs changed, once a burst of changes has settled
-(DEBOUNCE_SECONDS quiet, or MAX_DELAY_SECONDS after its first change): creating 5,000 Services is a
-few syncs, not 5,000, and an idle cluster costs no CPU per Service. The node's own devices (pods the
+(DEBOUNCE_SECONDS quiet, or MAX_DELAY_SECONDS after its first change, and never more than APPLY_SHARE
+of the time spent loading rules): creating 5,000 Services is a few syncs, not 5,000, and an idle
+cluster costs no CPU per Service. The node's own devices (pods the
 kubelet wired, the uplink) are read from the kernel every TICK_SECONDS: that is a netlink dump whose
 size does not depend on the Services.
 
@@ -51,6 +52,11 @@ HEALTH_ADDRESS = ("127.0.0.1", 9879)
 TICK_SECONDS = 1.0
 DEBOUNCE_SECONDS = 0.2
 MAX_DELAY_SECONDS = 2.0
+APPLY_SHARE = 0.2
+"""While changes keep coming, the agent spends at most this share of its time loading rules: after a
+load that took t seconds the next waits 4t (at most MAX_HOLD_SECONDS), as kube-proxy's minSyncPeriod
+spaces its iptables-restore runs."""
+MAX_HOLD_SECONDS = 10.0
 SYNC_TIMEOUT_SECONDS = 60.0
 """How long the first list of every watched resource may take before the agent gives up (and restarts)."""
 BIG_TCP_IPV4_KERNEL = (6, 3)
@@ -136,19 +142,23 @@ class Changes:
             self._last = now
             self._cond.notify()
 
-    def take(self, wait: float) -> set[str]:
-        """The names changed, once their burst has settled; an empty set after `wait` seconds without any."""
+    def take(self, wait: float, not_before: float = 0.0) -> set[str]:
+        """The names changed, once their burst has settled and not before `not_before` (time.monotonic);
+        an empty set when `wait` seconds pass first (the changes stay for the next take)."""
+        deadline = time.monotonic() + wait
         with self._cond:
-            if not self._cond.wait_for(lambda: bool(self._names), timeout=wait):
-                return set()
             while True:
                 now = time.monotonic()
-                due = min(self._last + self.debounce, self._first + self.max_delay)
-                if now >= due:
-                    break
-                self._cond.wait(due - now)
-            names, self._names = self._names, set()
-            return names
+                until = deadline
+                if self._names:
+                    due = max(min(self._last + self.debounce, self._first + self.max_delay), not_before)
+                    if now >= due:
+                        names, self._names = self._names, set()
+                        return names
+                    until = min(due, deadline)
+                if now >= deadline:
+                    return set()
+                self._cond.wait(until - now)
 
 
 class Agent:
@@ -261,6 +271,30 @@ class Agent:
             self.log.block(status_block(self.node, cfg, me, seen, self.config))
         return True
 
+    def keep_current(self, view: cluster.ClusterView, informers: Informers, changes: Changes,
+                     stop: threading.Event) -> None:
+        """Until `stop`: sync after each settled burst of changes to the watched copies, and every tick for
+        the node's own devices; notice configuration drift when a configuration source changed."""
+        changed = set(cluster.CONFIG_INPUTS)
+        hold_until = 0.0
+        while not stop.is_set():
+            try:
+                if changed & {"services", "endpointslices"}:
+                    view = _view(informers, self.cfg)
+                elif "nodes" in changed:
+                    view = cluster.cluster_view(informers["nodes"].items(), view.services, self.cfg)
+                started = time.monotonic()
+                if self.sync(view):
+                    took = time.monotonic() - started
+                    hold_until = time.monotonic() + min(took * (1 / APPLY_SHARE - 1), MAX_HOLD_SECONDS)
+                if changed & set(cluster.CONFIG_INPUTS):
+                    self.check_config(_config(informers, self.namespace, self.node))
+            except (KernelError, OSError) as exc:
+                self.log("error", "datapath sync failed, retrying", error=str(exc))
+            except Exception as exc:  # a copy the agent cannot read; the datapath stays as it is meanwhile
+                self.log("error", "reading the cluster failed, retrying", error=str(exc))
+            changed = changes.take(TICK_SECONDS, not_before=hold_until)
+
     def check_config(self, now: Resolved | None) -> None:
         """Log (once) that the configuration differs from the one this agent started with."""
         if self.config_drift_logged:
@@ -315,21 +349,7 @@ def main() -> int:
                 log("fatal", str(exc))
                 return 1
             health.ready = True
-            changed = set(cluster.CONFIG_INPUTS)
-            while not stop.is_set():
-                try:
-                    if changed & {"services", "endpointslices"}:
-                        view = _view(informers, cfg)
-                    elif "nodes" in changed:
-                        view = cluster.cluster_view(informers["nodes"].items(), view.services, cfg)
-                    agent.sync(view)
-                    if changed & set(cluster.CONFIG_INPUTS):
-                        agent.check_config(_config(informers, namespace, node))
-                except (KernelError, OSError) as exc:
-                    log("error", "datapath sync failed, retrying", error=str(exc))
-                except Exception as exc:  # a copy the agent cannot read; the datapath stays as it is meanwhile
-                    log("error", "reading the cluster failed, retrying", error=str(exc))
-                changed = changes.take(TICK_SECONDS)
+            agent.keep_current(view, informers, changes, stop)
     finally:
         informers.stop()
         if server is not None:

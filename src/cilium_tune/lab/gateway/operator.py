@@ -11,15 +11,18 @@ What a user of the runbook sees on a 1.19.0-rc.1 cluster, reproduced:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 
-from cilium_tune.lab.agent.cluster import read_services
+from cilium_tune.lab.agent.cluster import WatchedServices, kube_config
+from cilium_tune.lab.agent.model import Service
 from cilium_tune.lab.agent.run import Log
 from cilium_tune.lab.gateway import api, model, tls
 
@@ -39,8 +42,10 @@ def _without_times(value: Any) -> Any:
 
 
 class Operator:
-    def __init__(self, client: Client, host_network: bool, log: Log) -> None:
+    def __init__(self, client: Client, host_network: bool, log: Log,
+                 services: Callable[[], Sequence[Service]] = tuple) -> None:
         self.client = client
+        self.services = services
         self.host_network = host_network
         self.log = log
         self.warned_required = False
@@ -92,7 +97,7 @@ class Operator:
         for gw in gateways:
             self._patch(api.Gateway, gw, model.gateway_status(gw, rules, self.host_network, now))
         ours_gw = {f"{g['metadata'].get('namespace', 'default')}/{g['metadata']['name']}" for g in gateways}
-        services = {(s.namespace, s.name) for s in read_services(self.client)}
+        services = {(s.namespace, s.name) for s in self.services()}
         for route in routes:
             if any(gw in ours_gw for r in model.http_rules([route]) for gw, _, _ in r.parents):
                 self._patch(api.HTTPRoute, route, model.route_status(route, services, now))
@@ -124,11 +129,16 @@ class Operator:
 def run(client: Client, host_network: bool, log: Log, stop: threading.Event) -> None:
     """Reconcile Gateway API statuses every few seconds until `stop` is set."""
     log("info", "Starting the Gateway API reconciler", hostNetwork=host_network)
-    operator = Operator(client, host_network, log)
-    while True:
-        try:
-            operator.sync()
-        except Exception as exc:  # the API can blip; try again on the next resync
-            log("error", "Gateway API sync failed", error=str(exc))
-        if stop.wait(RESYNC_SECONDS):
-            return
+    services = WatchedServices(kube_config(os.environ), log)
+    services.start()
+    operator = Operator(client, host_network, log, services)
+    try:
+        while True:
+            try:
+                operator.sync()
+            except Exception as exc:  # the API can blip; try again on the next resync
+                log("error", "Gateway API sync failed", error=str(exc))
+            if stop.wait(RESYNC_SECONDS):
+                return
+    finally:
+        services.stop()

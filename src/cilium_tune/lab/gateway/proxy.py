@@ -5,7 +5,8 @@ routes requests by Host header and path to the HTTPRoute's Service backends (str
 endpoints, as Envoy does, not through the ClusterIP). HTTPS listeners terminate TLS with the
 certificate of the listener matching the ClientHello's SNI; a handshake without SNI, or for a name no
 listener serves, is reset (TCP RST) before any TLS is spoken, as Envoy does when no filter chain
-matches. Configuration is re-read every second and applied without dropping unchanged listeners.
+matches. The Gateway API objects are re-read every second, the Services come from watched copies
+(`WatchedServices`); changes apply without dropping unchanged listeners.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from lightkube import Client
 
-from cilium_tune.lab.agent.cluster import config_flag, connect, namespace_from_env, read_services
+from cilium_tune.lab.agent.cluster import WatchedServices, config_flag, connect, kube_config, namespace_from_env
 from cilium_tune.lab.agent.model import Backend, Service
 from cilium_tune.lab.agent.run import Health, Log, serve_health
 from cilium_tune.lab.gateway import api, model
@@ -175,9 +176,10 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Proxy:
-    def __init__(self, client: Client, log: Log) -> None:
+    def __init__(self, client: Client, log: Log, services: Callable[[], Sequence[Service]] = tuple) -> None:
         self.client = client
         self.log = log
+        self.services = services
         self.config = Config()
         self.servers: dict[int, ListenerServer] = {}
         self._tls_material: dict[str, tuple[str, str]] = {}
@@ -186,7 +188,7 @@ class Proxy:
         classes = model.cilium_classes(api.list_dicts(self.client, api.GatewayClass))
         listeners = model.listeners(api.list_dicts(self.client, api.Gateway), classes)
         config = Config(rules=model.http_rules(api.list_dicts(self.client, api.HTTPRoute)),
-                        services={(s.namespace, s.name): s for s in read_services(self.client)})
+                        services={(s.namespace, s.name): s for s in self.services()})
         for li in listeners:
             config.listeners.setdefault(li.port, []).append(li)
         config.tls = self._tls_contexts(listeners)
@@ -267,7 +269,9 @@ def main() -> int:
             stop.wait()
             return 0
         log("info", "Starting cilium-tune lab gateway proxy (host network)", node=node)
-        proxy = Proxy(client, log)
+        services = WatchedServices(kube_config(os.environ), log)
+        services.start()
+        proxy = Proxy(client, log, services)
         try:
             while True:
                 try:
@@ -278,6 +282,7 @@ def main() -> int:
                     return 0
         finally:
             proxy.stop()
+            services.stop()
     finally:
         if server is not None:
             server.shutdown()
