@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cilium_tune.adapters.helm import HelmTimeout
+from cilium_tune.adapters.helm import HelmTimeout, find_helm
 from cilium_tune.errors import ClusterError
 from cilium_tune.lab import cluster, topology
 from cilium_tune.lab.cluster import LabInstance
@@ -40,7 +40,7 @@ def test_a_hanging_helm_install_is_stopped_and_named(lab: LabInstance, tmp_path:
     helm.chmod(0o755)
     started = time.monotonic()
     with pytest.raises(HelmTimeout, match=r"`helm upgrade` .* did not finish within 2 s"):
-        cluster.install_cilium(lab, cluster.LAB_CHART, helm=str(helm), timeout=1, chart_timeout=1)
+        cluster.install_cilium(lab, cluster.LAB_CHART, find_helm(str(helm)), timeout=1, chart_timeout=1)
     assert time.monotonic() - started < 5
 
 
