@@ -36,12 +36,15 @@ from cilium_tune.bench.compare import Comparison, compare_runs, resolution_line
 from cilium_tune.bench.results import BenchRun, save_run
 from cilium_tune.bench.runner import BenchRunner, RunConfig
 from cilium_tune.bench.tools import Pinning
+from cilium_tune.cli.proposal import proposal_lines
 from cilium_tune.errors import ClusterError
 from cilium_tune.files import write_atomic
 from cilium_tune.lab import cluster
 from cilium_tune.profile import load_profile
 from cilium_tune.report.json import render_report
 from cilium_tune.report.model import Case, Outcome, Report
+from cilium_tune.rollout.journal import list_runs
+from cilium_tune.rollout.run import recorded_proposal
 
 Progress = Callable[[str], None]
 NS = "kube-system"
@@ -139,9 +142,12 @@ class Demo:
             write_atomic(veth, "bpf:\n  datapathMode: veth  # this kernel has no CONFIG_NETKIT\n")
             strategy = ["--strategy", _strategy(kube)]
             tuned = ["-p", "lab", "-f", str(veth)]
-            applied = self._cli(["apply", *tuned, "--yes", "--no-probe-nodes", *strategy, *state], env)
-            plan = [ln for ln in applied.splitlines() if not ln.startswith("applied: ")]  # what --dry-run shows
-            write_atomic(out / "plan.txt", "\n".join(plan) + "\n")
+            runs = out / "state" / "runs"
+            earlier = {j.run_id for j in list_runs(runs)}
+            self._cli(["apply", *tuned, "--yes", "--no-probe-nodes", *strategy, *state], env)
+            applied = next(j for j in list_runs(runs) if j.run_id not in earlier and j.kind == "apply")
+            # the plan apply showed (what --dry-run shows), from the proposal its run journaled
+            write_atomic(out / "plan.txt", "\n".join(proposal_lines(recorded_proposal(applied))) + "\n")
             self._agents_ready(kube)
 
             self.say("cilium-tune verify -p lab -f veth.yaml", step=True)

@@ -20,25 +20,29 @@ if TYPE_CHECKING:
 
 
 def show_proposal(proposal: Proposal) -> None:
+    for line in proposal_lines(proposal):
+        click.echo(line)
+
+
+def proposal_lines(proposal: Proposal) -> list[str]:
     """The release and chart versions, the cilium-config keys that change, the notes, then one line a step."""
     from cilium_tune.plan.steps import display_lines
 
     effect = proposal.effect
-    click.echo(
+    lines = [
         f"Release {proposal.release.namespace}/{proposal.release.name}: chart {proposal.live_version} "
         f"-> {proposal.target_version}, nodes {', '.join(proposal.nodes)}"
-    )
+    ]
     if effect.changed_keys:
-        click.echo("cilium-config changes:")
-        for key in effect.changed_keys:
-            click.echo(
-                f"  {key}: {effect.config_before.get(key, '(unset)')} -> {effect.config_after.get(key, '(unset)')}"
-            )
-    for note in proposal.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"Steps ({len(proposal.steps)}):")
-    for step in proposal.steps:
-        click.echo(f"  {step.id:<40} {display_lines(step)[0]}")
+        lines.append("cilium-config changes:")
+        lines += [
+            f"  {key}: {effect.config_before.get(key, '(unset)')} -> {effect.config_after.get(key, '(unset)')}"
+            for key in effect.changed_keys
+        ]
+    lines += [f"note: {note}" for note in proposal.notes]
+    lines.append(f"Steps ({len(proposal.steps)}):")
+    lines += [f"  {step.id:<40} {display_lines(step)[0]}" for step in proposal.steps]
+    return lines
 
 
 def confirm(question: str, *, verb: str, yes: bool) -> None:

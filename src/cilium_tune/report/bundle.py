@@ -3,7 +3,7 @@
 Reads (any of):
     DIR/run.json                         one bench run (with `--baseline OTHER`: compared against it)
     DIR/baseline/run.json, DIR/tuned/run.json   two runs, compared (what `cilium-tune demo` writes)
-    DIR/plan.txt                         the plan that was applied, as `cilium-tune plan` printed it
+    DIR/plan.txt                         the plan that was applied, as `cilium-tune apply` showed it
     DIR/*.report.json                    more Reports as `-o json` writes them (verify, the switch rehearsal)
 Writes:
     DIR/report.md                        Markdown for a PR comment

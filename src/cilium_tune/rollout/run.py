@@ -165,6 +165,31 @@ def start(proposal: Proposal, runs_dir: Path, kubeconfig: str | None, extra: dic
     return Journal.create(run_dir, kind=proposal.kind, meta=meta, steps=steps, inputs=inputs)
 
 
+def recorded_proposal(journal: Journal) -> Proposal:
+    """The proposal a run was started from, read back from its journal: its steps (their -f files are the
+    run's copies), and the release, nodes, versions and effect they were planned on. What `apply` showed
+    before it ran, from the run itself rather than its terminal output (the demo writes plan.txt so)."""
+    meta = journal.meta
+    previous = _previous(meta)
+    _, _, live_values = Path(previous.values_files[0]).read_text(encoding="utf-8").partition("\n")
+    effect = _effect(meta)
+    return Proposal(
+        kind=journal.kind,
+        release=_release(meta),
+        nodes=tuple(meta["nodes"]),
+        strategy=meta["strategy"],
+        target_files=tuple(Path(p) for p in meta["target"]["values_files"]),
+        target_version=meta["target"]["version"],
+        live_values=live_values,
+        live_version=previous.version,
+        live_revision=int(meta["live_revision"]),
+        effect=effect,
+        steps=tuple(journal.steps()),
+        notes=tuple(rollout_notes(effect, meta["strategy"])),
+        unchanged=False,
+    )
+
+
 def execute(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> None:
     """Run (or resume) a run under its lock, with the node-failure recovery the planner gives."""
     with locked(journal.run_dir):
