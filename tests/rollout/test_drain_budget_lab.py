@@ -41,12 +41,13 @@ META: dict[str, Any] = {
 
 
 def steps(timeout_s: int) -> list[Step]:
-    """node1 was switched already; node2 is drained (its agent restart and check are left out here)."""
+    """node1 was switched already; node2 is drained (its agent restart and check are left out here). As the
+    planner does, the cordon and the eviction before the agent restart are marked `drains`."""
     return [
-        Cordon(id="switch/node1/cordon", purpose="switch node1", node="node1"),
+        Cordon(id="switch/node1/cordon", purpose="switch node1", node="node1", drains=True),
         Cordon(id="switch/node1/uncordon", purpose="switch node1", node="node1", unschedulable=False),
-        Cordon(id="switch/node2/cordon", purpose="switch node2", node="node2"),
-        EvictPods(id="switch/node2/evict", purpose="switch node2", node="node2", timeout_s=timeout_s),
+        Cordon(id="switch/node2/cordon", purpose="switch node2", node="node2", drains=True),
+        EvictPods(id="switch/node2/evict", purpose="switch node2", node="node2", timeout_s=timeout_s, drains=True),
         Cordon(id="switch/node2/uncordon", purpose="switch node2", node="node2", unschedulable=False),
     ]
 

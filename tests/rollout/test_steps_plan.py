@@ -88,6 +88,20 @@ def test_a_node_that_failed_its_drain_is_only_uncordoned_and_the_release_restore
     assert [s.values_files for s in first if isinstance(s, HelmUpgrade)][-1] == ("live.yaml",)
 
 
+def test_the_planner_marks_the_steps_that_drain_a_node_before_its_agent_restarts() -> None:
+    """Until its agent restarts, a node runs its old settings; the planner says which steps come before that
+    (`drains`), and the rollout's recovery reads it from the journaled step, not from the step's id: a node
+    that failed there is only uncordoned."""
+    steps = list(plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=Effect(VETH, NETKIT)))
+    assert [s.id for s in steps if s.drains] == [
+        f"switch/{n}/{action}" for n in NODES for action in ("cordon", "evict", "delete-daemonset-pods")
+    ]
+    assert [step_from_json(step_to_json(s)).drains for s in steps] == [s.drains for s in steps]
+    tunnel = VETH | {"routing-mode": "tunnel"}  # no datapath-mode change: no eviction, the cordon still drains
+    routing = list(plan_rollout(release=RELEASE, nodes=NODES, target=TARGET, effect=Effect(tunnel, VETH)))
+    assert [s.id for s in routing if s.drains] == [f"switch/{n}/cordon" for n in NODES]
+
+
 def test_abort_restores_only_the_touched_nodes() -> None:
     steps = list(plan_recovery(release=RELEASE, nodes=NODES, restore=["n1"], previous=PREVIOUS,
                                effect=Effect(VETH, NETKIT), prefix="abort/"))

@@ -487,10 +487,14 @@ def _restart_node(
     pending label, or leave it (None: the release's values alone decide); restart the agent and wait for the
     new pod; check it reports `expect` and reaches `peers` on `families`; uncordon."""
     ns, ctx = release.namespace, release.kube_context
-    yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx)
+    # Until the agent restarts, the node runs its previous settings: these steps say so (`drains`), and a
+    # failure among them is recovered by uncordoning alone (`plan_failure_recovery`'s `while_draining`).
+    yield Cordon(id=f"{base}/cordon", purpose=purpose, node=node, kube_context=ctx, drains=True)
     if drain:
-        yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx)
-        yield DeleteDaemonSetPods(id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx)
+        yield EvictPods(id=f"{base}/evict", purpose=purpose, node=node, kube_context=ctx, drains=True)
+        yield DeleteDaemonSetPods(
+            id=f"{base}/delete-daemonset-pods", purpose=purpose, node=node, kube_context=ctx, drains=True
+        )
     if pending is True:
         yield LabelNode(id=f"{base}/label", purpose=purpose, node=node, kube_context=ctx)
     elif pending is False:

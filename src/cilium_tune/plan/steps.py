@@ -30,6 +30,7 @@ class _Step:
     id: str
     purpose: str
     kube_context: str | None = None
+    drains: bool = False  # set by the planner: part of draining a node before its agent is touched
     kind: ClassVar[str] = ""
 
     def commands(self, helm: str = "helm") -> list[list[str]]:

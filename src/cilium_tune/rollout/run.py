@@ -260,15 +260,11 @@ def _recovery_for(journal: Journal) -> Callable[[Step, CiliumTuneError], Sequenc
                 previous=_previous(meta),
                 effect=_effect(meta),
                 strategy=meta["strategy"],
-                while_draining=step.id.rsplit("/", 1)[-1] in DRAIN_STEPS,
+                while_draining=step.drains,
             )
         )
 
     return recovery
-
-
-DRAIN_STEPS = ("cordon", "evict", "delete-daemonset-pods")
-"""The last parts of the step ids of a node's switch that run before its agent is touched."""
 
 
 def _release(meta: dict[str, Any]) -> Release:
