@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import msgspec
+
 from cilium_tune.errors import InputError
 
 if TYPE_CHECKING:
@@ -468,8 +470,6 @@ def _against_live(baseline: Baseline, live: HelmRelease, notes: list[str]) -> tu
     """A baseline file next to the live release: what drifted since the capture (keys the file and the
     cluster disagree on, and keys set on the cluster since), and the baseline pinned to the chart version
     the cluster really runs, which is what a rollback must restore."""
-    from dataclasses import replace
-
     from cilium_tune.values.diff import ValuesDiff, diff_values
     from cilium_tune.values.paths import MISSING, get_path
 
@@ -492,7 +492,7 @@ def _against_live(baseline: Baseline, live: HelmRelease, notes: list[str]) -> tu
             f"the baseline {baseline.path} says chart {baseline.chart_version or 'unknown'}, the cluster runs "
             f"{live.chart_version}: the rollback pins {live.chart_version}"
         )
-        baseline = replace(baseline, chart_version=live.chart_version)
+        baseline = msgspec.structs.replace(baseline, chart_version=live.chart_version)
     return drift, baseline
 
 

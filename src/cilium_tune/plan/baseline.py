@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cilium_tune import names
 from cilium_tune.errors import InputError
@@ -89,8 +90,7 @@ def chart_version(text: str, source: str = "<baseline>") -> str | None:
     return header_fields(text, source).get("chart-version")
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(msgspec.Struct, frozen=True):
     """The captured values a change starts from, and the chart version they were captured with.
 
     `values` are the release as it was (`--all`: what a rollback restores); `user_values` are what the user

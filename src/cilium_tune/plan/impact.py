@@ -7,7 +7,8 @@ were given, the VM workloads on the node a drain empties (their guests restart e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from cilium_tune.plan.steps import (
     Cordon,
@@ -24,8 +25,7 @@ from cilium_tune.plan.steps import (
 )
 
 
-@dataclass(frozen=True)
-class Impact:
+class Impact(msgspec.Struct, frozen=True):
     replaces: str
     bound_s: int | None
 

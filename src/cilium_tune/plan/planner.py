@@ -10,8 +10,9 @@ netkit-migration overlay in phase 1 of a datapath switch only.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from cilium_tune.errors import InputError
 from cilium_tune.plan.baseline import Baseline
@@ -60,8 +61,7 @@ class LayerLike(Protocol):
     def values(self) -> LoadedValues: ...
 
 
-@dataclass(frozen=True)
-class Release:
+class Release(msgspec.Struct, frozen=True):
     namespace: str
     name: str
     chart: str
@@ -70,21 +70,18 @@ class Release:
     kube_context: str | None = None
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(msgspec.Struct, frozen=True):
     role: str  # baseline | overlay | one-time
     name: str
     path: str
 
 
-@dataclass(frozen=True)
-class DatapathChange:
+class DatapathChange(msgspec.Struct, frozen=True):
     old: str
     new: str
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(msgspec.Struct, frozen=True):
     profile: str
     release: Release
     layers: tuple[Layer, ...]
@@ -171,7 +168,7 @@ def build_plan(
         )
     )
     if not from_file:  # no file to reset to: keep the live values, as the runbook's commands do
-        apply = [replace(s, reset_values=False) if isinstance(s, HelmUpgrade) else s for s in apply]
+        apply = [msgspec.structs.replace(s, reset_values=False) if isinstance(s, HelmUpgrade) else s for s in apply]
     notes.extend(rollout_notes(effect, strategy))
     if effect.restarts_agents:
         notes.append(
@@ -263,16 +260,14 @@ OPERATOR_PREFIXES = ("cluster-pool-",)
 STRATEGIES = ("node-config", "clean-state")
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(msgspec.Struct, frozen=True):
     """A release state helm can be given: the -f files in order and the chart version they go with."""
 
     values_files: tuple[str, ...]
     version: str
 
 
-@dataclass(frozen=True)
-class Effect:
+class Effect(msgspec.Struct, frozen=True):
     """What a change does to the agents, read from the chart rendered before and after (`cilium-config`
     data, and whether the agent's pod template changes)."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import yaml
 
 from cilium_tune.adapters.helm import (
@@ -67,7 +68,7 @@ class Proposal:
 
     def meta(self, previous: Sequence[str], target: Sequence[str], kubeconfig: str | None) -> dict[str, Any]:
         return {
-            "release": asdict(self.release),
+            "release": msgspec.structs.asdict(self.release),
             "nodes": list(self.nodes),
             "strategy": self.strategy,
             "kubeconfig": kubeconfig,
