@@ -29,7 +29,6 @@ the one-time layer out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -55,8 +54,7 @@ NO_PROFILE = "none"  # `--profile none`: only the -f files (and baseline) count
 DEFAULT_HELM_MAJOR = 4
 
 
-@dataclass(frozen=True)
-class ProfileChoice:
+class ProfileChoice(msgspec.Struct, frozen=True):
     """Which profile a command uses and why, said the same way by every command (`profile: ...`)."""
 
     ref: str | None  # the built-in name or file, None for no profile
@@ -84,8 +82,7 @@ def choose_profile(ref: str | None, *, has_value_files: bool, default: str | Non
     return ProfileChoice(default or DEFAULT_PROFILE, "default")
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(msgspec.Struct, frozen=True):
     """One values file helm receives, in `-f` order, with the values it holds.
 
     `path` is what helm is given (`deploy/cilium-values.yaml`), or `live:NS/NAME@REV` for the live release,
@@ -98,8 +95,7 @@ class Layer:
     values: LoadedValues
 
 
-@dataclass(frozen=True)
-class ReleaseIdentity:
+class ReleaseIdentity(msgspec.Struct, frozen=True):
     """The Helm release a change targets, as the profile names it."""
 
     namespace: str
@@ -110,8 +106,7 @@ class ReleaseIdentity:
     kube_context: str | None = None
 
 
-@dataclass(frozen=True)
-class Chart:
+class Chart(msgspec.Struct, frozen=True):
     """A local chart (directory or .tgz): where it is, the version its Chart.yaml declares, its defaults, and
     its files as read once (`files`; None for a bare values.yaml), which the key catalog is built from."""
 
@@ -121,8 +116,7 @@ class Chart:
     files: ChartFiles | None = None
 
 
-@dataclass(frozen=True)
-class OverlayFile:
+class OverlayFile(msgspec.Struct, frozen=True):
     """One overlay as the profile renders it and as it is on disk, where helm will read it.
 
     `on_disk` is None when the file is missing; `differences` are the value changes from the rendering
@@ -154,8 +148,7 @@ class OverlayMismatch(InputError):
         self.details = tuple(details)
 
 
-@dataclass(frozen=True)
-class DesiredState:
+class DesiredState(msgspec.Struct, frozen=True):
     """What the chart will receive and everything that judges it. Frozen: callers read, never change.
 
     - `layers`: every values layer in helm's order (see the module docstring), one-time ones last.
@@ -188,7 +181,7 @@ class DesiredState:
     target_version: str | None
     catalog: KeyCatalog
     helm_major: int = DEFAULT_HELM_MAJOR
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
     overlay_files: tuple[OverlayFile, ...] = ()
     overlays_from: Literal["disk", "profile"] = "profile"
     drift: ValuesDiff | None = None
@@ -239,12 +232,10 @@ class DesiredState:
         of the profile's chart, else the --chart package the state was built with, at the version being
         installed (`target_version`: that package's, else the profile's pin). What plan prints and apply
         runs both come from here, so the steps name what will be installed."""
-        from dataclasses import replace
-
         if self.release is None:
             raise InputError("this command needs a profile naming the release", hint="pass --profile NAME|FILE")
         package = self.chart.path if self.chart is not None and self.chart.version else None
-        return replace(self.release, chart=chart or package or self.release.chart,
+        return msgspec.structs.replace(self.release, chart=chart or package or self.release.chart,
                        version=self.target_version or self.release.version)
 
     def unknown_keys(self) -> list[UnknownKey]:
@@ -602,8 +593,7 @@ def chart_target(chart: Chart | None, pinned: str | None, live: str | None) -> t
 # --- the thin loader: files in, build_desired out --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DesiredInputs:
+class DesiredInputs(msgspec.Struct, frozen=True):
     """What a command was given, as the CLI parsed it (paths, not contents).
 
     `profile_ref`: a built-in name, a file, `none`, or None (the default; none when -f files are given
