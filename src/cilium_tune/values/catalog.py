@@ -27,10 +27,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import yaml
 
 from cilium_tune.errors import InputError
@@ -355,8 +355,7 @@ def template_keys(template: str) -> Iterator[KeyPath]:
             yield tuple(keys)
 
 
-@dataclass(frozen=True)
-class KeyHistory:
+class KeyHistory(msgspec.Struct, frozen=True):
     """When the released charts knew a key: `first`/`last` release, `gone` the release after `last`
     (None while current); `refused` when the chart's validate template makes the install fail on it."""
 
@@ -387,8 +386,7 @@ def _newer(a: str, b: str) -> bool:
     return ChartVersion.parse(a) > ChartVersion.parse(b)
 
 
-@dataclass(frozen=True)
-class UnknownKey:
+class UnknownKey(msgspec.Struct, frozen=True):
     """A key in user values that the catalog does not know, what was probably meant, and why.
 
     `note` explains a known reason (a replaced option, a dotted key Helm does not split); `history` says
@@ -417,20 +415,19 @@ class UnknownKey:
         return f"unknown key {self.dotted!r}: Helm accepts it but nothing reads it{hint}"
 
 
-@dataclass
-class KeyCatalog:
+class KeyCatalog(msgspec.Struct):
     """Known key paths, their expected type (None when unknown) and which subtrees are closed."""
 
-    types: dict[KeyPath, str | None] = field(default_factory=dict)
-    closed: set[KeyPath] = field(default_factory=set)
-    free_form: set[KeyPath] = field(default_factory=set)
+    types: dict[KeyPath, str | None] = msgspec.field(default_factory=dict)
+    closed: set[KeyPath] = msgspec.field(default_factory=set)
+    free_form: set[KeyPath] = msgspec.field(default_factory=set)
     source: str = "built-in"
     version: str | None = None  # the chart version judged, when known
-    defaults: dict[KeyPath, Any] = field(default_factory=dict)  # chart defaults of scalar and list keys
-    history: dict[KeyPath, KeyHistory] = field(default_factory=dict)  # keys of other chart versions
+    defaults: dict[KeyPath, Any] = msgspec.field(default_factory=dict)  # chart defaults of scalar and list keys
+    history: dict[KeyPath, KeyHistory] = msgspec.field(default_factory=dict)  # keys of other chart versions
     line_keys: frozenset[KeyPath] = frozenset()  # keys some version of `version`'s minor line has
-    seen_as: dict[KeyPath, str] = field(default_factory=dict)  # v values.yaml, c comment, t template only
-    _kids: dict[KeyPath, set[str]] = field(default_factory=dict, repr=False)
+    seen_as: dict[KeyPath, str] = msgspec.field(default_factory=dict)  # v values.yaml, c comment, t template only
+    _kids: dict[KeyPath, set[str]] = msgspec.field(default_factory=dict)
 
     @classmethod
     def builtin(cls) -> KeyCatalog:
@@ -551,8 +548,7 @@ class KeyCatalog:
         return self.types.get(path)
 
 
-@dataclass
-class _Frame:
+class _Frame(msgspec.Struct):
     """A mapping in values.yaml: where its children sit, so commented keys can be placed in it."""
 
     path: KeyPath

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
+
+import msgspec
 
 from cilium_tune.values.paths import KeyPath, format_path
 from cilium_tune.values.redact import redact
@@ -21,8 +22,7 @@ __all__ = ["DiffEntry", "ValuesDiff", "diff_values", "same_value"]
 Change = Literal["added", "removed", "changed"]
 
 
-@dataclass(frozen=True)
-class DiffEntry:
+class DiffEntry(msgspec.Struct, frozen=True):
     """One difference: `old` is None for added keys and `new` is None for removed ones."""
 
     kind: Change
@@ -54,8 +54,7 @@ class DiffEntry:
         return f"~ {self.dotted}: {old} -> {new}"
 
 
-@dataclass(frozen=True)
-class ValuesDiff:
+class ValuesDiff(msgspec.Struct, frozen=True):
     """All differences, sorted by path (so output is deterministic)."""
 
     entries: tuple[DiffEntry, ...]

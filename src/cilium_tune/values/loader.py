@@ -22,11 +22,11 @@ import binascii
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -57,8 +57,7 @@ DEFAULT_HELM_MAJOR = 4
 _MAX_EXACT_INT = 2**53
 
 
-@dataclass(frozen=True, order=True)
-class Origin:
+class Origin(msgspec.Struct, frozen=True, order=True):
     """Where a key was written: a source label (normally the file path) and 1-based line and column."""
 
     source: str
@@ -69,8 +68,7 @@ class Origin:
         return f"{self.source}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(msgspec.Struct, frozen=True):
     """One YAML document of a values file: its values (as Helm holds them) and the origin of every key.
 
     `origins` maps each key path (maps, lists and scalars alike) to the position of the key's text.
@@ -80,8 +78,7 @@ class Document:
     origins: dict[KeyPath, Origin]
 
 
-@dataclass(frozen=True)
-class LoadedValues:
+class LoadedValues(msgspec.Struct, frozen=True, dict=True):  # dict: room for cached_property
     """A values file as Helm reads it.
 
     `documents` are the documents Helm uses, in order (always one with `helm=3`; with `helm=4` every
@@ -414,13 +411,12 @@ _TAGGED_KINDS = {
 }
 
 
-@dataclass
-class _DocumentReader:
+class _DocumentReader(msgspec.Struct, dict=True):
     """Turns composed nodes into Helm's values, origins and warnings for one file."""
 
     source: str
     text: str
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
     @cached_property
     def lines(self) -> list[str]:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cilium_tune.errors import InputError
 from cilium_tune.values.gc_pause import cycle_collection_paused
@@ -32,8 +33,7 @@ from cilium_tune.values.paths import MISSING, KeyPath, format_path, get_path, it
 __all__ = ["Explanation", "MergedValues", "Override", "merge_documents", "merge_values"]
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(msgspec.Struct, frozen=True):
     """An earlier value at a path, replaced by a later layer (or a chart default the user overrode)."""
 
     origin: Origin | None
@@ -43,8 +43,7 @@ class Override:
         return {"origin": _origin_dict(self.origin), "value": self.value}
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(msgspec.Struct, frozen=True):
     """Everything known about one key path after a merge.
 
     `present` is False when the key is absent from the result: `cause` is then the path (the key itself
@@ -89,8 +88,7 @@ class Explanation:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class MergedValues:
+class MergedValues(msgspec.Struct, frozen=True):
     """The values Helm hands to the templates, and how they came to be.
 
     - `values`: the merged tree (str keys; values str, bool, None, int/float, list, dict).
@@ -176,17 +174,16 @@ def merge_documents(documents: Iterable[Document]) -> Document:
     return Document(merger.values, merger.origins)
 
 
-@dataclass
-class _Merger:
+class _Merger(msgspec.Struct):
     """The merge state; `overlay` is one `-f` step, `coalesce` the chart-defaults step."""
 
     track: bool
     helm: int = DEFAULT_HELM_MAJOR
-    values: dict[str, Any] = field(default_factory=dict)
-    origins: dict[KeyPath, Origin] = field(default_factory=dict)
-    history: dict[KeyPath, list[Override]] = field(default_factory=dict)
-    removed: dict[KeyPath, Origin] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    values: dict[str, Any] = msgspec.field(default_factory=dict)
+    origins: dict[KeyPath, Origin] = msgspec.field(default_factory=dict)
+    history: dict[KeyPath, list[Override]] = msgspec.field(default_factory=dict)
+    removed: dict[KeyPath, Origin] = msgspec.field(default_factory=dict)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
     def overlay(self, dst: dict[str, Any], src: dict[str, Any], prefix: KeyPath, where: dict[KeyPath, Origin]) -> None:
         for key, new in src.items():

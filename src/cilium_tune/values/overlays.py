@@ -18,8 +18,9 @@ byte-for-byte deterministic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cilium_tune.profile import Profile
 from cilium_tune.profile.commented_yaml import dump
@@ -40,8 +41,7 @@ FILENAMES = {
 _ENVOY_CAPABILITIES = ["NET_ADMIN", "SYS_ADMIN", "NET_BIND_SERVICE"]
 
 
-@dataclass(frozen=True)
-class Overlay:
+class Overlay(msgspec.Struct, frozen=True):
     """One rendered overlay: its values, the reason for each key (by dotted path) and the file text."""
 
     name: str
@@ -52,10 +52,9 @@ class Overlay:
     one_time: bool = False
 
 
-@dataclass
-class _Builder:
-    values: dict[str, Any] = field(default_factory=dict)
-    comments: dict[str, str] = field(default_factory=dict)
+class _Builder(msgspec.Struct):
+    values: dict[str, Any] = msgspec.field(default_factory=dict)
+    comments: dict[str, str] = msgspec.field(default_factory=dict)
 
     def set(self, path: str, value: Any, why: str) -> None:
         """Set a chart key given as a dotted path, with the reason for it."""
