@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from pathlib import Path
 
+import msgspec
 import pytest
 from pydantic import BaseModel
 from rule_cases import HERE, case_paths, load_case
@@ -197,7 +197,7 @@ def test_no_finding_cites_a_fact_that_was_not_collected(path: Path) -> None:
     target = case.ctx.target_version
     if target is not None and target[1].startswith(FACT_PREFIXES):
         target = None  # the live release's chart version: unknown with the facts, as the desired state has it
-    ctx = dataclasses.replace(case.ctx, facts=ALL_UNKNOWN, target_version=target)
+    ctx = msgspec.structs.replace(case.ctx, facts=ALL_UNKNOWN, target_version=target)
     for finding in found.run(ctx):
         cited = [key for key in finding.evidence if key.startswith(FACT_PREFIXES)]
         assert not cited, f"{case.rule_id} fired on unknown facts: {cited}"

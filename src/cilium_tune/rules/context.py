@@ -11,8 +11,9 @@ guess (see `Snapshot.is_known`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from cilium_tune.values.paths import MISSING, get_path
 
@@ -67,8 +68,7 @@ CHART_DEFAULTS: Mapping[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class BaselineInfo:
+class BaselineInfo(msgspec.Struct, frozen=True):
     """The values captured before tuning (`helm get values --all`), and the chart version they came from.
 
     `chart_version` is None when the baseline does not record it (a bare values file). `user_values_layered`:
@@ -82,8 +82,7 @@ class BaselineInfo:
     user_values_layered: bool = False
 
 
-@dataclass(frozen=True)
-class RuleContext:
+class RuleContext(msgspec.Struct, frozen=True):
     """The inputs of one lint run. Frozen: rules read, never change.
 
     `catalog` is the chart's key catalog when a chart was given (`--chart`); None means the built-in one.
@@ -92,12 +91,12 @@ class RuleContext:
     (chart version the change installs, evidence path naming where it came from); None when nothing says.
     """
 
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = msgspec.field(default_factory=dict)
     facts: Snapshot | None = None
     profile: Profile | None = None
     baseline: BaselineInfo | None = None
     catalog: KeyCatalog | None = None
-    origins: Mapping[KeyPath, Origin] = field(default_factory=dict)
+    origins: Mapping[KeyPath, Origin] = msgspec.field(default_factory=dict)
     target_version: tuple[str, str] | None = None
 
     def origin(self, path: KeyPath) -> Origin | None:

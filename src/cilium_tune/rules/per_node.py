@@ -8,11 +8,12 @@ values), fix, patch and severity are equal; a node that differs (another kernel)
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from cilium_tune.rules.registry import Finding
 
@@ -54,10 +55,10 @@ def _merged(members: list[tuple[str | None, Finding]]) -> Finding:
         return first
     nodes = tuple(name for name, _ in members if name is not None)
     if len(nodes) == 1:
-        return dataclasses.replace(first, nodes=nodes)
+        return msgspec.structs.replace(first, nodes=nodes)
     names = ", ".join(nodes)
     message = first.message.replace(node, _MARK).replace(f"node {_MARK}", f"each of nodes {names}")
     message = message.replace(_MARK, names)
     evidence = {key.replace(f"nodes[{node}]", f"nodes[{','.join(nodes)}]"): value
                 for key, value in first.evidence.items()}
-    return dataclasses.replace(first, message=message, evidence=evidence, nodes=nodes)
+    return msgspec.structs.replace(first, message=message, evidence=evidence, nodes=nodes)

@@ -11,14 +11,14 @@ id can be pointed at its successor through `REDIRECTS`.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import inspect
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from cilium_tune.rules.context import RuleContext
@@ -58,8 +58,7 @@ class RuleStatus(enum.StrEnum):
     PREVIEW = "preview"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """One problem a rule found.
 
     `evidence` maps the fact or value paths the rule read (`nodes[skyforge-2].kernel`,
@@ -71,7 +70,7 @@ class Finding:
     """
 
     message: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = msgspec.field(default_factory=dict)
     fix: str | None = None
     patch: Mapping[str, Any] | None = None
     severity: Severity | None = None
@@ -94,8 +93,7 @@ class Finding:
 CheckFunction = Callable[["RuleContext"], Iterable[Finding]]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """A registered rule: metadata, the parsed documentation and the check function."""
 
     id: str
@@ -106,7 +104,7 @@ class Rule:
     area: str
     title: str
     sections: Mapping[str, str]
-    check: CheckFunction = field(repr=False, compare=False)
+    check: CheckFunction
     module: str
     source_file: str
     source_line: int
@@ -124,7 +122,7 @@ class Rule:
             if finding.rule_id and finding.rule_id != self.id:
                 raise ValueError(f"{self.id} yielded a finding for {finding.rule_id}")
             out.append(
-                dataclasses.replace(
+                msgspec.structs.replace(
                     finding,
                     rule_id=self.id,
                     severity=finding.severity or self.severity,

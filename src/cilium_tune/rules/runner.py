@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from cilium_tune.rules.context import RuleContext
 from cilium_tune.rules.per_node import merge_per_node
 from cilium_tune.rules.registry import Finding, Rule, Severity, registry
 
 
-@dataclass(frozen=True)
-class LintResult:
+class LintResult(msgspec.Struct, frozen=True):
     """The rules that ran and what they found (ordered by severity, then rule id, then yield order)."""
 
     rules: tuple[Rule, ...]
