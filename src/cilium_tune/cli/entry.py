@@ -1,6 +1,6 @@
 """The console entry point: Ctrl-C or SIGTERM while the CLI is still being imported end with one line too.
 
-`cli.main` handles signals once it runs, but importing it (click, yaml, pydantic...) takes a noticeable
+`cli.main` handles signals once it runs, but importing it (click, yaml, msgspec...) takes a noticeable
 moment: a KeyboardInterrupt then would print a traceback, and a SIGTERM (default action) would end the
 process without a word. So the SIGTERM handler is installed first, and both are caught here, outside
 main's own handling (while importing, entering or leaving it). This module imports nothing heavy itself.
