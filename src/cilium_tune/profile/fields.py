@@ -10,6 +10,9 @@ joins the two.
 
 The helpers at the end read the same `Annotated` types back, for the loader's did-you-mean and
 choices, and for the comments of `profile init`.
+
+This module and `model.py` do without `from __future__ import annotations` on purpose: msgspec reads a
+struct's annotations at its first decode, and strings would be compiled then (docs/plan-speed.md).
 """
 
 from collections.abc import Callable, Iterator

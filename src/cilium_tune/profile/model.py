@@ -7,7 +7,7 @@ mask size that cannot split its pool, native routing without the CIDR Helm insis
 
 The field descriptions are the user documentation: they feed the JSON Schema
 (`cilium-tune profile schema`) and the comments of `cilium-tune profile init`. The structs are msgspec's
-(see `profile.fields` for why, and how the field checks run).
+(see `profile.fields` for why, how the field checks run, and why there is no `__future__` import).
 """
 
 import ipaddress
