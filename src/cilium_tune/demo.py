@@ -43,7 +43,7 @@ from cilium_tune.lab import cluster
 from cilium_tune.profile import load_profile
 from cilium_tune.report.json import render_report
 from cilium_tune.report.model import Case, Outcome, Report
-from cilium_tune.rollout.journal import list_runs
+from cilium_tune.rollout.journal import Journal, list_runs
 from cilium_tune.rollout.run import recorded_proposal
 
 Progress = Callable[[str], None]
@@ -145,7 +145,7 @@ class Demo:
             runs = out / "state" / "runs"
             earlier = {j.run_id for j in list_runs(runs)}
             self._cli(["apply", *tuned, "--yes", "--no-probe-nodes", *strategy, *state], env)
-            applied = next(j for j in list_runs(runs) if j.run_id not in earlier and j.kind == "apply")
+            applied = new_run(runs, earlier, "apply")
             # the plan apply showed (what --dry-run shows), from the proposal its run journaled
             write_atomic(out / "plan.txt", "\n".join(proposal_lines(recorded_proposal(applied))) + "\n")
             self._agents_ready(kube)
@@ -249,6 +249,20 @@ class Demo:
 
 def _helm(helm: Helm, env: dict[str, str], args: list[str]) -> str:
     return helm.run(args, env=env, timeout=180).stdout
+
+
+def new_run(runs: Path, earlier: set[str], kind: str) -> Journal:
+    """The run of `kind` a command just made under `runs` (one not among `earlier`). A command can end well
+    without one (an apply that finds the release already renders its values changes nothing): the demo then
+    stops with an error rather than a traceback."""
+    made = [j for j in list_runs(runs) if j.run_id not in earlier and j.kind == kind]
+    if not made:
+        raise ClusterError(
+            f"cilium-tune {kind} made no run under {runs}: there is no plan to show nor a change to measure",
+            hint=f"read the `cilium-tune {kind}` output above (it says why nothing changed), or run the demo "
+            "on a fresh lab (--out on an empty directory)",
+        )
+    return made[-1]
 
 
 def _strategy(kube: KubeAPI) -> str:
