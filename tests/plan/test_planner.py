@@ -111,7 +111,21 @@ def test_without_a_baseline_changes_are_pending_and_live_values_are_kept() -> No
     assert plan.changes_pending and plan.diff is None
     (apply,) = [s for s in plan.apply if isinstance(s, HelmUpgrade)][-1:]
     assert "--reuse-values" in apply.argv()
-    assert any(note.startswith("no baseline: capture one first") for note in plan.notes)
+    (note,) = [note for note in plan.notes if note.startswith("no baseline: capture one first")]
+    assert "cilium-tune baseline capture -n kube-system --release cilium" in note
+
+
+def test_the_baseline_notes_recommend_a_capture_never_a_hand_made_helm_get_values_file() -> None:
+    """A hand-made `helm get values --all > before.yaml` has no user-values.yaml: its nulls delete keys and
+    it cannot carry the user's deletions. Both notes that ask for a baseline file point at `baseline capture`."""
+    from cilium_tune.plan.baseline import live_baseline
+
+    live = live_baseline("kube-system", "cilium", 7, "1.19.0-rc.1", {"routingMode": "tunnel"})
+    from_live = plan_over([Layer("live", "live release", live.path, live.values), *overlay_layers([PERFORMANCE])], live)
+    for plan in (plan_for([PERFORMANCE], None), from_live):
+        notes = [note for note in plan.notes if "baseline" in note and "capture" in note]
+        assert notes and all("cilium-tune baseline capture" in note for note in notes)
+        assert not any("-o yaml >" in note for note in plan.notes)  # no hand-made file to write
 
 
 def test_an_already_applied_profile_plans_no_changes() -> None:

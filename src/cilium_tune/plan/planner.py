@@ -133,19 +133,20 @@ def build_plan(
     # baseline layer gives (the user-supplied ones, under an upgrade) against what the change gives.
     before = merge_values(baseline.restoring, chart_defaults).values if baseline and chart_defaults else None
     diff = diff_values(before or base, merged.values) if base is not None else None
+    capture = (
+        f"cilium-tune baseline capture -n {release.namespace} --release {release.name}, then pass "
+        "--baseline DIR/values.yaml (DIR: the directory it prints; it records the chart version, and keeps "
+        "the user's values beside, which a hand-made `helm get values --all` file cannot carry)"
+    )
     if baseline is None:
         notes.append(
-            f"no baseline: capture one first: helm -n {release.namespace} get values {release.name} --all "
-            "-o yaml > before.yaml, add the release's chart version as a first line `# chart-version: X` "
-            "(helm list shows it), then pass --baseline before.yaml. Until then the apply keeps the live "
-            "values (--reuse-values) and the change cannot be shown"
+            f"no baseline: capture one first: {capture}. Until then the apply keeps the live values "
+            "(--reuse-values) and the change cannot be shown"
         )
     elif not baseline.is_file:
         notes.append(
             f"baseline: the live release ({baseline.path}, from the facts snapshot); the apply keeps its values "
-            "(--reuse-values). For an apply that does not depend on what is live, capture it to a file: "
-            f"helm -n {release.namespace} get values {release.name} --all -o yaml > before.yaml "
-            "(first line `# chart-version: X`), then pass --baseline before.yaml"
+            f"(--reuse-values). For an apply that does not depend on what is live, capture it: {capture}"
         )
 
     old_mode = _datapath_mode(baseline.values.values) if baseline else DEFAULT_DATAPATH_MODE
