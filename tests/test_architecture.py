@@ -13,7 +13,8 @@ import pytest
 import cilium_tune
 
 PACKAGE = Path(cilium_tune.__file__).parent
-PURE = ["values", "rules", "plan", "profile", "desired.py", "inputs.py", "chart_archive.py", "chart_files.py"]
+PURE = ["values", "rules", "plan", "profile", "desired.py", "inputs.py", "chart_archive.py", "chart_files.py",
+        "restore_chart.py"]
 FORBIDDEN = ("cilium_tune.adapters", "cilium_tune.lab", "cilium_tune.cli", "lightkube", "aiohttp",
              "pyroute2", "subprocess", "httpx")
 

@@ -3,8 +3,10 @@
 The rules predict the chart's refusals (native routing without a native routing CIDR, Gateway API without
 kube-proxy replacement...), but the chart itself is the authority. `helm template` renders offline, so each
 helm upgrade of a plan (phase 1 of a datapath switch, the final apply, the rollback) is rendered once with
-exactly the files it will get; the overlays are rendered from the profile into a temporary directory, so
-the check covers what the plan shows even before `cilium-tune render --out` wrote them.
+exactly the files it will get, against the chart it installs (a rollback step's chart is the one that
+restores the baseline's version, `cilium_tune.restore_chart`, not the one being installed); the overlays
+are rendered from the profile into a temporary directory, so the check covers what the plan shows even
+before `cilium-tune render --out` wrote them.
 """
 
 from __future__ import annotations
@@ -30,21 +32,39 @@ class RenderResult:
     purpose: str
     ok: bool
     error: str | None = None
+    skipped: str | None = None  # why it was not rendered (ok stays True: nothing was found wrong)
+    chart: str | None = None  # the chart it was rendered with
 
 
 def check_renders(helm: Helm, plan: Plan, chart: Chart, overlay_texts: Mapping[str, str]) -> list[RenderResult]:
-    """Render every helm upgrade of the plan against `chart`; `overlay_texts` maps layer paths to content.
+    """Render every helm upgrade of the plan against the chart it installs (`_chart_of`); `overlay_texts`
+    maps layer paths to content.
 
     `chart` is the desired state's: a package was read through the archive guard when it was loaded, so it
     is not decompressed again here before helm reads it (anything else gets the guard's check now)."""
-    if chart.files is None:
-        check_local_chart(chart.path)
     upgrades = [step for step in (*plan.apply, *plan.rollback) if isinstance(step, HelmUpgrade)]
+    charts = {step.id: _chart_of(step, chart) for step in upgrades}
+    for local_chart in {c for c in charts.values() if c is not None and (c != chart.path or chart.files is None)}:
+        check_local_chart(local_chart)
     with tempfile.TemporaryDirectory(prefix="cilium-tune-render-") as tmp:
         local = _materialise(Path(tmp), overlay_texts)
-        return [
-            _render(helm, step, chart.path, [local.get(path, path) for path in step.values_files]) for step in upgrades
-        ]
+        results = []
+        for step in upgrades:
+            path = charts[step.id]
+            if path is None:
+                results.append(RenderResult(f"{step.id}: {step.purpose}", ok=True, skipped=(
+                    f"{step.chart} {step.version} is not a local chart, and this check renders offline")))
+            else:
+                results.append(_render(helm, step, path, [local.get(p, p) for p in step.values_files]))
+        return results
+
+
+def _chart_of(step: HelmUpgrade, chart: Chart) -> str | None:
+    """The local chart `step` installs: its own when local, else `chart` (the --chart) when that is the
+    version the step pins; None for a repository reference to another version."""
+    if step.chart == chart.path or Path(step.chart).exists():
+        return step.chart
+    return chart.path if chart.version in (None, step.version) else None
 
 
 def _materialise(folder: Path, texts: Mapping[str, str]) -> dict[str, str]:
@@ -66,8 +86,8 @@ def _render(helm: Helm, step: HelmUpgrade, chart: str, files: Sequence[str]) -> 
     except HelmTimeout:
         raise
     except ClusterError as exc:
-        return RenderResult(name, ok=False, error=_first_error_line(exc.message))
-    return RenderResult(name, ok=True)
+        return RenderResult(name, ok=False, error=_first_error_line(exc.message), chart=chart)
+    return RenderResult(name, ok=True, chart=chart)
 
 
 def _first_error_line(message: str) -> str:

@@ -185,3 +185,15 @@ def test_values_that_helm_accepts_silently_are_warned_about(tmp_path: Path) -> N
     result = run("plan", *FROM_PROFILE, "--baseline", str(baseline))
     assert result.returncode == 0
     assert f"{baseline}:3:1: duplicate key routingMode (first at line 2)" in result.stdout
+
+
+def test_a_profile_chart_that_cannot_restore_the_baseline_refuses_the_plan(tmp_path: Path) -> None:
+    """The lab profile's chart is a local rc.1 chart; over a 1.18.12 baseline its rollback would install rc.1
+    under 1.18.12's values (helm ignores --version for a local chart): exit 2, one error and a hint."""
+    baseline = tmp_path / "before.yaml"
+    baseline.write_text("# chart-version: 1.18.12\nMTU: 1400\n")
+    result = run("plan", *FROM_PROFILE, "--profile", "lab", "--baseline", str(baseline))
+    assert result.returncode == 2, result.stdout + result.stderr
+    error, hint = result.stderr.splitlines()[-2:]
+    assert error.startswith("error: chart builtin:lab (the profile's release.chart) is version 1.19.0-rc.1, but ")
+    assert hint.startswith("hint: set the profile's release.chart to a repository reference such as cilium/cilium")

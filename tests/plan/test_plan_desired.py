@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from cilium_tune.adapters.helm import find_helm
 from cilium_tune.desired import DesiredInputs, load_desired
+from cilium_tune.errors import InputError
 from cilium_tune.plan.planner import plan_desired
 from cilium_tune.plan.steps import HelmUpgrade
+from cilium_tune.rendercheck import check_renders
 from rollout.captures import write_capture
 
 PACKAGE = Path("/work/shared/charts/cilium-1.19.6.tgz")
@@ -46,3 +49,65 @@ def test_the_plan_gives_helm_every_layer_of_the_desired_state(tmp_path: Path) ->
     assert list(final.values_files) == files
     assert plan.merged is desired.chart_values
     assert plan.diff is not None and "bpf.monitorAggregation" not in [e.dotted for e in plan.diff.entries]
+
+
+def test_the_rollback_of_a_plan_over_an_rc1_baseline_never_installs_the_new_package(tmp_path: Path) -> None:
+    """`plan --chart cilium-1.19.6.tgz` over an rc.1 capture: the apply installs the package, the rollback
+    goes back to rc.1 with the profile's chart (helm ignores --version for a local chart: the package under
+    rc.1's values would render image v1.19.6). skyforge-dev's chart is cilium/cilium, pinned by --version."""
+    if not PACKAGE.is_file():
+        pytest.skip(f"{PACKAGE} missing: the real Cilium chart packages are kept in /work/shared/charts")
+    capture = write_capture(tmp_path / "capture", version="1.19.0-rc.1")
+    desired = load_desired(DesiredInputs(profile_ref="skyforge-dev", baseline_path=str(capture / "values.yaml"),
+                                         chart=str(PACKAGE), require_profile=True))
+
+    plan = plan_desired(desired, str(PACKAGE))
+
+    applied = [(step.chart, step.version) for step in plan.apply if isinstance(step, HelmUpgrade)]
+    restored = [(step.chart, step.version) for step in plan.rollback if isinstance(step, HelmUpgrade)]
+    assert applied and set(applied) == {(str(PACKAGE), "1.19.6")}
+    assert restored and set(restored) == {("cilium/cilium", "1.19.0-rc.1")}
+    assert not any(str(PACKAGE) in " ".join(step.argv()) for step in plan.rollback if isinstance(step, HelmUpgrade))
+
+
+def test_a_profile_chart_of_another_version_than_the_baseline_refuses_the_plan(tmp_path: Path) -> None:
+    """The lab profile's chart is a local chart of 1.19.0-rc.1: it cannot restore a 1.18.12 baseline, so the
+    plan is refused (exit 2) rather than print a rollback that installs rc.1 under 1.18.12's values."""
+    capture = write_capture(tmp_path / "capture", version="1.18.12")
+    desired = load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(capture / "values.yaml"),
+                                         require_profile=True))
+
+    with pytest.raises(InputError) as refused:
+        plan_desired(desired)
+
+    assert refused.value.exit_code == 2
+    assert refused.value.message.startswith(
+        "chart builtin:lab (the profile's release.chart) is version 1.19.0-rc.1, but the rollback restores the "
+        f"baseline {capture / 'values.yaml'}, captured at 1.18.12: helm would install 1.19.0-rc.1 with the values "
+        "of 1.18.12")
+    assert refused.value.hint == ("set the profile's release.chart to a repository reference such as cilium/cilium "
+                                  "(pinned by --version), or to a chart package of 1.18.12")
+
+
+@pytest.mark.helm
+def test_the_render_check_renders_the_rollback_with_the_chart_that_restores_the_baseline(
+    tmp_path: Path, helm4: Path
+) -> None:
+    """The lab profile (its chart is rc.1) planned with the 1.19.6 package over an rc.1 capture: the rollback
+    steps install the lab chart, and `helm template` renders them with it, not with the package."""
+    if not PACKAGE.is_file():
+        pytest.skip(f"{PACKAGE} missing: the real Cilium chart packages are kept in /work/shared/charts")
+    capture = write_capture(tmp_path / "capture", version="1.19.0-rc.1")
+    desired = load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(capture / "values.yaml"),
+                                         chart=str(PACKAGE), require_profile=True))
+    assert desired.chart is not None and desired.release is not None
+    plan = plan_desired(desired, str(PACKAGE))
+    lab_chart = desired.release.chart
+    assert {(s.chart, s.version) for s in plan.rollback if isinstance(s, HelmUpgrade)} == {(lab_chart, "1.19.0-rc.1")}
+
+    results = check_renders(find_helm(str(helm4)), plan, desired.chart, desired.overlay_texts)
+
+    assert results and all(result.ok and not result.skipped for result in results), results
+    rendered = {result.purpose.partition(":")[0]: result.chart for result in results}
+    assert {chart for step, chart in rendered.items() if step.startswith("rollback/")} == {lab_chart}
+    assert {chart for step, chart in rendered.items() if not step.startswith("rollback/")} == {str(PACKAGE)}

@@ -199,12 +199,11 @@ def _plan(
         style = paint if use_color(sys.stdout) else None
         click.echo(render_findings(findings, width=columns, **({"style": style} if style else {})), nl=False)
         if rendered is not None:
-            click.echo(f"\nRender check (helm template of {chart}):")
+            click.echo("\nRender check (helm template of each helm upgrade, with the chart it installs):")
             for result in rendered:
-                click.echo(
-                    f"  {'ok    ' if result.ok else 'FAILED'} {result.purpose}"
-                    + (f": {result.error}" if result.error else "")
-                )
+                label = "skip  " if result.skipped else "ok    " if result.ok else "FAILED"
+                why = result.error or result.skipped
+                click.echo(f"  {label} {result.purpose}" + (f": {why}" if why else ""))
     if findings.failed() or (rendered is not None and not all(result.ok for result in rendered)):
         return 1
     return 2 if plan_obj.changes_pending else 0

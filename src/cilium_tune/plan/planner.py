@@ -31,6 +31,7 @@ from cilium_tune.plan.steps import (
     RestartOperator,
     Step,
 )
+from cilium_tune.restore_chart import restore_chart
 from cilium_tune.values.diff import ValuesDiff, diff_values
 from cilium_tune.values.loader import LoadedValues
 from cilium_tune.values.merge import MergedValues, merge_values
@@ -114,13 +115,15 @@ def build_plan(
     baseline: Baseline | None,
     chart_defaults: LoadedValues | None = None,
     strategy: str = "node-config",
+    restore_chart: str | None = None,
 ) -> Plan:
     """Lay out the plan of a desired state: `layers` are its values layers in helm's -f order (the one-time
     overlay among them), `merged` what they merge to (over `chart_defaults`, when the chart is known), as
     `cilium_tune.desired` built them; the planner does not merge them again. It decides which layers helm
     reads (the live release is kept with --reuse-values, the one-time overlay only in phase 1 of a switch)
     and what the steps are. `baseline` is what the diff and the rollback start from (the one merge here is
-    that "before" side: the baseline as the templates saw it)."""
+    that "before" side: the baseline as the templates saw it). The rollback steps install `restore_chart`
+    (default: the release's chart), which must install the baseline's version (`plan_desired` checks it)."""
     printed = [Layer(layer.role, layer.name, layer.path) for layer in layers if layer.role in FILE_ROLES]
     migrate = next((layer for layer in layers if layer.role == "one-time"), None)
     own = [layer.values for layer in layers if layer.role in ("baseline", "live")]
@@ -207,7 +210,9 @@ def build_plan(
             plan_rollout(
                 release=release,
                 nodes=nodes,
-                target=Target(tuple(values.source for values in baseline.restoring), baseline.chart_version),
+                target=Target(
+                    tuple(values.source for values in baseline.restoring), baseline.chart_version, restore_chart
+                ),
                 effect=back,
                 strategy=strategy,
                 prefix="rollback/",
@@ -232,10 +237,22 @@ def build_plan(
 def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: str = "node-config") -> Plan:
     """The plan of the one desired state (which needs a profile: it names the release and the nodes), for
     the release it installs (`DesiredState.installs`: `chart` in place of the profile's, at the version
-    being installed)."""
-    if desired.profile is None:
+    being installed). Its rollback goes back to the baseline's version with the profile's chart, which must
+    install that version (an InputError otherwise: `cilium_tune.restore_chart`)."""
+    if desired.profile is None or desired.release is None:
         raise InputError("a plan needs a profile naming the release", hint="pass --profile NAME|FILE")
     target = desired.installs(chart)
+    baseline = desired.baseline
+    restore = None
+    if baseline is not None and baseline.is_file and baseline.chart_version is not None:  # a helm upgrade back
+        restore = restore_chart(
+            desired.release.chart,
+            given_as=f"{desired.profile.release.chart} (the profile's release.chart)",
+            version=baseline.chart_version,
+            restoring=f"the rollback restores the baseline {baseline.path}, captured at",
+            hint="set the profile's release.chart to a repository reference such as cilium/cilium (pinned by "
+            f"--version), or to a chart package of {baseline.chart_version}",
+        )
     return build_plan(
         profile_name=desired.profile.name,
         release=Release(target.namespace, target.name, target.chart, target.version, target.kubeconfig,
@@ -246,6 +263,7 @@ def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: s
         baseline=desired.baseline,
         chart_defaults=desired.chart.defaults if desired.chart is not None else None,
         strategy=strategy,
+        restore_chart=restore,
     )
 
 
@@ -262,10 +280,12 @@ STRATEGIES = ("node-config", "clean-state")
 
 
 class Target(msgspec.Struct, frozen=True):
-    """A release state helm can be given: the -f files in order and the chart version they go with."""
+    """A release state helm can be given: the -f files in order, the chart version they go with, and for a
+    restore the chart that installs that version (`cilium_tune.restore_chart`; None: the release's chart)."""
 
     values_files: tuple[str, ...]
     version: str
+    chart: str | None = None
 
 
 class Effect(msgspec.Struct, frozen=True):
@@ -373,7 +393,7 @@ def _upgrade(
         purpose=purpose,
         namespace=release.namespace,
         release=release.name,
-        chart=release.chart,
+        chart=target.chart or release.chart,
         version=target.version,
         values_files=target.values_files,
         set_values=(HOLD_AGENTS if hold else ()) + extra,

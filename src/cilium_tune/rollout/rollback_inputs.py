@@ -15,6 +15,7 @@ from pathlib import Path
 from cilium_tune.errors import InputError
 from cilium_tune.plan.baseline import load_baseline
 from cilium_tune.plan.planner import Release
+from cilium_tune.restore_chart import restore_chart
 from cilium_tune.rollout import baseline as bl
 
 
@@ -51,7 +52,14 @@ def rollback_target(
         )
     bl.verified(captured, "--to")
     chart_argument = chart or profile.release.chart_argument
-    _same_version(chart_argument, chart or profile.release.chart, captured)
+    restore_chart(
+        chart_argument,
+        given_as=chart or profile.release.chart,
+        version=captured.chart_version,
+        restoring=f"the baseline {captured.path} was captured at",
+        hint=f"pass the {captured.chart_version} chart with --chart (a package, or a repository reference such as "
+        "cilium/cilium)",
+    )
     release = Release(
         namespace,
         name,
@@ -63,18 +71,3 @@ def rollback_target(
     restoring = load_baseline(str(captured.values_file)).restoring
     return RollbackTarget(release, captured, tuple(Path(values.source) for values in restoring))
 
-
-def _same_version(chart_argument: str, given_as: str, captured: bl.CapturedBaseline) -> None:
-    """Refuse a local chart of another version than the capture's (a repository reference is pinned by --version)."""
-    from cilium_tune.desired import chart_version_of
-
-    if not Path(chart_argument).exists():
-        return
-    version = chart_version_of(chart_argument)
-    if version is not None and version != captured.chart_version:
-        raise InputError(
-            f"chart {given_as} is version {version}, but the baseline {captured.path} was captured at "
-            f"{captured.chart_version}: helm would install {version} with the values of {captured.chart_version}",
-            hint=f"pass the {captured.chart_version} chart with --chart (a package, or a repository reference "
-            f"such as cilium/cilium)",
-        )
