@@ -15,15 +15,16 @@ from pathlib import Path
 from cilium_tune.errors import InputError
 
 
-def restore_chart(chart: str, *, given_as: str, version: str, restoring: str, hint: str) -> str:
-    """`chart` (as helm takes it; `given_as` is how the user named it) when it installs `version`, else an
-    InputError: "chart X is version A, but `restoring` B: ..." with `hint`. A chart whose Chart.yaml does not
-    say its version is taken at its word, as helm would."""
-    from cilium_tune.desired import chart_version_of
-
-    if not Path(chart).exists():
-        return chart  # a repository or OCI reference: pinned by --version
-    found = chart_version_of(chart)
+def restore_chart(
+    chart: str, *, given_as: str, version: str, restoring: str, hint: str, prefer: str | None = None
+) -> str:
+    """The chart that installs `version`: `prefer` (the chart a change installs, when it too is that
+    version: the same chart the user gave), else `chart` (as helm takes it; `given_as` is how the user named
+    it), else an InputError: "chart X is version A, but `restoring` B: ..." with `hint`. A local chart whose
+    Chart.yaml does not say its version is taken at its word, as helm would."""
+    if prefer is not None and _local_version(prefer) in (None, version):
+        return prefer
+    found = _local_version(chart)
     if found is not None and found != version:
         raise InputError(
             f"chart {given_as} is version {found}, but {restoring} {version}: helm would install {found} with "
@@ -31,3 +32,19 @@ def restore_chart(chart: str, *, given_as: str, version: str, restoring: str, hi
             hint=hint,
         )
     return chart
+
+
+def _local_version(chart: str) -> str | None:
+    """The version a local chart installs whatever `--version` says (None: a repository or OCI reference,
+    which `--version` pins, or a Chart.yaml that does not say)."""
+    from cilium_tune.desired import chart_version_of
+
+    return chart_version_of(chart) if Path(chart).exists() else None
+
+
+def profile_chart_hint(version: str) -> str:
+    """The fix when the profile's chart cannot restore `version` (plan and apply name the profile's chart)."""
+    return (
+        "set the profile's release.chart to a repository reference such as cilium/cilium (pinned by --version), "
+        f"or to a chart package of {version}"
+    )

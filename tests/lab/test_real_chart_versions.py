@@ -19,6 +19,8 @@ import pytest
 from cilium_tune.adapters.kube import CONFIGMAPS, PODS, LightkubeAPI
 from cilium_tune.lab import cluster, topology
 from cilium_tune.lab.agent.kernel import NodeKernel
+from cilium_tune.profile import load_profile
+from cilium_tune.rollout.journal import list_runs
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.helm]
 CHARTS = Path("/work/shared/charts")
@@ -108,6 +110,9 @@ def test_apply_upgrades_a_running_rc1_release_to_1_19_6_and_rollback_returns_to_
         assert upgrade.returncode == 0, upgrade.stdout + upgrade.stderr
         assert "chart 1.19.0-rc.1 -> 1.19.6" in upgrade.stdout
         assert chart_version() == "1.19.6"
+        (applied,) = list_runs(tmp_path / "state" / "runs")
+        assert applied.meta["restore_chart"] == load_profile("lab").release.chart_argument, (
+            "an abort or a failed node's recovery puts rc.1 back with the lab chart (rc.1), not the 1.19.6 package")
         nodes = list(lab.topology.nodes)
         ready = ready_pods(lab.kubeconfig)
         assert ready["agent"] == ready["envoy"] == [n.name for n in nodes] and len(ready["operator"]) == 2, ready

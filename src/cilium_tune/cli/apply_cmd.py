@@ -80,7 +80,13 @@ def apply(
     """Apply a profile to the cluster, node by node, with a journal to resume or abort from."""
     from cilium_tune.cli.proposal import carry_out
     from cilium_tune.rollout import run
-    from cilium_tune.rollout.apply_inputs import ApplyRequest, desired_for_apply, helm_files, release_for_apply
+    from cilium_tune.rollout.apply_inputs import (
+        ApplyRequest,
+        desired_for_apply,
+        helm_files,
+        release_for_apply,
+        restore_from,
+    )
     from cilium_tune.rollout.runs import refuse_active_run
 
     st = state(state_dir)
@@ -99,6 +105,7 @@ def apply(
             target_files=files,
             target_version=release.version,
             strategy=strategy,
+            restore_from=restore_from(desired, release),
         )
         if proposal.unchanged:
             click.echo(

@@ -64,6 +64,7 @@ def rollback(
             target_files=target.files,
             target_version=captured.chart_version,
             strategy=strategy,
+            restore_from=run.RestoreFrom(release.chart, release.chart, required=False),
             prefix="rollback/",
         )
         if proposal.unchanged:

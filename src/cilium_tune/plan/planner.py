@@ -31,7 +31,7 @@ from cilium_tune.plan.steps import (
     RestartOperator,
     Step,
 )
-from cilium_tune.restore_chart import restore_chart
+from cilium_tune.restore_chart import profile_chart_hint, restore_chart
 from cilium_tune.values.diff import ValuesDiff, diff_values
 from cilium_tune.values.loader import LoadedValues
 from cilium_tune.values.merge import MergedValues, merge_values
@@ -237,8 +237,9 @@ def build_plan(
 def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: str = "node-config") -> Plan:
     """The plan of the one desired state (which needs a profile: it names the release and the nodes), for
     the release it installs (`DesiredState.installs`: `chart` in place of the profile's, at the version
-    being installed). Its rollback goes back to the baseline's version with the profile's chart, which must
-    install that version (an InputError otherwise: `cilium_tune.restore_chart`)."""
+    being installed). Its rollback goes back to the baseline's version with the chart installed when that is
+    the baseline's version, else with the profile's chart, which must then install that version (an
+    InputError otherwise: `cilium_tune.restore_chart`)."""
     if desired.profile is None or desired.release is None:
         raise InputError("a plan needs a profile naming the release", hint="pass --profile NAME|FILE")
     target = desired.installs(chart)
@@ -250,8 +251,8 @@ def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: s
             given_as=f"{desired.profile.release.chart} (the profile's release.chart)",
             version=baseline.chart_version,
             restoring=f"the rollback restores the baseline {baseline.path}, captured at",
-            hint="set the profile's release.chart to a repository reference such as cilium/cilium (pinned by "
-            f"--version), or to a chart package of {baseline.chart_version}",
+            hint=profile_chart_hint(baseline.chart_version),
+            prefer=target.chart,
         )
     return build_plan(
         profile_name=desired.profile.name,

@@ -21,6 +21,7 @@ from cilium_tune.errors import InputError
 from cilium_tune.files import write_all_atomic
 from cilium_tune.plan.planner import Release
 from cilium_tune.rollout import baseline as bl
+from cilium_tune.rollout.run import RestoreFrom
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,16 @@ def release_for_apply(desired: DesiredState, chart: str | None) -> Release:
     target = desired.installs(chart)
     return Release(target.namespace, target.name, target.chart, target.version, kubeconfig=target.kubeconfig,
                    kube_context=target.kube_context)
+
+
+def restore_from(desired: DesiredState, release: Release) -> RestoreFrom:
+    """The chart an apply's abort or recovery puts the running version back with: the chart `release`
+    installs when it is the running version, else the profile's (a local --chart package of the new version
+    installs itself, whatever `--version` says). The apply is refused when neither is (`run.restored_with`)."""
+    if desired.release is None or desired.profile is None:
+        raise InputError("apply needs a profile naming the release", hint="pass --profile NAME|FILE")
+    return RestoreFrom(desired.release.chart, f"{desired.profile.release.chart} (the profile's release.chart)",
+                       prefer=release.chart)
 
 
 def helm_files(desired: DesiredState, folder: Path) -> list[Path]:

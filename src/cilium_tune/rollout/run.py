@@ -5,12 +5,16 @@ before and after with `helm template` to learn exactly what the change does to t
 `cilium-config` keys that change, whether the agent pod template changes), and asks the planner for
 the steps. The run directory receives copies of every values file helm will be given, so a resumed run
 uses what the run was planned with, pinned by the journal's digest.
+
+An abort or a failed node's recovery puts the running chart version back; the journal records the chart
+that does it (`restore_chart`), since the run's own chart may be a local package of the new version,
+which helm installs whatever `--version` says.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from cilium_tune.adapters.helm import (
     template_args,
 )
 from cilium_tune.adapters.kube import NODES, KubeAPI
+from cilium_tune.desired import chart_version_of
 from cilium_tune.errors import CiliumTuneError, InputError
 from cilium_tune.files import write_atomic
 from cilium_tune.plan.planner import (
@@ -39,13 +44,27 @@ from cilium_tune.plan.planner import (
     plan_rollout,
     rollout_notes,
 )
-from cilium_tune.plan.steps import Step
+from cilium_tune.plan.steps import HelmUpgrade, Step
+from cilium_tune.restore_chart import profile_chart_hint, restore_chart
 from cilium_tune.rollout.actions import Actions
 from cilium_tune.rollout.baseline import replayable
 from cilium_tune.rollout.executor import Executor
 from cilium_tune.rollout.journal import Journal, locked, new_run_dir, sha256_file
 
 AGENT_DAEMONSET = "cilium"
+
+
+@dataclass(frozen=True)
+class RestoreFrom:
+    """The chart a run would put the running version back with (an abort, a failed node's recovery), as helm
+    takes it and as the user named it, unless `prefer` (the chart the run installs) is that version too.
+    `required`: refuse the run when neither installs the running version (apply); otherwise the run records
+    none (a rollback: going back matters more than undoing it)."""
+
+    chart: str
+    given_as: str
+    required: bool = True
+    prefer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,7 @@ class Proposal:
     steps: tuple[Step, ...]
     notes: tuple[str, ...]
     unchanged: bool
+    restore_chart: str | None = None  # the chart that installs live_version again (None: not known)
 
     def meta(self, previous: Sequence[str], target: Sequence[str], kubeconfig: str | None) -> dict[str, Any]:
         return {
@@ -78,6 +98,7 @@ class Proposal:
                 "agent_template_changed": self.effect.agent_template_changed,
             },
             "previous": {"values_files": list(previous), "version": self.live_version},
+            "restore_chart": self.restore_chart,
             "target": {"values_files": list(target), "version": self.target_version},
             "live_revision": self.live_revision,
         }
@@ -97,12 +118,15 @@ def propose(
     target_files: Sequence[Path],
     target_version: str,
     strategy: str,
+    restore_from: RestoreFrom,
     prefix: str = "",
 ) -> Proposal:
-    """Read the live release, render before and after, and plan the steps from live to the target."""
+    """Read the live release, render before and after, and plan the steps from live to the target; the
+    chart that restores the live version is `restore_from`'s (`restored_with`)."""
     ref = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
     meta = get_metadata(helm, ref)  # first, and the values at its revision: an upgrade between cannot mix them
     live_version, live_revision = str(meta.get("version") or ""), int(meta.get("revision") or 0)
+    restore = restored_with(restore_from, release, live_version)
     at = live_revision or None  # the user-supplied values too: their nulls are deletions `--all` cannot show
     live_values = replayable(get_values_all(helm, ref, revision=at), get_values_user(helm, ref, revision=at))
     nodes = cluster_nodes(kube)
@@ -135,7 +159,26 @@ def propose(
         steps=steps,
         notes=tuple(rollout_notes(effect, strategy)),
         unchanged=unchanged,
+        restore_chart=restore,
     )
+
+
+def restored_with(source: RestoreFrom, release: Release, live_version: str) -> str | None:
+    """The chart that installs `live_version` again (`cilium_tune.restore_chart`); when `source` cannot,
+    an InputError (exit 2, nothing changed yet) if it is required, else None."""
+    try:
+        return restore_chart(
+            source.chart,
+            given_as=source.given_as,
+            version=live_version,
+            restoring=f"{release.namespace}/{release.name} runs",
+            hint=profile_chart_hint(live_version),
+            prefer=source.prefer,
+        )
+    except InputError:
+        if source.required:
+            raise
+        return None
 
 
 def start(proposal: Proposal, runs_dir: Path, kubeconfig: str | None, extra: dict[str, Any] | None = None) -> Journal:
@@ -188,6 +231,7 @@ def recorded_proposal(journal: Journal) -> Proposal:
         steps=tuple(journal.steps()),
         notes=tuple(rollout_notes(effect, meta["strategy"])),
         unchanged=False,
+        restore_chart=meta.get("restore_chart"),
     )
 
 
@@ -195,7 +239,7 @@ def execute(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> 
     """Run (or resume) a run under its lock, with the node-failure recovery the planner gives."""
     with locked(journal.run_dir):
         journal.verify_digest()
-        Executor(journal, actions, echo=echo, on_failure=_recovery_for(journal)).run()
+        Executor(journal, actions, echo=echo, on_failure=_recovery_for(journal, echo)).run()
 
 
 def abort(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> None:
@@ -217,7 +261,8 @@ def abort(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> No
         if journal.state != "aborting":
             meta = journal.meta
             touched = [n for n in meta["nodes"] if _touched(journal, n)]
-            steps = list(
+            steps = _restorable(
+                journal,
                 plan_recovery(
                     release=_release(meta),
                     nodes=meta["nodes"],
@@ -226,7 +271,7 @@ def abort(journal: Journal, actions: Actions, echo: Callable[[str], None]) -> No
                     effect=_effect(meta),
                     strategy=meta["strategy"],
                     prefix="abort/",
-                )
+                ),
             )
             journal.set_recovery(steps, "aborted by the user")
             journal.set_state("aborting")
@@ -243,7 +288,7 @@ def _touched(journal: Journal, node: str) -> bool:
     return False
 
 
-def _recovery_for(journal: Journal) -> Callable[[Step, CiliumTuneError], Sequence[Step]]:
+def _recovery_for(journal: Journal, echo: Callable[[str], None]) -> Callable[[Step, CiliumTuneError], Sequence[Step]]:
     def recovery(step: Step, error: CiliumTuneError) -> Sequence[Step]:
         del error
         node = getattr(step, "node", None)
@@ -252,18 +297,22 @@ def _recovery_for(journal: Journal) -> Callable[[Step, CiliumTuneError], Sequenc
         meta = journal.meta
         group = step.id.rsplit("/", 2)[0]  # "switch", or "rollback/switch"
         switched = [n for n in meta["nodes"] if n != node and journal.status_of(f"{group}/{n}/uncordon") == "done"]
-        return list(
-            plan_failure_recovery(
-                release=_release(meta),
-                nodes=meta["nodes"],
-                failed=node,
-                switched=switched,
-                previous=_previous(meta),
-                effect=_effect(meta),
-                strategy=meta["strategy"],
-                while_draining=step.drains,
-            )
+        steps = plan_failure_recovery(
+            release=_release(meta),
+            nodes=meta["nodes"],
+            failed=node,
+            switched=switched,
+            previous=_previous(meta),
+            effect=_effect(meta),
+            strategy=meta["strategy"],
+            while_draining=step.drains,
         )
+        try:
+            return _restorable(journal, steps)
+        except InputError as refused:  # the run fails with the step's error; this says why nothing was undone
+            echo(f"error: no recovery: {refused.message}")
+            echo(f"hint: {refused.hint}")
+            return []
 
     return recovery
 
@@ -273,8 +322,26 @@ def _release(meta: dict[str, Any]) -> Release:
 
 
 def _previous(meta: dict[str, Any]) -> Target:
-    """The release state the run started from (the live values as copied into the run, and their chart)."""
-    return Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"])
+    """The release state the run started from: the live values as copied into the run, their chart version,
+    and the chart that installs it (a journal written before it was recorded: the release's chart)."""
+    return Target(tuple(meta["previous"]["values_files"]), meta["previous"]["version"], meta.get("restore_chart"))
+
+
+def _restorable(journal: Journal, steps: Iterable[Step]) -> list[Step]:
+    """`steps`, unless one upgrades the release without a chart known to install the previous version: the
+    run recorded none (a journal from before it was recorded, or a rollback whose chart is another version)
+    and the release's chart is local, which helm installs whatever `--version` says."""
+    meta, steps = journal.meta, list(steps)
+    chart, version = meta["release"]["chart"], meta["previous"]["version"]
+    upgrades = any(isinstance(step, HelmUpgrade) for step in steps)
+    if upgrades and meta.get("restore_chart") is None and Path(chart).exists():
+        raise InputError(
+            f"run {journal.run_id} does not record a chart that installs {version} again, and its chart {chart} "
+            f"is local (version {chart_version_of(chart)}): helm would install that under the values of {version}",
+            hint=f"put {version} back by hand: helm upgrade with a {version} chart (a repository reference such "
+            f"as cilium/cilium --version {version}) and -f {' -f '.join(meta['previous']['values_files'])}",
+        )
+    return steps
 
 
 def _effect(meta: dict[str, Any]) -> Effect:
