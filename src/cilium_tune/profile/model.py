@@ -372,7 +372,8 @@ class Profile(Strict, kw_only=True, frozen=True, dict=True):
 
     @property
     def source(self) -> str:
-        """Where the profile came from: `builtin:NAME` or a file path."""
+        """Where the profile came from: `builtin:NAME` or a file path. A copy or a pickle keeps it;
+        `msgspec.structs.replace` does not (a changed profile was not loaded from there: `<memory>`)."""
         source: str = self.__dict__.get("_source", "<memory>")
         return source
 
@@ -380,6 +381,14 @@ class Profile(Strict, kw_only=True, frozen=True, dict=True):
         """Record where this profile was loaded from (kept out of the schema and of equality)."""
         self.__dict__["_source"] = source
         return self
+
+    def __copy__(self) -> Self:
+        """The same fields and the same `source` (msgspec's own copy knows only the fields)."""
+        return msgspec.structs.replace(self).with_source(self.source)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle and `copy.deepcopy` rebuild the fields and the `source` (msgspec's own: the fields only)."""
+        return _rebuilt, (type(self), msgspec.structs.asdict(self), self.source)
 
     @property
     def name(self) -> str:
@@ -390,6 +399,11 @@ class Profile(Strict, kw_only=True, frozen=True, dict=True):
     def families(self) -> tuple[Family, ...]:
         """The IP families pods use."""
         return ("ipv4", "ipv6") if self.tuning.dual_stack else ("ipv4",)
+
+
+def _rebuilt(cls: type[Profile], fields: dict[str, object], source: str) -> Profile:
+    """A pickled or deep-copied profile (`Profile.__reduce__`)."""
+    return cls(**fields).with_source(source)  # type: ignore[arg-type]
 
 
 def _check_nodes(profile: Profile) -> None:
