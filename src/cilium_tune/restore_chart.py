@@ -10,9 +10,23 @@ rollback that rendered image v1.19.6 with rc.1's values).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from cilium_tune.errors import InputError
+
+
+@dataclass(frozen=True)
+class RestoreFrom:
+    """The chart a restore would use (a plan's rollback steps, a run's abort or recovery), as helm takes it and
+    as the user named it, unless `prefer` (the chart the change installs) is the version restored too.
+    `required`: refuse when neither installs that version (plan, apply); otherwise there is no restore chart
+    (a rollback run: going back matters more than undoing it)."""
+
+    chart: str
+    given_as: str
+    required: bool = True
+    prefer: str | None = None
 
 
 def restore_chart(

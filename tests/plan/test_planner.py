@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
+
 from cilium_tune.desired import Layer
+from cilium_tune.errors import InputError
 from cilium_tune.plan.baseline import Baseline, chart_version
 from cilium_tune.plan.planner import Plan, Release, build_plan
 from cilium_tune.plan.steps import HelmUpgrade, command_line
+from cilium_tune.profile import load_profile
 from cilium_tune.values.loader import load_values_text
 from cilium_tune.values.merge import merge_values
 
@@ -34,19 +38,21 @@ def overlay_layers(overlays: list[Overlay]) -> list[Layer]:
     return sorted(layers, key=lambda layer: layer.role == "one-time")
 
 
-def plan_over(layers: list[Layer], baseline: Baseline | None) -> Plan:
+def plan_over(layers: list[Layer], baseline: Baseline | None, release: Release = RELEASE) -> Plan:
     """The plan of these layers, merged (the one-time overlay left out) as the desired state merges them."""
     merged = merge_values([layer.values for layer in layers if layer.role != "one-time"])
-    return build_plan(profile_name="test", release=RELEASE, nodes=NODES, layers=layers, merged=merged,
+    return build_plan(profile_name="test", release=release, nodes=NODES, layers=layers, merged=merged,
                       baseline=baseline)
 
 
-def plan_for(overlays: list[Overlay], baseline_text: str | None, version: str | None = None) -> Plan:
+def plan_for(
+    overlays: list[Overlay], baseline_text: str | None, version: str | None = None, release: Release = RELEASE
+) -> Plan:
     if baseline_text is None:
-        return plan_over(overlay_layers(overlays), None)
+        return plan_over(overlay_layers(overlays), None, release)
     baseline = Baseline("before.yaml", load_values_text(baseline_text, "before.yaml"), version)
     return plan_over([Layer("baseline", "baseline", "before.yaml", baseline.values), *overlay_layers(overlays)],
-                     baseline)
+                     baseline, release)
 
 
 def test_baseline_comes_first_and_the_one_time_overlay_is_kept_apart() -> None:
@@ -98,6 +104,19 @@ def test_rollback_is_pinned_to_the_baseline_chart_version() -> None:
         "-f before.yaml --reset-values --wait --timeout 15m"
     )
     assert "rollback/switch/node-1/restart-agent" in [step.id for step in plan.rollback]
+
+
+def test_a_rollback_is_never_planned_with_a_local_chart_of_another_version() -> None:
+    """Helm installs a local chart's own version whatever `--version` says: the lab chart (1.19.0-rc.1)
+    cannot put a 1.18.6 baseline back, so a plan whose rollback would need it is refused."""
+    lab = Release("kube-system", "cilium", load_profile("lab").release.chart_argument, "1.19.0-rc.1")
+
+    with pytest.raises(InputError) as refused:
+        plan_for([PERFORMANCE], BEFORE, chart_version(BEFORE), release=lab)
+
+    assert refused.value.message.startswith(
+        f"chart {lab.chart} is version 1.19.0-rc.1, but the rollback restores the baseline before.yaml, captured "
+        "at 1.18.6")
 
 
 def test_without_a_known_baseline_version_there_is_no_rollback_command() -> None:

@@ -17,9 +17,10 @@ from cilium_tune.errors import ClusterError, InputError
 from cilium_tune.plan.planner import Effect, Release, Target, plan_rollout
 from cilium_tune.plan.steps import HelmUpgrade
 from cilium_tune.profile import load_profile
+from cilium_tune.restore_chart import RestoreFrom
 from cilium_tune.rollout.actions import Actions
 from cilium_tune.rollout.journal import Journal
-from cilium_tune.rollout.run import Proposal, RestoreFrom, abort, restored_with, start
+from cilium_tune.rollout.run import Proposal, abort, restored_with, start
 
 PACKAGE = "/work/shared/charts/cilium-1.19.6.tgz"
 LAB_CHART = load_profile("lab").release.chart_argument  # builtin:lab, version 1.19.0-rc.1

@@ -40,6 +40,7 @@ def rollback(
 ) -> None:
     """Restore a captured baseline: its values, its chart version, node by node."""
     from cilium_tune.cli.proposal import carry_out
+    from cilium_tune.restore_chart import RestoreFrom
     from cilium_tune.rollout import run
     from cilium_tune.rollout.rollback_inputs import rollback_target
     from cilium_tune.rollout.runs import refuse_active_run
@@ -64,7 +65,7 @@ def rollback(
             target_files=target.files,
             target_version=captured.chart_version,
             strategy=strategy,
-            restore_from=run.RestoreFrom(release.chart, release.chart, required=False),
+            restore_from=RestoreFrom(release.chart, release.chart, required=False),
             prefix="rollback/",
         )
         if proposal.unchanged:

@@ -31,7 +31,7 @@ from cilium_tune.plan.steps import (
     RestartOperator,
     Step,
 )
-from cilium_tune.restore_chart import profile_chart_hint, restore_chart
+from cilium_tune.restore_chart import RestoreFrom, profile_chart_hint, restore_chart
 from cilium_tune.values.diff import ValuesDiff, diff_values
 from cilium_tune.values.loader import LoadedValues
 from cilium_tune.values.merge import MergedValues, merge_values
@@ -115,15 +115,16 @@ def build_plan(
     baseline: Baseline | None,
     chart_defaults: LoadedValues | None = None,
     strategy: str = "node-config",
-    restore_chart: str | None = None,
+    restore_from: RestoreFrom | None = None,
 ) -> Plan:
     """Lay out the plan of a desired state: `layers` are its values layers in helm's -f order (the one-time
     overlay among them), `merged` what they merge to (over `chart_defaults`, when the chart is known), as
     `cilium_tune.desired` built them; the planner does not merge them again. It decides which layers helm
     reads (the live release is kept with --reuse-values, the one-time overlay only in phase 1 of a switch)
     and what the steps are. `baseline` is what the diff and the rollback start from (the one merge here is
-    that "before" side: the baseline as the templates saw it). The rollback steps install `restore_chart`
-    (default: the release's chart), which must install the baseline's version (`plan_desired` checks it)."""
+    that "before" side: the baseline as the templates saw it). The rollback steps of a baseline file install
+    the chart `restore_from` gives for the baseline's version (default: the release's chart), or the plan is
+    refused (InputError: `cilium_tune.restore_chart`)."""
     printed = [Layer(layer.role, layer.name, layer.path) for layer in layers if layer.role in FILE_ROLES]
     migrate = next((layer for layer in layers if layer.role == "one-time"), None)
     own = [layer.values for layer in layers if layer.role in ("baseline", "live")]
@@ -205,13 +206,22 @@ def build_plan(
             "--baseline-version (a rollback is never run against whatever chart is current)"
         )
     else:
+        source = restore_from or RestoreFrom(release.chart, release.chart)
+        restore = restore_chart(
+            source.chart,
+            given_as=source.given_as,
+            version=baseline.chart_version,
+            restoring=f"the rollback restores the baseline {baseline.path}, captured at",
+            hint=profile_chart_hint(baseline.chart_version),
+            prefer=source.prefer,
+        )
         back = Effect(effect.config_after, effect.config_before, effect.agent_template_changed)
         rollback = list(
             plan_rollout(
                 release=release,
                 nodes=nodes,
                 target=Target(
-                    tuple(values.source for values in baseline.restoring), baseline.chart_version, restore_chart
+                    tuple(values.source for values in baseline.restoring), baseline.chart_version, restore
                 ),
                 effect=back,
                 strategy=strategy,
@@ -243,17 +253,6 @@ def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: s
     if desired.profile is None or desired.release is None:
         raise InputError("a plan needs a profile naming the release", hint="pass --profile NAME|FILE")
     target = desired.installs(chart)
-    baseline = desired.baseline
-    restore = None
-    if baseline is not None and baseline.is_file and baseline.chart_version is not None:  # a helm upgrade back
-        restore = restore_chart(
-            desired.release.chart,
-            given_as=f"{desired.profile.release.chart} (the profile's release.chart)",
-            version=baseline.chart_version,
-            restoring=f"the rollback restores the baseline {baseline.path}, captured at",
-            hint=profile_chart_hint(baseline.chart_version),
-            prefer=target.chart,
-        )
     return build_plan(
         profile_name=desired.profile.name,
         release=Release(target.namespace, target.name, target.chart, target.version, target.kubeconfig,
@@ -264,7 +263,9 @@ def plan_desired(desired: DesiredState, chart: str | None = None, *, strategy: s
         baseline=desired.baseline,
         chart_defaults=desired.chart.defaults if desired.chart is not None else None,
         strategy=strategy,
-        restore_chart=restore,
+        restore_from=RestoreFrom(
+            desired.release.chart, f"{desired.profile.release.chart} (the profile's release.chart)", prefer=target.chart
+        ),
     )
 
 

@@ -20,8 +20,8 @@ from cilium_tune.desired import DesiredInputs, DesiredState, load_desired
 from cilium_tune.errors import InputError
 from cilium_tune.files import write_all_atomic
 from cilium_tune.plan.planner import Release
+from cilium_tune.restore_chart import RestoreFrom
 from cilium_tune.rollout import baseline as bl
-from cilium_tune.rollout.run import RestoreFrom
 
 
 @dataclass(frozen=True)

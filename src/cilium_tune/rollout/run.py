@@ -45,26 +45,13 @@ from cilium_tune.plan.planner import (
     rollout_notes,
 )
 from cilium_tune.plan.steps import HelmUpgrade, Step
-from cilium_tune.restore_chart import profile_chart_hint, restore_chart
+from cilium_tune.restore_chart import RestoreFrom, profile_chart_hint, restore_chart
 from cilium_tune.rollout.actions import Actions
 from cilium_tune.rollout.baseline import replayable
 from cilium_tune.rollout.executor import Executor
 from cilium_tune.rollout.journal import Journal, locked, new_run_dir, sha256_file
 
 AGENT_DAEMONSET = "cilium"
-
-
-@dataclass(frozen=True)
-class RestoreFrom:
-    """The chart a run would put the running version back with (an abort, a failed node's recovery), as helm
-    takes it and as the user named it, unless `prefer` (the chart the run installs) is that version too.
-    `required`: refuse the run when neither installs the running version (apply); otherwise the run records
-    none (a rollback: going back matters more than undoing it)."""
-
-    chart: str
-    given_as: str
-    required: bool = True
-    prefer: str | None = None
 
 
 @dataclass(frozen=True)
