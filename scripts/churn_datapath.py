@@ -105,7 +105,7 @@ def main() -> int:
     finally:
         if server is not None:
             server.kill()
-            server.wait()
+            server.wait(timeout=10)
         topology.teardown(topo.lab)
     report(samples, levels, loads, args)
     return 0

@@ -47,6 +47,7 @@ TERMINATION_MESSAGE_LINES = 80
 BACKOFF_MAX = 20.0
 BACKOFF_RESET_AFTER = 10.0
 FIRST_SUCCESS_PERIOD = 1.0  # probes that never passed yet run at least this often (the chart's are 30 s)
+KILLED_WAIT = 5.0  # a SIGKILLed container stuck in the kernel is left behind rather than stop the pod's teardown
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
 Pod = Mapping[str, Any]
@@ -268,7 +269,8 @@ class PodRunner:
                     proc.wait(timeout=max(0.0, deadline - time.monotonic()))
                 if proc.poll() is None:
                     _signal_group(proc, signal.SIGKILL)
-                    proc.wait()
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=KILLED_WAIT)
             if not self.host_network:
                 topology.unwire_pod(self.netns, grace=0.2)
 
