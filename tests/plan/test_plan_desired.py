@@ -70,6 +70,23 @@ def test_the_rollback_of_a_plan_over_an_rc1_baseline_never_installs_the_new_pack
     assert not any(str(PACKAGE) in " ".join(step.argv()) for step in plan.rollback if isinstance(step, HelmUpgrade))
 
 
+def test_a_chart_package_of_the_baseline_version_restores_it_when_the_profile_chart_cannot(tmp_path: Path) -> None:
+    """`plan -p lab --chart cilium-1.18.12.tgz` over a 1.18.12 capture (new values, same version): the lab
+    profile's chart is rc.1 and cannot put 1.18.12 back, but the package given is 1.18.12, so the rollback
+    restores with it, as an apply's abort would (`cilium_tune.restore_chart`)."""
+    package = PACKAGE.with_name("cilium-1.18.12.tgz")
+    if not package.is_file():
+        pytest.skip(f"{package} missing: the real Cilium chart packages are kept in /work/shared/charts")
+    capture = write_capture(tmp_path / "capture", version="1.18.12")
+    desired = load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(capture / "values.yaml"),
+                                         chart=str(package), require_profile=True))
+
+    plan = plan_desired(desired, str(package))
+
+    restored = {(step.chart, step.version) for step in plan.rollback if isinstance(step, HelmUpgrade)}
+    assert restored == {(str(package), "1.18.12")}
+
+
 def test_a_profile_chart_of_another_version_than_the_baseline_refuses_the_plan(tmp_path: Path) -> None:
     """The lab profile's chart is a local chart of 1.19.0-rc.1: it cannot restore a 1.18.12 baseline, so the
     plan is refused (exit 2) rather than print a rollback that installs rc.1 under 1.18.12's values."""
