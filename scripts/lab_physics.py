@@ -19,7 +19,8 @@ natives); within-run ratios (pod/host, IPv4/IPv6, churn levels) need no pooling.
 recorded at the start and end of every run. Needs root; takes 15-25 minutes on a quiet 2-core machine.
 `--churn-only` runs just the churn: `defaults-1` then `native-1`, each measuring only the churn scenario.
 
-    sudo .venv/bin/python scripts/lab_physics.py -o physics-out [--budget 40s] [--skip-churn | --churn-only]
+    sudo .venv/bin/python scripts/lab_physics.py -o physics-out [--budget 40s] [--skip-churn]
+    sudo .venv/bin/python scripts/lab_physics.py -o churn-out --churn-only [--churn-samples 12]
     .venv/bin/python scripts/lab_physics.py --analyse physics-out [more-out ...]   # the tables again, pooled
 """
 
@@ -109,7 +110,8 @@ def measure(out: Path, args: argparse.Namespace) -> None:
             scenario = [a for glob in globs + (CHURN if churn else []) for a in ("--scenario", glob)]
             loads[label] = [os.getloadavg()[0]]
             tool("bench", "run", "-p", "lab", "-o", str(out / label), "--label", label, *scenario,
-                 "--budget", args.budget, "--seed", str(args.seed), env=env, timeout=3600)
+                 "--budget", args.budget, "--seed", str(args.seed), "--churn-samples", str(args.churn_samples),
+                 env=env, timeout=3600)
             loads[label].append(os.getloadavg()[0])
             (out / "loads.json").write_text(json.dumps(loads, indent=1) + "\n")
     finally:
@@ -226,6 +228,7 @@ def main() -> int:
     parser.add_argument("-o", "--out", type=Path, default=Path("physics-out"))
     parser.add_argument("--budget", default="40s", help="bench run --budget (sampling time per scenario)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--churn-samples", type=int, default=3, help="bench run --churn-samples (per visit)")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--skip-churn", action="store_true")
     only.add_argument("--churn-only", action="store_true", help="only the churn scenario, in defaults-1 and native-1")
