@@ -366,8 +366,10 @@ class BenchRunner:
             if level != present:
                 self.progress(f"churn: {present} -> {level} Services")
                 self._set_services(present, level, selector, families)
+                # Let the cluster settle: the agents load the new rules (5,000 Services: 2-5 s in the lab) and
+                # the EndpointSlices of deleted Services are collected (in proportion to the change).
+                time.sleep(2.0 + 2 * max(level, abs(level - present)) / 1000)
                 present = level
-                time.sleep(2.0 + 2 * level / 1000)  # agents apply a burst <= 2 s after it starts; 5,000 load in 2-5 s
             group = [p for p in probes if (p.services or 0) == level]
             order = [group[i] for _ in range(self.cfg.churn_samples) for i in self.rng.permutation(len(group))]
             batch = [(p.id, self._argv(p, targets, self.cfg.sample_seconds, self.cfg.pin)) for p in order]
