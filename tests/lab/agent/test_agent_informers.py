@@ -1,9 +1,12 @@
-"""The agent's watched copies of the cluster (informers.py) against the lab API server, and the debounce
-that turns a burst of changes into one datapath sync (run.Changes)."""
+"""The agent's watched copies of the cluster (informers.py) against the lab API server, the debounce
+that turns a burst of changes into one datapath sync (run.Changes), and the agent keeping a node's
+datapath current from those copies (run.Agent.keep_current)."""
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -13,12 +16,15 @@ from pathlib import Path
 import pytest
 from agent_wait import wait_for
 from lightkube import Client, KubeConfig
-from lightkube.resources.core_v1 import ConfigMap, Service
+from lightkube.resources.core_v1 import ConfigMap, Node, Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
 from cilium_tune.lab.agent import cluster
+from cilium_tune.lab.agent.config import parse_config
 from cilium_tune.lab.agent.informers import Informer, Informers, Watched
-from cilium_tune.lab.agent.run import Changes, Log
+from cilium_tune.lab.agent.kernel import NodeKernel
+from cilium_tune.lab.agent.nodeconfig import Resolved
+from cilium_tune.lab.agent.run import Agent, Changes, Log, _view
 from cilium_tune.lab.apiserver import ApiServer
 
 NS = "kube-system"
@@ -187,3 +193,57 @@ def test_watched_services_are_rebuilt_only_after_a_change(tmp_path: Path) -> Non
     finally:
         services.stop()
         server.stop()
+
+
+def _node(client: Client, name: str, address: str) -> None:
+    """Create or update Node `name` with InternalIP `address` (its status, as the kubelet reports it)."""
+    node = Node.from_dict({"metadata": {"name": name}, "spec": {"podCIDR": "198.19.1.0/24"},
+                           "status": {"addresses": [{"type": "InternalIP", "address": address}]}})
+    client.apply(node, force=True)
+    client.patch(Node.Status, name, {"status": node.status.to_dict()})  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def node_netns(root: None) -> Iterator[str]:
+    """A network namespace standing for node-1: one device holding its address, 198.18.0.11."""
+    name = f"ctinf{os.getpid() % 100000}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
+    try:
+        for argv in (["link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"],
+                     ["addr", "add", "198.18.0.11/24", "dev", "eth0"], ["link", "set", "eth0", "up"]):
+            subprocess.run(["ip", "-n", name, *argv], check=True, timeout=10)
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False, timeout=10)
+
+
+@pytest.mark.root
+def test_a_change_that_came_with_an_unreadable_node_is_applied_once_the_node_is_fixed(
+        watching: Watching, node_netns: str) -> None:
+    client = watching.client
+    _node(client, "node-1", "198.18.0.11")
+    cfg = parse_config({})
+    stop = threading.Event()
+    with NodeKernel(node_netns) as kernel:
+        agent = Agent(cfg, Resolved({}, (), ()), "node-1", client, kernel, Log(watching.log), NS)
+        wait_for("node-1 in the copy", lambda: watching.informers["nodes"].items())
+        view = _view(watching.informers, cfg)
+        keeping = threading.Thread(target=agent.keep_current, args=(view, watching.informers, watching.changes, stop))
+        keeping.start()
+        try:
+            wait_for("the first datapath", lambda: agent.applied is not None, timeout=5)
+            # One burst: a Service with a backend, and a Node whose InternalIP is not an address.
+            _service(client, "web")
+            _slice(client, "web", "198.19.1.5")
+            _node(client, "node-2", "198.18.0.999")
+            wait_for("the failure", lambda: "reading the cluster failed" in watching.log.getvalue(), timeout=5)
+
+            _node(client, "node-2", "198.18.0.12")  # only the Node changes now
+            web = client.get(Service, "web", namespace="default").spec.clusterIP  # type: ignore[union-attr]
+            wait_for("web (of the failed burst) in node-1's NAT table",
+                     lambda: f"-d {web}/32" in kernel.run(["iptables-save", "-t", "nat"]), timeout=8)
+            wait_for("the recovery", lambda: "in line with the cluster again" in watching.log.getvalue(), timeout=2)
+            assert watching.log.getvalue().count("reading the cluster failed") == 1  # retried, logged once
+        finally:
+            stop.set()
+            keeping.join(5)

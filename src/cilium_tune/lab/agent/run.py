@@ -57,6 +57,9 @@ APPLY_SHARE = 0.2
 load that took t seconds the next waits 4t (at most MAX_HOLD_SECONDS), as kube-proxy's minSyncPeriod
 spaces its iptables-restore runs."""
 MAX_HOLD_SECONDS = 10.0
+MAX_RETRY_SECONDS = 10.0
+"""A failed sync is tried again after 1, 2, 4, 8, then every 10 seconds; changes arriving meanwhile wait
+for the retry, so a copy the agent cannot read does not turn every change into a failed rebuild."""
 SYNC_TIMEOUT_SECONDS = 60.0
 """How long the first list of every watched resource may take before the agent gives up (and restarts)."""
 BIG_TCP_IPV4_KERNEL = (6, 3)
@@ -274,26 +277,44 @@ class Agent:
     def keep_current(self, view: cluster.ClusterView, informers: Informers, changes: Changes,
                      stop: threading.Event) -> None:
         """Until `stop`: sync after each settled burst of changes to the watched copies, and every tick for
-        the node's own devices; notice configuration drift when a configuration source changed."""
-        changed = set(cluster.CONFIG_INPUTS)
-        hold_until = 0.0
+        the node's own devices; notice configuration drift when a configuration source changed.
+
+        What changed stays pending until the view built from it is applied and the configuration checked.
+        A copy the agent cannot read (a Node whose InternalIP is not an address) or a failed kernel call is
+        retried with backoff (at most MAX_RETRY_SECONDS apart) and logged once, with its recovery; the
+        changes of that burst are not dropped, since nothing would report them again (a later relist finds
+        the copy current)."""
+        pending = set(cluster.CONFIG_INPUTS)
+        hold_until = retry_at = 0.0
+        failures = 0
+        failed_with = ""
         while not stop.is_set():
             try:
-                if changed & {"services", "endpointslices"}:
+                if pending & {"services", "endpointslices"}:
                     view = _view(informers, self.cfg)
-                elif "nodes" in changed:
+                elif "nodes" in pending:
                     view = cluster.cluster_view(informers["nodes"].items(), view.services, self.cfg)
                 started = time.monotonic()
                 if self.sync(view):
                     took = time.monotonic() - started
                     hold_until = time.monotonic() + min(took * (1 / APPLY_SHARE - 1), MAX_HOLD_SECONDS)
-                if changed & set(cluster.CONFIG_INPUTS):
+                if pending & set(cluster.CONFIG_INPUTS):
                     self.check_config(_config(informers, self.namespace, self.node))
-            except (KernelError, OSError) as exc:
-                self.log("error", "datapath sync failed, retrying", error=str(exc))
-            except Exception as exc:  # a copy the agent cannot read; the datapath stays as it is meanwhile
-                self.log("error", "reading the cluster failed, retrying", error=str(exc))
-            changed = changes.take(TICK_SECONDS, not_before=hold_until)
+            except Exception as exc:  # the datapath stays as it is meanwhile
+                failures += 1
+                retry_at = time.monotonic() + min(TICK_SECONDS * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+                if str(exc) != failed_with:
+                    failed_with = str(exc)
+                    what = "datapath sync failed" if isinstance(exc, KernelError | OSError) else \
+                        "reading the cluster failed"
+                    self.log("error", f"{what}, retrying", error=failed_with)
+            else:
+                if failures:
+                    self.log("info", "datapath in line with the cluster again", attempts=failures + 1)
+                pending.clear()
+                failures, failed_with, retry_at = 0, "", 0.0
+            wait = max(TICK_SECONDS, retry_at - time.monotonic())
+            pending |= changes.take(wait, not_before=max(hold_until, retry_at))
 
     def check_config(self, now: Resolved | None) -> None:
         """Log (once) that the configuration differs from the one this agent started with."""
