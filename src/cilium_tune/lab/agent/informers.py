@@ -6,8 +6,8 @@ an idle cluster costs the agent an open connection per resource and nothing else
 Services exist (re-listing everything each second cost both lab agents a quarter of a core with
 5,000 Services: docs/bench.md, "Churn in the whole lab").
 
-A watch that breaks is answered the way client-go's reflector answers it: list again, replacing the
-copy, and watch from the new list. That covers the API server restarting, a reset connection and
+A watch that breaks is answered the way client-go's reflector answers it: list again (after a backoff),
+replacing the copy, and watch from the new list. That covers the API server restarting, a reset connection and
 410 Expired (the resourceVersion fell out of the server's event log: events were missed, so resuming
 is impossible, and a watch "from now" would never report the objects deleted meanwhile). Every
 RESYNC_SECONDS each resource is listed again anyway, the safety net for a watch that hangs without an
@@ -35,6 +35,10 @@ from lightkube.core.exceptions import ApiError
 
 RESYNC_SECONDS = 60.0
 MISSING_RETRY_SECONDS = 5.0
+FIRST_BACKOFF_SECONDS = 0.4
+MAX_BACKOFF_SECONDS = 5.0
+"""After a failed list or watch the next list waits 0.4, 0.8, 1.6, 3.2, then 5 s (client-go's reflector
+backs off up to 30 s; the lab's API server restarts in seconds)."""
 TIMEOUT_SECONDS = 10.0
 """Of each list request (a watch stream has no read timeout: it is quiet while nothing changes)."""
 
@@ -160,45 +164,52 @@ class Informers:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _keep(self, inf: Informer, client: AsyncClient) -> None:
-        """List, then watch until the resync time or an error; over again, forever."""
+        """List, then watch until the resync time or an error; over again, forever.
+
+        A failed list or watch waits before the next list, with one exponential backoff for both (up to
+        MAX_BACKOFF_SECONDS): a watch the server refuses at once (403, an ERROR event) would otherwise make
+        a list and a watch request per round trip. The backoff ends with a watch that delivered an event
+        or lasted until the resync; the first failure is logged, and then the recovery. 410 Expired is
+        no failure: the list is simply too old, and a new one is taken at once."""
         failures = 0
         w = inf.watched
         while True:
             try:
                 listed = await self._list(inf, client)
-            except Exception as exc:  # the API server is away: keep the copy, try again with backoff
-                failures += 1
-                if failures == 1:
-                    self.log("warning", "listing failed; keeping the last copy and retrying", resource=w.name,
-                             error=str(exc))
-                await asyncio.sleep(min(0.2 * 2 ** failures, 5.0))
-                continue
-            if failures:
-                self.log("info", "listing works again", resource=w.name)
-            failures = 0
-            if listed is None:  # not served (yet)
-                if inf.replace([]):
-                    self.changed(w.name)
-                await asyncio.sleep(MISSING_RETRY_SECONDS)
-                continue
-            res, version = listed
-            try:
+                if listed is None:  # not served (yet)
+                    if inf.replace([]):
+                        self.changed(w.name)
+                    await asyncio.sleep(MISSING_RETRY_SECONDS)
+                    continue
+                res, version = listed
                 async with asyncio.timeout(RESYNC_SECONDS * random.uniform(0.9, 1.1)):
                     async for kind, obj in client.watch(res, namespace=w.namespace, fields=_selector(w),
                                                         resource_version=version,
                                                         server_timeout=int(RESYNC_SECONDS * 2)):
+                        if failures:
+                            self.log("info", "watching works again", resource=w.name)
+                            failures = 0
                         if inf.apply(kind, obj):
                             self.changed(w.name)
-            except TimeoutError:
-                continue  # the periodic relist
+            except TimeoutError:  # the periodic relist
+                if failures:
+                    self.log("info", "watching works again", resource=w.name)
+                    failures = 0
             except ApiError as exc:
                 if exc.status.code == 410:
                     self.log("info", "watch expired (410); listing again", resource=w.name)
-                else:
-                    self.log("warning", "watch failed; listing again", resource=w.name, error=str(exc))
-            except Exception as exc:
-                self.log("warning", "watch broke; listing again", resource=w.name, error=str(exc))
-                await asyncio.sleep(0.5)
+                    continue
+                failures = await self._back_off(w, failures, exc)
+            except Exception as exc:  # the API server is away or the stream broke: keep the copy meanwhile
+                failures = await self._back_off(w, failures, exc)
+
+    async def _back_off(self, w: Watched, failures: int, exc: Exception) -> int:
+        """Sleep before the next list after failure number `failures + 1`; say so on the first."""
+        if not failures:
+            self.log("warning", "listing or watching failed; keeping the last copy and retrying with backoff",
+                     resource=w.name, error=str(exc))
+        await asyncio.sleep(min(FIRST_BACKOFF_SECONDS * 2 ** failures, MAX_BACKOFF_SECONDS))
+        return failures + 1
 
     async def _list(self, inf: Informer, client: AsyncClient) -> tuple[Any, str] | None:
         """Replace the copy with a fresh list; (the type served, the list's resourceVersion), or None when
