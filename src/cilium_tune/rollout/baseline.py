@@ -84,11 +84,7 @@ def capture(
     user_values = get_values_user(helm, ref, revision=revision)
     if not load_values_text(user_values, "helm get values").values:
         user_values = "{}\n"  # helm prints `null` for a release installed with no values of its own
-    try:
-        config_map = kube.get(CONFIGMAPS, CILIUM_CONFIG, ref.namespace)
-        config = {str(k): str(v) for k, v in (config_map.get("data") or {}).items()}
-    except NotFound:
-        config = {}
+    config = running_config(kube, ref.namespace) or {}
     release = {
         "namespace": ref.namespace,
         "name": ref.name,
@@ -136,6 +132,15 @@ def publish(out_dir: Path, name: str, files: dict[str, str]) -> Path:
         raise
     _fsync_dir(out_dir)
     return final
+
+
+def running_config(kube: KubeAPI, namespace: str) -> dict[str, str] | None:
+    """The `cilium-config` data the agents run with, as the cluster holds it (None: there is none)."""
+    try:
+        config_map = kube.get(CONFIGMAPS, CILIUM_CONFIG, namespace)
+    except NotFound:
+        return None
+    return {str(k): str(v) for k, v in (config_map.get("data") or {}).items()}
 
 
 def replayable(all_values: str, user_values: str | None = None) -> str:

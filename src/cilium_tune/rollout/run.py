@@ -1,9 +1,9 @@
 """Runs: turn a target release state into a journaled list of steps, and resume or abort such a run.
 
-`prepare` reads the live release (its values, chart version and `cilium-config`), renders the chart
+`propose` reads the live release (its values, chart version and `cilium-config`), renders the chart
 before and after with `helm template` to learn exactly what the change does to the agents (the
-`cilium-config` keys that change, whether the agent pod template changes), and asks the planner for
-the steps. The run directory receives copies of every values file helm will be given, so a resumed run
+`cilium-config` keys that change from the live ConfigMap, whether the agent pod template changes), and asks
+the planner for the steps. The run directory receives copies of every values file helm will be given, so a resumed run
 uses what the run was planned with, pinned by the journal's digest.
 
 An abort or a failed node's recovery puts the running chart version back; the journal records the chart
@@ -14,7 +14,7 @@ which helm installs whatever `--version` says.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from cilium_tune.plan.planner import (
 from cilium_tune.plan.steps import HelmUpgrade, Step
 from cilium_tune.restore_chart import RestoreFrom, profile_chart_hint, restore_chart
 from cilium_tune.rollout.actions import Actions
-from cilium_tune.rollout.baseline import replayable
+from cilium_tune.rollout.baseline import CILIUM_CONFIG, replayable, running_config
 from cilium_tune.rollout.executor import Executor
 from cilium_tune.rollout.journal import Journal, locked, new_run_dir, sha256_file
 
@@ -109,7 +109,9 @@ def propose(
     prefix: str = "",
 ) -> Proposal:
     """Read the live release, render before and after, and plan the steps from live to the target; the
-    chart that restores the live version is `restore_from`'s (`restored_with`)."""
+    chart that restores the live version is `restore_from`'s (`restored_with`). The config before is the
+    live `cilium-config`; when the restore chart is the one rendered, a note says which keys the live
+    values given back would not restore (`replay_note`)."""
     ref = ReleaseRef(release.namespace, release.name, release.kube_context, release.kubeconfig)
     meta = get_metadata(helm, ref)  # first, and the values at its revision: an upgrade between cannot mix them
     live_version, live_revision = str(meta.get("version") or ""), int(meta.get("revision") or 0)
@@ -117,14 +119,25 @@ def propose(
     at = live_revision or None  # the user-supplied values too: their nulls are deletions `--all` cannot show
     live_values = replayable(get_values_all(helm, ref, revision=at), get_values_user(helm, ref, revision=at))
     nodes = cluster_nodes(kube)
+    live_config = running_config(kube, release.namespace)
     with _scratch(live_values) as live_file:
-        before = _render(helm, release, [live_file], live_version)
-        after = _render(helm, release, [str(p) for p in target_files], target_version)
-    effect = Effect(
-        _config(before), _config(after), agent_template_changed=_agent_template(before) != _agent_template(after)
+        before = render(helm, release, [live_file], live_version)
+        after = render(helm, release, [str(p) for p in target_files], target_version)
+    replayed = cilium_config(before)
+    effect = Effect(  # "before" is what the agents run with; the renders tell what the change does to the pods
+        replayed if live_config is None else live_config,
+        cilium_config(after),
+        agent_template_changed=_agent_template(before) != _agent_template(after),
     )
+    notes = rollout_notes(effect, strategy)
+    if live_config is None:
+        notes.append(f"{release.namespace}/{CILIUM_CONFIG} not found: the config before is the chart's render of "
+                     "the live values")
+    # An abort or a rollback replays the live values through this very chart: does that give them back?
+    elif restore == release.chart and (replay := replay_note(live_config, replayed, helm_major=helm.major)):
+        notes.append(replay)
     unchanged = live_version == target_version and same_release(
-        before, after, lambda: _render(helm, release, [str(p) for p in target_files], target_version)
+        before, after, lambda: render(helm, release, [str(p) for p in target_files], target_version)
     )
     steps: tuple[Step, ...] = ()
     if not unchanged:
@@ -144,7 +157,7 @@ def propose(
         live_revision=live_revision,
         effect=effect,
         steps=steps,
-        notes=tuple(rollout_notes(effect, strategy)),
+        notes=tuple(notes),
         unchanged=unchanged,
         restore_chart=restore,
     )
@@ -353,7 +366,7 @@ class _scratch:
         self._dir.cleanup()
 
 
-def _render(helm: Helm, release: Release, files: Sequence[str], version: str) -> list[dict[str, Any]]:
+def render(helm: Helm, release: Release, files: Sequence[str], version: str) -> list[dict[str, Any]]:
     args = template_args(
         release=release.name, chart=release.chart, namespace=release.namespace, values_files=files, version=version
     )
@@ -382,11 +395,32 @@ def _by_key(docs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, A
     return {(str(d.get("kind")), str((d.get("metadata") or {}).get("name"))): d for d in docs}
 
 
-def _config(docs: Sequence[dict[str, Any]]) -> dict[str, str]:
+def cilium_config(docs: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The rendered `cilium-config` data as the cluster stores it (an empty YAML value is "", not None)."""
     for doc in docs:
-        if doc.get("kind") == "ConfigMap" and (doc.get("metadata") or {}).get("name") == "cilium-config":
-            return {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+        if doc.get("kind") == "ConfigMap" and (doc.get("metadata") or {}).get("name") == CILIUM_CONFIG:
+            return {str(k): "" if v is None else str(v) for k, v in (doc.get("data") or {}).items()}
     return {}
+
+
+def replay_note(live: Mapping[str, str], replayed: Mapping[str, str], *, helm_major: int) -> str | None:
+    """A proposal note when the live values given back to helm (an abort's or a rollback's restore, with the
+    chart at the live version) render another `cilium-config` than the live one, naming the keys; None when
+    they render it again exactly.
+
+    Known cause: Helm 3 types the numbers of a -f file as float64 where the chart's own values are
+    json.Number, so `helm get values --all` replayed changes keys of the real chart (`if .Values.MTU` is
+    false for a float 0, `kindIs "float64"` adds an `s`); Helm 4 reproduces them."""
+    keys = sorted(k for k in set(live) | set(replayed) if live.get(k) != replayed.get(k))
+    if not keys:
+        return None
+    shown = "; ".join(f"{k}: {live.get(k, 'unset')} live, {replayed.get(k, 'unset')} replayed" for k in keys)
+    note = (f"an abort or a rollback of this run would not restore cilium-config exactly: helm {helm_major} renders "
+            f"the live values given back with -f otherwise ({shown})")
+    if helm_major == 3:
+        note += (". Helm 3 types the numbers of a -f file as float64, unlike the chart's own; helm 4 replays them "
+                 "exactly")
+    return note
 
 
 def _agent_template(docs: Sequence[dict[str, Any]]) -> Any:
