@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -185,7 +186,7 @@ def test_watched_services_are_rebuilt_only_after_a_change(tmp_path: Path) -> Non
     services = cluster.WatchedServices(_config(url), Log(io.StringIO()))
     try:
         with Client(_config(url), field_manager="test") as client:
-            assert services.start(10)
+            assert services.start(threading.Event(), 10)
             _service(client, "web")
             _slice(client, "web", "198.19.0.2")
             wait_for("web with its backend", lambda: services() == cluster.read_services(client))
@@ -195,6 +196,39 @@ def test_watched_services_are_rebuilt_only_after_a_change(tmp_path: Path) -> Non
     finally:
         services.stop()
         server.stop()
+
+
+def test_watched_services_wait_for_an_api_server_that_comes_up_late(tmp_path: Path) -> None:
+    """The gateway's operator and proxy start only with a listed copy: an empty one reads as "no Services"."""
+    with socket.socket() as probe:  # a free port, for a server started later
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = io.StringIO()
+    services = cluster.WatchedServices(_config(f"http://127.0.0.1:{port}"), Log(out))
+    started: list[bool] = []
+    starting = threading.Thread(target=lambda: started.append(services.start(threading.Event(), timeout=0.5)))
+    starting.start()
+    server = _server(tmp_path, port)
+    try:
+        wait_for("the wait to be logged", lambda: "not listed within 0.5 s" in out.getvalue(), timeout=5)
+        assert started == []  # still waiting: nothing was read yet
+        server.start()
+        starting.join(10)
+        assert started == [True] and [s.name for s in services()] == ["kubernetes"]
+        assert "Services and EndpointSlices listed" in out.getvalue()
+    finally:
+        services.stop()
+        server.stop()
+
+
+def test_watched_services_stop_waiting_when_told_to() -> None:
+    services = cluster.WatchedServices(_config("http://127.0.0.1:1"), Log(io.StringIO()))
+    stop = threading.Event()
+    stop.set()
+    try:
+        assert services.start(stop, timeout=0.1) is False
+    finally:
+        services.stop()
 
 
 def _node(client: Client, name: str, address: str) -> None:

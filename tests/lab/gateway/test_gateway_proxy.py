@@ -56,7 +56,8 @@ def start(proxy: Proxy, is_tls: bool) -> ListenerServer:
 
 @pytest.fixture
 def proxy(backend: int, ca: tls.Pem, tmp_path: Path) -> Iterator[tuple[Proxy, int, int, Path]]:
-    p = Proxy(client=None, log=Log(io.StringIO()))  # type: ignore[arg-type]  # no API: config is set below
+    # No API: the configuration, Services included, is set below.
+    p = Proxy(client=None, log=Log(io.StringIO()), services=tuple)  # type: ignore[arg-type]
     http_server, https_server = start(p, False), start(p, True)
     http_port, https_port = http_server.server_address[1], https_server.server_address[1]
     leaf = tls.issue(ca, HOST)

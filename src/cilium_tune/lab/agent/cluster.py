@@ -233,12 +233,24 @@ class WatchedServices:
         self._dirty = threading.Event()
         self._dirty.set()
         self._view: tuple[model.Service, ...] = ()
+        self.log = log
         self.informers = Informers(config, SERVICE_INPUTS, lambda _: self._dirty.set(), log)
 
-    def start(self, timeout: float = 60.0) -> bool:
-        """Start watching; True once both resources have been listed."""
+    def start(self, stop: threading.Event, timeout: float = 60.0) -> bool:
+        """Start watching and wait until both resources have been listed; False when `stop` is set first.
+
+        Before that the copy is empty, which would read as "there are no Services": the operator would
+        mark every HTTPRoute's backends unresolved, the proxy answer 503. So the caller waits, however
+        long the API takes; past `timeout` that is logged, and again once the lists arrive."""
         self.informers.start()
-        return self.informers.wait_synced(timeout)
+        if self.informers.wait_synced(timeout):
+            return True
+        self.log("error", f"Services and EndpointSlices not listed within {timeout:g} s; waiting for them")
+        while not self.informers.wait_synced(0.5):
+            if stop.is_set():
+                return False
+        self.log("info", "Services and EndpointSlices listed")
+        return True
 
     def stop(self) -> None:
         self.informers.stop()

@@ -43,7 +43,7 @@ def _without_times(value: Any) -> Any:
 
 class Operator:
     def __init__(self, client: Client, host_network: bool, log: Log,
-                 services: Callable[[], Sequence[Service]] = tuple) -> None:
+                 services: Callable[[], Sequence[Service]]) -> None:
         self.client = client
         self.services = services
         self.host_network = host_network
@@ -130,9 +130,10 @@ def run(client: Client, host_network: bool, log: Log, stop: threading.Event) -> 
     """Reconcile Gateway API statuses every few seconds until `stop` is set."""
     log("info", "Starting the Gateway API reconciler", hostNetwork=host_network)
     services = WatchedServices(kube_config(os.environ), log)
-    services.start()
-    operator = Operator(client, host_network, log, services)
     try:
+        if not services.start(stop):
+            return
+        operator = Operator(client, host_network, log, services)
         while True:
             try:
                 operator.sync()

@@ -176,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Proxy:
-    def __init__(self, client: Client, log: Log, services: Callable[[], Sequence[Service]] = tuple) -> None:
+    def __init__(self, client: Client, log: Log, services: Callable[[], Sequence[Service]]) -> None:
         self.client = client
         self.log = log
         self.services = services
@@ -270,22 +270,27 @@ def main() -> int:
             return 0
         log("info", "Starting cilium-tune lab gateway proxy (host network)", node=node)
         services = WatchedServices(kube_config(os.environ), log)
-        services.start()
-        proxy = Proxy(client, log, services)
         try:
-            while True:
-                try:
-                    proxy.refresh()
-                except Exception as exc:  # the API can blip; keep serving the last configuration
-                    log("error", "Gateway configuration refresh failed", error=str(exc))
-                if stop.wait(RESYNC_SECONDS):
-                    return 0
+            return _serve(Proxy(client, log, services), stop) if services.start(stop) else 0
         finally:
-            proxy.stop()
             services.stop()
     finally:
         if server is not None:
             server.shutdown()
+
+
+def _serve(proxy: Proxy, stop: threading.Event) -> int:
+    """Serve the Gateway API configuration, read again every RESYNC_SECONDS, until `stop`."""
+    try:
+        while True:
+            try:
+                proxy.refresh()
+            except Exception as exc:  # the API can blip; keep serving the last configuration
+                proxy.log("error", "Gateway configuration refresh failed", error=str(exc))
+            if stop.wait(RESYNC_SECONDS):
+                return 0
+    finally:
+        proxy.stop()
 
 
 def _retry(read: Callable[[], bool], stop: threading.Event) -> bool:
