@@ -92,7 +92,7 @@ def test_apply_upgrades_a_running_rc1_release_to_1_19_6_and_rollback_returns_to_
     newer = CHARTS / "cilium-1.19.6.tgz"
     assert newer.is_file(), f"{newer} missing beside {real_chart.name}"
     # The runbook's starting point: rc.1 with the chart's defaults (tunnel, veth, iptables kube-proxy).
-    lab = cluster.up(lab_name, nodes=3, dual_stack=True, base_dir=tmp_path, node_routes=False,
+    lab = cluster.up(lab_name, nodes=2, dual_stack=True, base_dir=tmp_path, node_routes=False,
                      chart=str(real_chart), helm=str(helm4))
     env = {**os.environ, "KUBECONFIG": str(lab.kubeconfig), "CILIUM_TUNE_HELM": str(helm4),
            "CILIUM_TUNE_STATE_DIR": str(tmp_path / "state"), **{f"HELM_{kind}_HOME": str(tmp_path / f"helm-{kind}")
