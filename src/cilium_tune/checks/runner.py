@@ -365,10 +365,16 @@ def render_cilium_config(values: Mapping[str, Any], chart: str, *, release: str,
 
 
 def read_agent_statuses(kube: KubeAPI, facts: Snapshot) -> dict[str, AgentStatus | str]:
-    """Per node, the status block of its agent's log, or why there is none."""
+    """Per node, the status block of its agent's log, or why there is none.
+
+    A terminating agent pod is never read: while an agent restarts, the old pod lingers beside the new one,
+    and its log describes the datapath the node is leaving (a check would pass on what is no longer there)."""
     out: dict[str, AgentStatus | str] = {}
     for agent in facts.agents:
         if agent.node is None or (agent.node in out and isinstance(out[agent.node], AgentStatus)):
+            continue
+        if agent.terminating:
+            out.setdefault(agent.node, f"the agent pod {agent.name} is terminating; wait for its successor")
             continue
         try:
             text = kube.logs(agent.name, agent.namespace, container="cilium-agent")

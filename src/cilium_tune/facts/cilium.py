@@ -49,6 +49,7 @@ def parse_agent_pod(raw: Mapping[str, Any]) -> AgentPod:
         node=spec.get("nodeName") or None,
         phase=status.get("phase"),
         ready=ready,
+        terminating=bool(meta.get("deletionTimestamp")),
         restarts=sum(int(cs.get("restartCount") or 0) for cs in statuses),
         image=image,
         last_termination=last,

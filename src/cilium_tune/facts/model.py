@@ -255,6 +255,9 @@ class AgentPod(Frozen):
     node: str | None = Field(description="spec.nodeName; None while unscheduled.")
     phase: str | None = None
     ready: bool = Field(description="The pod's Ready condition is True.")
+    terminating: bool = Field(
+        default=False, description="metadata.deletionTimestamp is set: the pod is on its way out (a restart)."
+    )
     restarts: int = Field(default=0, description="Sum of restartCount over the pod's containers.")
     image: str | None = Field(default=None, description="Image of the cilium-agent container.")
     last_termination: TerminationState | None = Field(
