@@ -76,6 +76,19 @@ REAL_CHART = Path("/work/shared/charts/cilium-1.19.0-rc.1.tgz")
 
 
 @pytest.fixture(scope="session")
+def chart_package() -> Callable[[str], Path]:
+    """The real Cilium package of a version (`chart_package("1.19.6")`); missing, the test skips, and fails in CI."""
+
+    def package(version: str) -> Path:
+        path = REAL_CHART.with_name(f"cilium-{version}.tgz")
+        if not path.is_file():
+            _need(f"{path} missing: the real Cilium chart packages are kept in /work/shared/charts")
+        return path
+
+    return package
+
+
+@pytest.fixture(scope="session")
 def real_chart() -> Path:
     """The real Cilium 1.19.0-rc.1 package (the runbook's version), read where the team keeps the charts."""
     if not REAL_CHART.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from cilium_tune.rollout.preflight import preflight
 from cilium_tune.rules import Severity
 from rollout.captures import write_capture
 
-CHARTS = Path("/work/shared/charts")
 REF = ReleaseRef("kube-system", "cilium", None, None)
 NO_HELM = Helm(Path("/bin/false"), (4, 0, 0))  # never called: the tests below find a baseline on disk
 
@@ -68,12 +68,11 @@ def test_the_release_is_the_profiles_with_the_chart_given_in_its_place(tmp_path:
     assert release.chart == "/charts/cilium-1.19.0-rc.1.tgz"
 
 
-def test_the_release_installs_the_chart_packages_version_not_the_profiles_pin(tmp_path: Path) -> None:
+def test_the_release_installs_the_chart_packages_version_not_the_profiles_pin(
+        tmp_path: Path, chart_package: Callable[[str], Path]) -> None:
     """The lab profile pins 1.19.0-rc.1; `--chart cilium-1.19.6.tgz` installs 1.19.6, so the proposal compares
     the live release with 1.19.6 (after the upgrade, a second apply is a no-op)."""
-    package = CHARTS / "cilium-1.19.6.tgz"
-    if not package.is_file():
-        pytest.skip(f"{package} missing")
+    package = chart_package("1.19.6")
     capture = write_capture(tmp_path / "capture", version="1.19.6")
     desired = load_desired(DesiredInputs(profile_ref="lab", baseline_path=str(capture / "values.yaml"),
                                          chart=str(package), require_profile=True))
